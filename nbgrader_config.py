@@ -1,0 +1,20 @@
+"""nbgrader settings for the Regularization course; paths are anchored to this folder."""
+from pathlib import Path
+
+COURSE_ROOT = Path(__file__).resolve().parent
+
+c = get_config()  # noqa: F821 (provided by nbgrader when it loads this file)
+
+c.CourseDirectory.root = str(COURSE_ROOT)
+c.CourseDirectory.course_id = "regularization-course"
+c.CourseDirectory.db_assignments = [{"name": "regularization"}]
+# The timeout lets a writer wait out another grader's lock instead of aborting the run.
+c.CourseDirectory.db_url = f"sqlite:///{COURSE_ROOT / 'gradebook.db'}?timeout=60"
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback"]
+
+# A training cell takes a few seconds; a minute per cell leaves room on slow machines
+# and still stops a runaway loop.
+c.Execute.timeout = 60
+c.Execute.interrupt_on_timeout = True
+
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}

@@ -1,0 +1,79 @@
+"""Reading and running the course notebooks from the tests."""
+import re
+from pathlib import Path
+
+import nbformat
+import numpy as np
+from nbclient import NotebookClient
+
+from course import ASSIGNMENT, COURSE_ROOT, NOTEBOOK
+
+SOURCE_NOTEBOOK = COURSE_ROOT / "source" / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
+RELEASE_NOTEBOOK = COURSE_ROOT / "release" / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
+GRADED_FUNCTIONS = ("compute_cost_with_regularization", "backward_propagation_with_regularization",
+                    "forward_propagation_with_dropout", "backward_propagation_with_dropout")
+NUMBER = re.compile(r"-?\d+\.\d*(?:e[-+]?\d+)?")
+
+
+def execute(path: Path, timeout: int = 300):
+    """Run a notebook top to bottom in its own folder, errors recorded rather than raised."""
+    nb = nbformat.read(path, as_version=4)
+    NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    return nb
+
+
+def stdout(cell) -> str:
+    return "".join(out.get("text", "") for out in cell.get("outputs", [])
+                   if out.output_type == "stream" and out.name == "stdout")
+
+
+def errors(cell) -> list:
+    return [out for out in cell.get("outputs", []) if out.output_type == "error"]
+
+
+def grade_id(cell):
+    return cell.metadata.get("nbgrader", {}).get("grade_id")
+
+
+def cell_by_id(nb, wanted):
+    return next(cell for cell in nb.cells if grade_id(cell) == wanted)
+
+
+def expected_outputs(nb):
+    """(code cell, expected text) for every "**Expected output**" block, paired with the code cell above it."""
+    pairs, last_code = [], None
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            last_code = cell
+        elif cell.source.startswith("**Expected output**"):
+            pairs.append((last_code, cell.source.split("```")[1].strip("\n")))
+    return pairs
+
+
+def same_text_and_numbers(got: str, expected: str, rtol: float = 1e-6) -> bool:
+    """Equal text, with numbers compared to a relative tolerance (last digits vary across CPUs)."""
+    got, expected = got.strip(), expected.strip()
+    got_numbers = [float(x) for x in NUMBER.findall(got)]
+    expected_numbers = [float(x) for x in NUMBER.findall(expected)]
+    same_words = NUMBER.sub("#", got).split() == NUMBER.sub("#", expected).split()
+    return same_words and len(got_numbers) == len(expected_numbers) and bool(
+        np.allclose(got_numbers, expected_numbers, rtol=rtol, atol=1e-12))
+
+
+def accuracies(cell) -> tuple[float, float]:
+    """(train, test) accuracy printed by a training cell."""
+    train, test = (float(x) for x in re.findall(r"Accuracy: (\S+)", stdout(cell)))
+    return train, test
+
+
+def reference_solutions() -> dict:
+    """The four graded functions as the source notebook defines them."""
+    import reg_utils
+
+    nb = nbformat.read(SOURCE_NOTEBOOK, as_version=4)
+    namespace = {"np": np, **{name: getattr(reg_utils, name) for name in dir(reg_utils)}}
+    for cell in nb.cells:
+        if grade_id(cell) in GRADED_FUNCTIONS:
+            exec(compile(cell.source, f"<{grade_id(cell)}>", "exec"), namespace)
+    return {name: namespace[name] for name in GRADED_FUNCTIONS}
