@@ -1,6 +1,14 @@
 """The instructor's tool for the Regularization course: build the release, grade, report."""
+import os
+import sys
 from pathlib import Path
 
 COURSE_ROOT = Path(__file__).resolve().parent.parent
 ASSIGNMENT = "regularization"
 NOTEBOOK = "Regularization"
+
+# nbgrader runs the `alembic` script when it creates a gradebook: let it find the one
+# installed beside this interpreter even when its virtual environment is not activated.
+_scripts = str(Path(sys.executable).parent)
+if _scripts not in os.environ.get("PATH", "").split(os.pathsep):
+    os.environ["PATH"] = os.pathsep.join([_scripts, os.environ.get("PATH", "")])
