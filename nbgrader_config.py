@@ -9,11 +9,12 @@ c.CourseDirectory.root = str(COURSE_ROOT)
 c.CourseDirectory.course_id = "regularization-course"
 # The timeout lets a writer wait out another grader's lock instead of aborting the run.
 c.CourseDirectory.db_url = f"sqlite:///{COURSE_ROOT / 'gradebook.db'}?timeout=60"
-c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback"]
+# grading.json is the grader's own record beside each autograded notebook, not for students.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "grading.json"]
 
-# A training cell takes a few seconds; a minute per cell leaves room on slow machines
-# and still stops a runaway loop.
-c.Execute.timeout = 60
+# A training cell takes about 3 s; 30 s per cell leaves ample room on slow machines
+# and stops a runaway loop without stalling a whole class.
+c.Execute.timeout = 30
 c.Execute.interrupt_on_timeout = True
 
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError(\"replace this line with your code\")"}

@@ -12,3 +12,17 @@ NOTEBOOK = "Regularization"
 _scripts = str(Path(sys.executable).parent)
 if _scripts not in os.environ.get("PATH", "").split(os.pathsep):
     os.environ["PATH"] = os.pathsep.join([_scripts, os.environ.get("PATH", "")])
+
+
+def course_config(root: Path):
+    """The course's nbgrader_config.py as nbgrader loads it (it anchors paths to its own folder)."""
+    from traitlets.config.loader import PyFileConfigLoader
+
+    return PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+
+
+def course_directory(root: Path):
+    """nbgrader's view of the course under root: its folders and gradebook URL."""
+    from nbgrader.coursedir import CourseDirectory
+
+    return CourseDirectory(config=course_config(root))

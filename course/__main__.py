@@ -1,17 +1,36 @@
-"""Command line: `python -m course build` regenerates the release."""
+"""Command line of the course tool.
+
+  python -m course build    copy the helpers into source/ and regenerate release/ with nbgrader
+  python -m course grade    build, autograde every submission under submitted/, write feedback,
+                            grades.csv and the class report; exit status 3 if some submissions
+                            need attention (not a notebook, kernel killed, grading failed)
+"""
 import argparse
+import sys
 
-from course.release import build_release
+from course import COURSE_ROOT
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m course", description=__doc__)
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m course", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("build", help="copy the helpers into source/ and regenerate release/ with nbgrader")
+    commands.add_parser("build", help="regenerate the student release")
+    grade = commands.add_parser("grade", help="build, autograde the class, write feedback and reports")
+    grade.add_argument("--workers", type=int, default=0, help="worker processes (default: all cores)")
+    grade.add_argument("--force", action="store_true", help="regrade unchanged submissions too")
+    grade.add_argument("--timeout", type=int, default=0, help="seconds a cell may run (default: nbgrader_config.py's)")
     args = parser.parse_args(argv)
+
     if args.command == "build":
-        print(f"release written to {build_release()}")
+        from course.release import build_release
+
+        print(f"release written to {build_release(COURSE_ROOT)}")
+        return 0
+    from course.grading import grade_class
+
+    return grade_class(COURSE_ROOT, workers=args.workers, force=args.force, cell_timeout=args.timeout)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -5,6 +5,7 @@ The modules and the data at the course root are the only ones anyone edits; the 
 source/<assignment>/ exist because a notebook imports its helpers from its own folder.
 """
 import filecmp
+import hashlib
 import shutil
 import subprocess
 import sys
@@ -43,3 +44,23 @@ def build_release(root: Path = COURSE_ROOT) -> Path:
     subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", ASSIGNMENT, "--force", "--quiet"],
                    cwd=root, check=True)
     return assignment_dir(root, "release")
+
+
+def template_gradebook(root: Path, scratch: Path) -> Path:
+    """A gradebook that knows the assignment and its source cells and nothing else,
+    made by running the release build on a copy of source/ in `scratch`."""
+    shutil.copytree(root / "source", scratch / "source")
+    for name in ("nbgrader_config.py", *HELPER_FILES):
+        (scratch / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(root / name, scratch / name)
+    build_release(scratch)
+    return scratch / "gradebook.db"
+
+
+def assignment_fingerprint(root: Path) -> str:
+    """sha256 over source/<assignment>/: grades recorded under another fingerprint are stale."""
+    digest = hashlib.sha256()
+    source = assignment_dir(root, "source")
+    for path in sorted(p for p in source.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+        digest.update(str(path.relative_to(source)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()

@@ -1,0 +1,74 @@
+"""The instructor's main job: build the release, autograde the class, write feedback and reports.
+
+Only new or changed submissions are graded (unless forced); the gradebook, the autograded
+notebooks, the feedback and the reports are then brought up to date for everyone.
+"""
+import tempfile
+from pathlib import Path
+
+from course import ASSIGNMENT, NOTEBOOK, course_config
+from course.gradebook import autograded_dir, db_url, last_record, record
+from course.pool import Progress, default_workers, run_jobs
+from course.release import assignment_dir, assignment_fingerprint, build_release, template_gradebook
+from course.unit import GradingJob, package_from, sha256
+
+NEEDS_ATTENTION = 3  # exit status when some submissions could not be graded normally
+
+
+def submissions(root: Path) -> dict:
+    """Each student's submitted notebook as bytes (empty when the folder has no notebook)."""
+    found = {}
+    for folder in sorted((root / "submitted").glob(f"*/{ASSIGNMENT}")):
+        notebook = folder / f"{NOTEBOOK}.ipynb"
+        found[folder.parent.name] = notebook.read_bytes() if notebook.exists() else b""
+    return found
+
+
+def _graded_in_gradebook(url: str) -> set:
+    from nbgrader.api import Gradebook
+
+    with Gradebook(url) as gradebook:
+        return {submission.student_id for submission in gradebook.find_assignment(ASSIGNMENT).submissions}
+
+
+def grade_class(root: Path, workers: int = 0, force: bool = False, cell_timeout: int = 0) -> int:
+    """Run the whole job; returns the process exit status. cell_timeout 0 means nbgrader_config's."""
+    from course.feedback import write_feedback
+    from course.report import write_report
+
+    build_release(root)
+    url = db_url(root)
+    cell_timeout = cell_timeout or course_config(root).Execute.timeout
+    submitted = submissions(root)
+    in_gradebook = _graded_in_gradebook(url)
+    fingerprint = assignment_fingerprint(root)
+    to_grade = [student for student, data in submitted.items()
+                if force or student not in in_gradebook
+                or last_record(root, student).get("submission_sha256") != sha256(data)
+                or last_record(root, student).get("assignment_fingerprint") != fingerprint]
+    print(f"{len(submitted)} submissions, {len(to_grade)} to grade"
+          + (f", {len(submitted) - len(to_grade)} unchanged since last graded (--force regrades them)" if len(to_grade) < len(submitted) else ""))
+
+    if to_grade:
+        with tempfile.TemporaryDirectory(prefix="course-template-") as scratch:
+            package = package_from(assignment_dir(root, "release"), template_gradebook(root, Path(scratch)))
+        jobs = [GradingJob(student, submitted[student], package, cell_timeout=cell_timeout) for student in to_grade]
+        workers = workers or default_workers()
+        print(f"grading on {min(workers, len(jobs))} worker(s), {cell_timeout} s per cell at most")
+        progress = Progress(len(jobs))
+        for result in run_jobs(jobs, workers):
+            record(root, url, result, package.files, fingerprint)
+            progress.update(result)
+        write_feedback(root, [student for student in to_grade if (autograded_dir(root, student) / f"{NOTEBOOK}.ipynb").exists()])
+
+    notes = _problems(root, submitted)
+    print(write_report(root, notes))
+    for student, problems in notes.items():
+        print(f"needs attention: {student}: {'; '.join(problems)}")
+    return NEEDS_ATTENTION if notes else 0
+
+
+def _problems(root: Path, submitted: dict) -> dict:
+    """Students whose last grading reported a problem, with what it was."""
+    problems = {student: last_record(root, student).get("problems") for student in submitted}
+    return {student: found for student, found in problems.items() if found}

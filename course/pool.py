@@ -1,0 +1,80 @@
+"""Grade many submissions at once on local worker processes.
+
+Workers are spawned once and stay warm (nbgrader and friends imported), so each
+submission costs its notebook's run plus a little. Results come back to this process,
+the single writer of the gradebook, in completion order. A worker that dies takes
+its pool down with it; the unfinished jobs are then run again on a fresh pool, and a
+submission that kills workers twice is reported instead of retried forever.
+"""
+import os
+import sys
+import time
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from multiprocessing import get_context
+
+from course.unit import GradingResult, grade_submission, sha256
+
+MAX_ATTEMPTS = 2
+
+
+def default_workers() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _warm_up():
+    import course.unit  # noqa: F401  (imports nbgrader, nbclient, jupyter_client once per worker)
+
+
+def run_jobs(jobs, workers: int):
+    """Yield a GradingResult per job as each finishes."""
+    pending = {job.student: job for job in jobs}
+    attempts = dict.fromkeys(pending, 0)
+    while pending:
+        with ProcessPoolExecutor(max_workers=min(workers, len(pending)), mp_context=get_context("spawn"),
+                                 initializer=_warm_up) as pool:
+            futures = {pool.submit(grade_submission, job): student for student, job in pending.items()}
+            for student in futures.values():
+                attempts[student] += 1
+            try:
+                while futures:
+                    done, _ = wait(futures, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        student = futures.pop(future)
+                        result = future.result()
+                        del pending[student]
+                        yield result
+            except BrokenProcessPool:
+                for student in list(futures.values()):
+                    if attempts[student] >= MAX_ATTEMPTS:
+                        job = pending.pop(student)
+                        yield GradingResult(student, sha256(job.submission), "error", problems=[
+                            f"the grading worker died {MAX_ATTEMPTS} times while grading this submission"])
+
+
+class Progress:
+    """One status line: done/total, elapsed, ETA and failures so far (a line per result off a terminal)."""
+
+    def __init__(self, total: int, stream=sys.stderr):
+        self.total, self.done, self.failures = total, 0, 0
+        self.stream, self.started = stream, time.monotonic()
+        self.live = stream.isatty()
+
+    def update(self, result: GradingResult):
+        self.done += 1
+        self.failures += result.needs_attention
+        elapsed = time.monotonic() - self.started
+        eta = elapsed / self.done * (self.total - self.done)
+        filled = int(30 * self.done / self.total)
+        line = (f"[{'#' * filled}{'.' * (30 - filled)}] {self.done}/{self.total}  elapsed {_clock(elapsed)}  "
+                f"ETA {_clock(eta)}  failures {self.failures}")
+        if self.live:
+            self.stream.write("\r" + line + ("\n" if self.done == self.total else ""))
+        else:
+            self.stream.write(f"{line}  ({result.student}: {result.status}, {result.points:g} points)\n")
+        self.stream.flush()
+
+
+def _clock(seconds: float) -> str:
+    minutes, seconds = divmod(int(seconds + 0.5), 60)
+    return f"{minutes}:{seconds:02d}"

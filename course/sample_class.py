@@ -1,0 +1,175 @@
+"""A sample class of submissions, each with one known mistake, to check that grading scores what it should.
+
+Every submission is built from the release notebook, so it never drifts from what students get. The
+correct code comes from the source notebook's solution blocks, and each mistake is a small edit of that
+code that must find its target: a change to the source fails here instead of building a correct answer.
+
+Run `python -m course.sample_class` to write submitted/<student>/<assignment>/<notebook>.ipynb.
+"""
+import copy
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+from course import ASSIGNMENT, COURSE_ROOT, NOTEBOOK
+
+EXERCISES = ("compute_cost_with_regularization", "backward_propagation_with_regularization",
+             "forward_propagation_with_dropout", "backward_propagation_with_dropout")
+POINTS_PER_EXERCISE = 10
+# The stub nbgrader_config.py puts in place of each solution block, indented like the block.
+STUB_LINES = ("# YOUR CODE HERE", 'raise NotImplementedError("replace this line with your code")')
+STUB = re.compile(rf"^([ \t]*){re.escape(STUB_LINES[0])}\n\1{re.escape(STUB_LINES[1])}$", re.MULTILINE)
+SOLUTION_BLOCK = re.compile(r"^[ \t]*### BEGIN SOLUTION\n(.*?)\n[ \t]*### END SOLUTION$", re.MULTILINE | re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Replace `old` by `new`, exactly once, in solution block `block` of cell `cell`.
+
+    block=None edits the whole cell after its solutions are filled in: a student may also change
+    the code the release provides around the stubs.
+    """
+    cell: str
+    old: str
+    new: str
+    block: int | None = None
+
+
+@dataclass(frozen=True)
+class DeleteCell:
+    """Remove the cell with this grade_id, as a student clearing out "noise" might."""
+    cell: str
+
+
+UNFILLED = "unfilled"    # hand in the release as received: every stub still raises
+TRUNCATED = "truncated"  # a broken upload: the file stops halfway through its JSON
+
+STUDENTS = {
+    "full-marks": [],
+    "untouched": [UNFILLED],
+    "half-missing-in-cost": [
+        Edit("compute_cost_with_regularization", "lambd / (2 * m)", "lambd / m", block=0),
+    ],
+    "regularized-biases": [
+        Edit("backward_propagation_with_regularization", f"np.sum(dZ{layer}, axis=1, keepdims=True)\n",
+             f"np.sum(dZ{layer}, axis=1, keepdims=True) + lambd / m * b{layer}\n")
+        for layer in (3, 2, 1)
+    ],
+    "unscaled-dropout": [
+        Edit("forward_propagation_with_dropout", f"A{layer} = A{layer} * D{layer}\n    A{layer} = A{layer} / keep_prob",
+             f"A{layer} = A{layer} * D{layer}", block=block)
+        for block, layer in ((0, 1), (1, 2))
+    ],
+    "mask-on-activations": [
+        Edit("backward_propagation_with_dropout", f"dA{layer} = dA{layer} * D{layer}\n    dA{layer} = dA{layer} / keep_prob",
+             f"A{layer} = A{layer} * D{layer} / keep_prob", block=block)
+        for block, layer in ((0, 2), (1, 1))
+    ],
+    "raises-in-function": [
+        Edit("backward_propagation_with_regularization", "np.dot(dZ3, A2.T)", "np.dot(dZ3, A2)", block=0),
+    ],
+    # Masks one unit's row at a time but never moves on to the next row.
+    "infinite-loop": [
+        Edit("backward_propagation_with_dropout", "dA2 = dA2 * D2\n",
+             "i = 0\n    while i < dA2.shape[0]:  # mask unit by unit\n        dA2[i] = dA2[i] * D2[i]\n",
+             block=0),
+    ],
+    "not-json": [TRUNCATED],
+    "deleted-test-cell": [DeleteCell("test_forward_propagation_with_dropout")],
+}
+
+
+def _points(lost=()):
+    """Points per exercise for a student who loses exactly the exercises in `lost`."""
+    return {name: 0 if name in lost else POINTS_PER_EXERCISE for name in EXERCISES}
+
+
+# What grading must give each student. None: the file cannot be read, so it is reported and scores 0.
+EXPECTED_POINTS = {
+    "full-marks": _points(),
+    "untouched": _points(lost=EXERCISES),
+    "half-missing-in-cost": _points(lost=["compute_cost_with_regularization"]),
+    "regularized-biases": _points(lost=["backward_propagation_with_regularization"]),
+    "unscaled-dropout": _points(lost=["forward_propagation_with_dropout"]),
+    "mask-on-activations": _points(lost=["backward_propagation_with_dropout"]),
+    "raises-in-function": _points(lost=["backward_propagation_with_regularization"]),
+    "infinite-loop": _points(lost=["backward_propagation_with_dropout"]),  # the per-cell timeout stops it
+    "not-json": None,
+    "deleted-test-cell": _points(),  # the grader restores the deleted test cell from the source
+}
+
+
+def notebook_path(root: Path, stage: str, student: str | None = None) -> Path:
+    """<root>/<stage>[/<student>]/<assignment>/<notebook>.ipynb, nbgrader's layout."""
+    folder = root / stage if student is None else root / stage / student
+    return folder / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
+
+
+def grade_id(cell) -> str | None:
+    return cell.metadata.get("nbgrader", {}).get("grade_id")
+
+
+def solution_blocks(source_nb) -> dict[str, list[str]]:
+    """grade_id -> the correct code between each BEGIN/END SOLUTION pair of that cell, in order."""
+    return {grade_id(cell): SOLUTION_BLOCK.findall(cell.source)
+            for cell in source_nb.cells if cell.metadata.get("nbgrader", {}).get("solution")}
+
+
+def _replace_once(text: str, edit: Edit) -> str:
+    """Apply one edit; fail loudly if its target is gone or ambiguous."""
+    found = text.count(edit.old)
+    assert found == 1, f"{edit.cell}: expected {edit.old!r} once, found it {found} times"
+    return text.replace(edit.old, edit.new)
+
+
+def _fill(cell_source: str, blocks: list[str]) -> str:
+    """Put the k-th block in place of the k-th stub."""
+    stubs = STUB.findall(cell_source)
+    assert len(stubs) == len(blocks), f"{len(stubs)} stubs but {len(blocks)} solution blocks"
+    answers = iter(blocks)
+    return STUB.sub(lambda match: next(answers), cell_source)
+
+
+def submission(release_nb, blocks: dict[str, list[str]], edits: list) -> bytes:
+    """The bytes one student hands in: the release, solved, then changed by `edits`."""
+    nb = copy.deepcopy(release_nb)
+    by_cell = {cell_id: list(code) for cell_id, code in blocks.items()}
+    for edit in edits:
+        if isinstance(edit, Edit) and edit.block is not None:
+            by_cell[edit.cell][edit.block] = _replace_once(by_cell[edit.cell][edit.block], edit)
+    solution_cells = [cell for cell in nb.cells if grade_id(cell) in by_cell]
+    assert sorted(grade_id(cell) for cell in solution_cells) == sorted(by_cell), "release and source cells differ"
+    if UNFILLED not in edits:
+        for cell in solution_cells:
+            cell.source = _fill(cell.source, by_cell[grade_id(cell)])
+    for edit in edits:
+        if isinstance(edit, Edit) and edit.block is None:
+            cell = next(cell for cell in solution_cells if grade_id(cell) == edit.cell)
+            cell.source = _replace_once(cell.source, edit)
+        elif isinstance(edit, DeleteCell):
+            kept = [cell for cell in nb.cells if grade_id(cell) != edit.cell]
+            assert len(kept) == len(nb.cells) - 1, f"no single cell {edit.cell} to delete"
+            nb.cells = kept
+    text = nbformat.writes(nb) + "\n"  # the same bytes nbformat.write puts on disk
+    if TRUNCATED in edits:
+        lines = text.splitlines(keepends=True)
+        text = "".join(lines[:len(lines) // 2])  # cut at a line end: still UTF-8, no longer JSON
+    return text.encode("utf-8")
+
+
+def build_sample_class(root: Path = COURSE_ROOT) -> list[str]:
+    """Write every student's submission under root/submitted/; returns the student ids, in table order."""
+    release_nb = nbformat.read(notebook_path(COURSE_ROOT, "release"), as_version=4)
+    blocks = solution_blocks(nbformat.read(notebook_path(COURSE_ROOT, "source"), as_version=4))
+    for student, edits in STUDENTS.items():
+        target = notebook_path(root, "submitted", student)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(submission(release_nb, blocks, edits))
+    return list(STUDENTS)
+
+
+if __name__ == "__main__":
+    for student in build_sample_class():
+        print(notebook_path(COURSE_ROOT, "submitted", student).relative_to(COURSE_ROOT))

@@ -1,0 +1,213 @@
+"""Feedback hides the hidden tests but keeps the failure message; the report adds up the gradebook.
+
+Most tests build a course by hand (a gradebook filled through nbgrader's API, autograded notebooks
+with made-up outputs), which takes a second; one runs the real `nbgrader autograde` on a submission.
+"""
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_output
+from nbgrader import utils
+from nbgrader.api import Gradebook
+
+from course import ASSIGNMENT, COURSE_ROOT, NOTEBOOK
+from course.feedback import HideHiddenTests, ShortenGradeCellErrors, write_feedback
+from course.release import HELPER_FILES, build_release
+from course.report import collect, summary, write_report
+from tests.notebooks import RELEASE_NOTEBOOK, SOURCE_NOTEBOOK, cell_by_id, grade_id
+
+HIDDEN_CODE = ("BEGIN HIDDEN", "random_case(seed", "_dropout_output", "dropout_cache(X")
+COST, FORWARD = "test_compute_cost_with_regularization", "test_forward_propagation_with_dropout"
+COST_HINT = "Hint: the L2 term uses lambd/m; the cost needs lambd/(2m)."
+FORWARD_ERROR = ("forward_propagation_with_dropout: A1 was masked but not divided by keep_prob.\n"
+                 "Hint: activations were not divided by keep_prob: inverted dropout scales the kept units up.")
+# student -> {failing grade cell: AssertionError message}; every other test cell passes
+FAILURES = {
+    "ann": {},
+    "ben": {COST: f"compute_cost_with_regularization: the cost is 1.97, but it should be 1.79.\n{COST_HINT}",
+            FORWARD: FORWARD_ERROR},
+    "cat": {COST: f"compute_cost_with_regularization: the cost is 2.4, but it should be 1.8.\n{COST_HINT}"},
+}
+
+
+def ipython_traceback(cell, evalue):
+    """An IPython-like traceback that quotes the test cell, hidden tests included."""
+    return ["\x1b[31m---------------------------------------------------------------------------\x1b[39m",
+            "\x1b[31mAssertionError\x1b[39m                            Traceback (most recent call last)",
+            "Cell \x1b[32mIn[16], line 12\x1b[39m\n" + cell.source,
+            f"\x1b[31mAssertionError\x1b[39m: {evalue}"]
+
+
+def autograded_notebook(failures):
+    """The source notebook (test cells hold the hidden tests, as after autograde) with test outputs."""
+    nb = nbformat.read(SOURCE_NOTEBOOK, as_version=4)
+    for cell in nb.cells:
+        if utils.is_grade(cell):
+            evalue = failures.get(grade_id(cell))
+            cell.outputs = [new_output("error", ename="AssertionError", evalue=evalue,
+                                       traceback=ipython_traceback(cell, evalue)) if evalue
+                            else new_output("stream", name="stdout", text="All tests passed.\n")]
+    return nb
+
+
+# nbgrader's own Gradebook.add_submission (autograde's too) trips SQLAlchemy's autoflush warnings.
+pytestmark = pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")
+
+
+@pytest.fixture(scope="module")
+def built_course(tmp_path_factory):
+    """A course with the gradebook nbgrader would hold after autograding ann, ben, cat and dan;
+    dan's autograded notebook is missing."""
+    tmp_path = tmp_path_factory.mktemp("course")
+    shutil.copyfile(COURSE_ROOT / "nbgrader_config.py", tmp_path / "nbgrader_config.py")
+    (tmp_path / "source" / ASSIGNMENT).mkdir(parents=True)
+    shutil.copyfile(SOURCE_NOTEBOOK, tmp_path / "source" / ASSIGNMENT / f"{NOTEBOOK}.ipynb")
+    source = nbformat.read(SOURCE_NOTEBOOK, as_version=4)
+    with Gradebook(f"sqlite:///{tmp_path / 'gradebook.db'}") as gradebook:
+        gradebook.update_or_create_assignment(ASSIGNMENT)
+        gradebook.update_or_create_notebook(NOTEBOOK, ASSIGNMENT)
+        for cell in source.cells:  # what generate_assignment records
+            if utils.is_grade(cell):
+                gradebook.update_or_create_grade_cell(grade_id(cell), NOTEBOOK, ASSIGNMENT, cell_type=cell.cell_type,
+                                                      max_score=cell.metadata.nbgrader["points"])
+            if utils.is_solution(cell):
+                gradebook.update_or_create_solution_cell(grade_id(cell), NOTEBOOK, ASSIGNMENT)
+        for student in (*FAILURES, "dan"):  # what autograde records
+            gradebook.add_student(student)
+            gradebook.add_submission(ASSIGNMENT, student)
+            for grade in gradebook.find_submission_notebook(NOTEBOOK, ASSIGNMENT, student).grades:
+                passed = student in FAILURES and grade.name not in FAILURES[student]  # dan: nothing to grade
+                grade.auto_score = grade.max_score if passed else 0.0
+                grade.needs_manual_grade = False
+        gradebook.db.commit()
+    for student, failures in FAILURES.items():
+        folder = tmp_path / "autograded" / student / ASSIGNMENT
+        folder.mkdir(parents=True)
+        nbformat.write(autograded_notebook(failures), folder / f"{NOTEBOOK}.ipynb")
+    return tmp_path
+
+
+@pytest.fixture
+def course(built_course, tmp_path):
+    """A fresh copy of the built course for each test (creating a gradebook takes seconds)."""
+    return Path(shutil.copytree(built_course, tmp_path / "course"))
+
+
+NOTES = {"eve": "not a notebook: invalid JSON"}
+
+
+def test_grades_csv_has_one_row_per_student_and_round_numbers(course):
+    write_report(course, NOTES)
+    assert (course / "grades.csv").read_text().splitlines() == [
+        "student_id,compute_cost_with_regularization,backward_propagation_with_regularization,"
+        "forward_propagation_with_dropout,backward_propagation_with_dropout,total,max_total",
+        "ann,10,10,10,10,40,40",
+        "ben,0,10,0,10,20,40",
+        "cat,0,10,10,10,30,40",
+        "dan,0,0,0,0,0,40",
+        "eve,,,,,,40",
+    ]
+
+
+def test_summary_shows_points_status_and_notes(course):
+    lines = write_report(course, NOTES).splitlines()
+    assert lines[0].split() == ["student", "ex1", "ex2", "ex3", "ex4", "total", "status"]
+    assert lines[1].split() == ["ann", "10", "10", "10", "10", "40/40", "4/4", "passed"]
+    assert lines[2].split() == ["ben", "0", "10", "0", "10", "20/40", "2/4", "passed"]
+    assert lines[4].split() == ["dan", "0", "0", "0", "0", "0/40", "no", "autograded", "notebook"]
+    assert lines[5].split()[:6] == ["eve", "-", "-", "-", "-", "-"]
+    assert lines[5].endswith("not a notebook: invalid JSON")
+    assert "ex1 = compute_cost_with_regularization" in lines
+    listed = summary(course, {"eve": ["no notebook found", "late"], "ann": "regraded"}).splitlines()
+    assert listed[1].endswith("4/4 passed; regraded") and listed[5].endswith("no notebook found; late")
+
+
+def test_failures_are_grouped_across_different_numbers(course):
+    _, results = collect(course)
+    ben = next(r for r in results if r.student == "ben")
+    assert [f.first_line for f in ben.failures] == [
+        "AssertionError: compute_cost_with_regularization: the cost is 1.97, but it should be 1.79.",
+        "AssertionError: forward_propagation_with_dropout: A1 was masked but not divided by keep_prob."]
+    write_report(course)
+    page = (course / "report" / "index.html").read_text()
+    assert ("<td>AssertionError: compute_cost_with_regularization: the cost is #, but it should be #."
+            f"<br><i>{COST_HINT}</i></td><td>2</td><td>ben, cat</td>") in page
+    assert "<td>1</td><td>ben</td>" in page
+    assert page.index("ben, cat") < page.index("<td>1</td><td>ben</td>")  # most frequent first
+    assert 'src="scores.png"' in page and 'src="pass_rate.png"' in page
+
+
+def test_report_is_byte_identical_when_run_again(course):
+    write_report(course, NOTES)
+    report = course / "report"
+    first = {name: (report / name).read_bytes() for name in ("index.html", "scores.png", "pass_rate.png")}
+    assert first["scores.png"].startswith(b"\x89PNG") and first["pass_rate.png"].startswith(b"\x89PNG")
+    write_report(course, NOTES)
+    assert {name: (report / name).read_bytes() for name in first} == first
+
+
+def test_feedback_hides_hidden_tests_and_keeps_the_message(course):
+    written = write_feedback(course)
+    assert sorted(written) == ["ann", "ben", "cat"]  # dan has no autograded notebook
+    page = written["ben"].read_text()
+    for code in (*HIDDEN_CODE, "Traceback (most recent call last)", "In[16], line 12"):
+        assert code not in page
+    assert page.count("# hidden tests are not shown") == 4
+    assert "AssertionError: forward_propagation_with_dropout: A1 was masked but not divided by keep_prob." in page
+    assert "Hint: activations were not divided by keep_prob" in page
+    assert "Score: 20.0 / 40.0" in page  # nbgrader's own header, from the gradebook
+    first = written["ben"].read_bytes()
+    assert write_feedback(course, ["ben"])["ben"].read_bytes() == first
+
+
+def test_hide_hidden_tests_keeps_indentation_and_hides_an_unterminated_block():
+    cell = nbformat.v4.new_code_cell("check(f)\nif True:\n    ### BEGIN HIDDEN TESTS\n    secret()\n"
+                                     "    ### END HIDDEN TESTS\nafter()\n### BEGIN HIDDEN TESTS\nmore_secret()")
+    HideHiddenTests().preprocess_cell(cell, {}, 0)
+    assert cell.source == ("check(f)\nif True:\n    # hidden tests are not shown\nafter()\n"
+                           "# hidden tests are not shown")
+
+
+def test_only_grade_cells_lose_their_traceback():
+    error = dict(ename="ValueError", evalue="bad\nHint: h", traceback=["frame", "ValueError: bad"])
+    grade = nbformat.v4.new_code_cell("t()", outputs=[new_output("error", **error)],
+                                      metadata={"nbgrader": {"grade": True, "grade_id": "t", "points": 1}})
+    plain = nbformat.v4.new_code_cell("f()", outputs=[new_output("error", **error)])
+    for cell in (grade, plain):
+        ShortenGradeCellErrors().preprocess_cell(cell, {}, 0)
+    assert grade.outputs[0].traceback == ["ValueError: bad\nHint: h"]
+    assert plain.outputs[0].traceback == ["frame", "ValueError: bad"]
+
+
+def test_real_autograde_output(tmp_path):
+    """generate_assignment, one submission through `nbgrader autograde`, then feedback and report (~20 s)."""
+    for name in ("nbgrader_config.py", *HELPER_FILES):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(COURSE_ROOT / name, tmp_path / name)
+    shutil.copytree(COURSE_ROOT / "source", tmp_path / "source")
+    build_release(tmp_path)
+    submission = nbformat.read(RELEASE_NOTEBOOK, as_version=4)
+    solution = cell_by_id(nbformat.read(SOURCE_NOTEBOOK, as_version=4), "forward_propagation_with_dropout")
+    cell_by_id(submission, "forward_propagation_with_dropout").source = (
+        re.sub(r" *### (BEGIN|END) SOLUTION\n", "", solution.source).replace("A1 = A1 / keep_prob", "pass"))  # the classic mistake; the other three stay stubs
+    folder = tmp_path / "submitted" / "zoe" / ASSIGNMENT
+    folder.mkdir(parents=True)
+    nbformat.write(submission, folder / f"{NOTEBOOK}.ipynb")
+    subprocess.run([sys.executable, "-m", "nbgrader", "autograde", ASSIGNMENT, "--create", "--quiet"],
+                   cwd=tmp_path, check=True)
+
+    summary = write_report(tmp_path)
+    assert summary.splitlines()[1].split() == ["zoe", "0", "0", "0", "0", "0/40", "0/4", "passed"]
+    page = (tmp_path / "report" / "index.html").read_text()
+    assert "A1 was masked but not divided by keep_prob." in page
+    assert page.count("NotImplementedError: replace this line with your code") == 3
+
+    feedback = write_feedback(tmp_path)["zoe"].read_text()
+    for code in HIDDEN_CODE:
+        assert code not in feedback
+    assert FORWARD_ERROR.splitlines()[0] in feedback and FORWARD_ERROR.splitlines()[1] in feedback

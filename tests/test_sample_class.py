@@ -1,0 +1,70 @@
+"""The sample class is reproducible and every student differs from the solution only where intended.
+
+No notebook runs here; grading the class for real is tested elsewhere.
+"""
+import json
+import re
+
+import nbformat
+import pytest
+
+from course import COURSE_ROOT
+from course.sample_class import (EXERCISES, EXPECTED_POINTS, STUDENTS, build_sample_class, grade_id,
+                                 notebook_path)
+
+CORRECT_ALL_ALONG = ("full-marks", "deleted-test-cell")
+
+
+def files_under(folder):
+    return {path.relative_to(folder): path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file()}
+
+
+def solution_code(student):
+    """grade_id -> source of each graded function's cell in the student's submission."""
+    nb = nbformat.read(notebook_path(COURSE_ROOT, "submitted", student), as_version=4)
+    return {grade_id(cell): cell.source for cell in nb.cells if grade_id(cell) in EXERCISES}
+
+
+def test_build_reproduces_the_committed_submissions(tmp_path):
+    written = build_sample_class(tmp_path)
+    assert written == list(STUDENTS) == list(EXPECTED_POINTS)
+    assert files_under(tmp_path / "submitted") == files_under(COURSE_ROOT / "submitted")
+
+
+def test_full_marks_is_the_source_without_its_markers():
+    """Filling the stubs gives back the source code: release and source agree, blocks went to the right stubs."""
+    source = nbformat.read(notebook_path(COURSE_ROOT, "source"), as_version=4)
+    markers = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION\n", re.MULTILINE)
+    expected = {grade_id(cell): markers.sub("", cell.source) for cell in source.cells if grade_id(cell) in EXERCISES}
+    assert solution_code("full-marks") == expected
+
+
+@pytest.mark.parametrize("student", [s for s in STUDENTS if EXPECTED_POINTS[s] is not None])
+def test_only_the_exercises_that_lose_points_differ_from_the_solution(student):
+    correct = solution_code("full-marks")
+    changed = {name for name, code in solution_code(student).items() if code != correct[name]}
+    assert changed == {name for name, points in EXPECTED_POINTS[student].items() if points == 0}
+
+
+def test_deleted_test_cell_lacks_only_that_cell():
+    full = nbformat.read(notebook_path(COURSE_ROOT, "submitted", "full-marks"), as_version=4)
+    deleted = nbformat.read(notebook_path(COURSE_ROOT, "submitted", "deleted-test-cell"), as_version=4)
+    assert [c for c in full.cells if grade_id(c) != "test_forward_propagation_with_dropout"] == deleted.cells
+
+
+def test_untouched_is_the_release_byte_for_byte():
+    untouched = notebook_path(COURSE_ROOT, "submitted", "untouched").read_bytes()
+    assert untouched == notebook_path(COURSE_ROOT, "release").read_bytes()
+
+
+def test_not_json_is_not_json():
+    raw = notebook_path(COURSE_ROOT, "submitted", "not-json").read_bytes()
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(raw)
+
+
+def test_expected_points_sum_to_the_brief():
+    totals = {s: None if p is None else sum(p.values()) for s, p in EXPECTED_POINTS.items()}
+    assert totals == {"full-marks": 40, "untouched": 0, "half-missing-in-cost": 30, "regularized-biases": 30,
+                      "unscaled-dropout": 30, "mask-on-activations": 30, "raises-in-function": 30,
+                      "infinite-loop": 30, "not-json": None, "deleted-test-cell": 40}
