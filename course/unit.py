@@ -249,6 +249,19 @@ def _grade_in(scratch: Path, nb: NotebookNode, job: GradingJob, result: GradingR
     finish = [IgnorePattern(config=config), ClearMetadataPreprocessor(config=config), LimitOutput(config=config),
               CheckCellMetadata(config=config)]
     nb, _ = _run(finish, nb, resources)
+    return _without_scratch_paths(nb, workdir)
+
+
+def _without_scratch_paths(nb, workdir: Path):
+    """Tracebacks name files by their scratch path; make it relative to the assignment folder,
+    which reads better and makes regrading byte-for-byte reproducible."""
+    prefix = str(workdir) + os.sep
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            if "traceback" in output:
+                output.traceback = [line.replace(prefix, "") for line in output.traceback]
+            if "text" in output:
+                output.text = output.text.replace(prefix, "")
     return nb
 
 
