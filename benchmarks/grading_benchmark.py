@@ -1,0 +1,217 @@
+"""How much faster is grade_class than running `nbgrader autograde` per student, and how close
+does it get to the cost of just running the notebooks?
+
+Builds a synthetic class in temp folders (the repo is not touched) and times, one after another:
+sequential `nbgrader autograde --student`, grade_class on 1 worker, grade_class on all cores, and
+each notebook run bare with nbclient (the floor). Prints a table and whether the targets are met.
+
+    .venv/bin/python benchmarks/grading_benchmark.py [--students 40] [--workers N] [--skip-sequential]
+"""
+import argparse
+import contextlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+import nbformat  # noqa: E402
+from nbclient import NotebookClient  # noqa: E402
+
+from course import ASSIGNMENT, NOTEBOOK, course_config  # noqa: E402
+from course.grading import grade_class  # noqa: E402
+from course.pool import default_workers  # noqa: E402
+from course.release import HELPER_FILES, build_release  # noqa: E402
+from course.sample_class import STUDENTS, solution_blocks, submission  # noqa: E402
+import course.feedback, course.report  # noqa: E401,E402,F401  (imported now, not inside the first timed run)
+
+# Valid notebooks that run to the end. infinite-loop and not-json are left out: they measure
+# the timeout and the parse error, not throughput.
+VARIANTS = ("full-marks", "half-missing-in-cost", "regularized-biases", "unscaled-dropout",
+            "mask-on-activations", "raises-in-function", "deleted-test-cell")
+RATIO_TARGET = 0.55    # ours (all cores) / sequential nbgrader, on 2 cores
+OVERHEAD_TARGET = 1.0  # seconds per submission that ours (1 worker) may add to the bare notebook run
+
+
+class StageFailed(Exception):
+    pass
+
+
+def new_course(dest: Path) -> Path:
+    """A separate course at dest (nbgrader_config.py anchors paths to its own folder): no gradebook, no release."""
+    for name in ("nbgrader_config.py", *HELPER_FILES):
+        (dest / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(REPO / name, dest / name)
+    shutil.copytree(REPO / "source", dest / "source", ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
+    return dest
+
+
+def synthetic_class(release_dir: Path, source_dir: Path, count: int) -> dict:
+    """student-001.. -> submission bytes, cycling through VARIANTS built by the sample-class machinery."""
+    release_nb = nbformat.read(release_dir / f"{NOTEBOOK}.ipynb", as_version=4)
+    blocks = solution_blocks(nbformat.read(source_dir / f"{NOTEBOOK}.ipynb", as_version=4))
+    made = {variant: submission(release_nb, blocks, STUDENTS[variant]) for variant in VARIANTS}
+    return {f"student-{i:03d}": made[VARIANTS[(i - 1) % len(VARIANTS)]] for i in range(1, count + 1)}
+
+
+def hand_in(course: Path, notebooks: dict, release_dir: Path) -> None:
+    """submitted/<id>/<assignment>/ as a student hands it in: the released folder, their notebook in it
+    (nbgrader autograde runs the notebook among the submitted files, so the helpers must be there)."""
+    for student, data in notebooks.items():
+        folder = course / "submitted" / student / ASSIGNMENT
+        shutil.copytree(release_dir, folder, ignore=shutil.ignore_patterns("*.ipynb", "__pycache__"))
+        (folder / f"{NOTEBOOK}.ipynb").write_bytes(data)
+
+
+@contextlib.contextmanager
+def quiet(log: Path):
+    """Send stdout/stderr of this process and its children (workers, nbgrader) to `log`, at the fd level."""
+    sys.stdout.flush(), sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with open(log, "ab") as sink:
+        os.dup2(sink.fileno(), 1), os.dup2(sink.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stdout.flush(), sys.stderr.flush()
+            os.dup2(saved[0], 1), os.dup2(saved[1], 2)
+            os.close(saved[0]), os.close(saved[1])
+
+
+def tail(log: Path, lines: int = 30) -> str:
+    return "\n".join(log.read_text(errors="replace").splitlines()[-lines:]) if log.exists() else ""
+
+
+def check_autograded(course: Path, students) -> None:
+    missing = [s for s in students if not (course / "autograded" / s / ASSIGNMENT / f"{NOTEBOOK}.ipynb").exists()]
+    if missing:
+        raise StageFailed(f"no autograded notebook for {len(missing)} student(s): {', '.join(missing[:5])}")
+
+
+def nbgrader(course: Path, *args: str) -> None:
+    """Run the nbgrader command in the course folder, output captured; raise with its tail on failure."""
+    done = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, capture_output=True, text=True)
+    with open(course / "benchmark.log", "a") as log:
+        log.write(f"$ nbgrader {' '.join(args)}\n{done.stdout}{done.stderr}")
+    if done.returncode != 0:
+        raise StageFailed(f"nbgrader {' '.join(args)} exited {done.returncode}:\n{tail(course / 'benchmark.log')}")
+
+
+def time_sequential_nbgrader(course: Path, students) -> tuple[float, float]:
+    """(generate_assignment seconds, autograde seconds): one `nbgrader autograde` process per student."""
+    started = time.perf_counter()
+    nbgrader(course, "generate_assignment", ASSIGNMENT)
+    setup = time.perf_counter() - started
+    started = time.perf_counter()
+    for student in students:
+        nbgrader(course, "autograde", ASSIGNMENT, "--student", student)
+    seconds = time.perf_counter() - started
+    check_autograded(course, students)
+    return setup, seconds
+
+
+def time_ours(course: Path, students, workers: int) -> float:
+    """The whole grade_class run: release build, grading, gradebook, feedback and report."""
+    log = course / "benchmark.log"
+    started = time.perf_counter()
+    with quiet(log):
+        status = grade_class(course, workers=workers, force=True)
+    seconds = time.perf_counter() - started
+    if status != 0:
+        raise StageFailed(f"grade_class returned {status}:\n{tail(log)}")
+    check_autograded(course, students)
+    return seconds
+
+
+def time_notebooks_alone(release_dir: Path, notebooks: dict, timeout: int) -> float:
+    """Each submission run top to bottom with nbclient in the release folder, one after another: the floor."""
+    log = release_dir.parent / "benchmark.log"
+    started = time.perf_counter()
+    try:
+        with quiet(log):
+            for data in notebooks.values():
+                nb = nbformat.reads(data.decode("utf-8"), as_version=4)
+                NotebookClient(nb, kernel_name="python3", timeout=timeout, allow_errors=True,
+                               resources={"metadata": {"path": str(release_dir)}}).execute()
+    except Exception as error:
+        raise StageFailed(f"{type(error).__name__}: {error}\n{tail(log)}") from error
+    return time.perf_counter() - started
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--students", type=int, default=40, help="synthetic submissions (default 40)")
+    parser.add_argument("--workers", type=int, default=default_workers(), help="workers for the all-cores run (default: all cores)")
+    parser.add_argument("--skip-sequential", action="store_true", help="skip the slow sequential nbgrader run")
+    args = parser.parse_args(argv)
+    n, workers = args.students, args.workers
+    timeout = course_config(REPO).Execute.timeout
+    print(f"{n} submissions, {default_workers()} cores available, {workers} workers for the parallel run, "
+          f"load average {os.getloadavg()[0]:.2f} (other processes on the machine skew the timings)")
+
+    times, failed, setup = {}, [], None
+    with tempfile.TemporaryDirectory(prefix="grading-benchmark-") as tmp:
+        tmp = Path(tmp)
+        base = new_course(tmp / "base")
+        with quiet(tmp / "base.log"):
+            release_dir = build_release(base)
+        notebooks = synthetic_class(release_dir, base / "source" / ASSIGNMENT, n)
+        students = list(notebooks)
+
+        def stage(name, run):
+            print(f"timing {name} ...", flush=True)
+            try:
+                times[name] = run()
+            except StageFailed as error:
+                failed.append(name)
+                print(f"\n!!! {name} FAILED !!!\n{error}\n", file=sys.stderr, flush=True)
+
+        def course_with_class(name):
+            course = new_course(tmp / name)
+            hand_in(course, notebooks, release_dir)
+            return course
+
+        if not args.skip_sequential:
+            def sequential():
+                nonlocal setup
+                setup, seconds = time_sequential_nbgrader(course_with_class("sequential"), students)
+                return seconds
+            stage("sequential nbgrader", sequential)
+        stage("ours, 1 worker", lambda: time_ours(course_with_class("ours-1"), students, 1))
+        stage(f"ours, {workers} workers", lambda: time_ours(course_with_class("ours-all"), students, workers))
+        alone_release = shutil.copytree(release_dir, tmp / "alone" / "release")
+        stage("notebook alone (nbclient)", lambda: time_notebooks_alone(alone_release, notebooks, timeout))
+
+    print(f"\n{'':28}{'total s':>10}{'s/submission':>14}")
+    for name, seconds in times.items():
+        print(f"{name:28}{seconds:10.1f}{seconds / n:14.2f}")
+    for name in failed:
+        print(f"{name:28}{'FAILED':>10}")
+    if setup is not None:
+        print(f"(nbgrader generate_assignment before the sequential run, not in its total: {setup:.1f} s;"
+              f" ours includes its release build, feedback and report)")
+    print()
+
+    seq, one, alone = times.get("sequential nbgrader"), times.get("ours, 1 worker"), times.get("notebook alone (nbclient)")
+    many = times.get(f"ours, {workers} workers")
+    if many and seq:
+        ratio = many / seq
+        print(f"ours ({workers} workers) / sequential nbgrader: {ratio:.2f}  target <= {RATIO_TARGET} on 2 cores: "
+              + ("met" if ratio <= RATIO_TARGET else "NOT met"))
+    if one and alone:
+        extra = (one - alone) / n
+        print(f"ours (1 worker) - notebook alone, per submission: {extra:+.2f} s  target <= {OVERHEAD_TARGET:g} s: "
+              + ("met" if extra <= OVERHEAD_TARGET else "NOT met"))
+    if many and one:
+        print(f"ours ({workers} workers) / ours (1 worker): {many / one:.2f}")
+    print(f"load average at the end {os.getloadavg()[0]:.2f}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
