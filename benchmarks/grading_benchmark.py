@@ -150,6 +150,8 @@ def main(argv=None) -> int:
     parser.add_argument("--skip-sequential", action="store_true", help="skip the slow sequential nbgrader run")
     args = parser.parse_args(argv)
     n, workers = args.students, args.workers
+    if n < 1 or workers < 1:
+        parser.error("--students and --workers must be at least 1")
     timeout = course_config(REPO).Execute.timeout
     print(f"{n} submissions, {default_workers()} cores available, {workers} workers for the parallel run, "
           f"load average {os.getloadavg()[0]:.2f} (other processes on the machine skew the timings)")
@@ -193,8 +195,8 @@ def main(argv=None) -> int:
     for name in failed:
         print(f"{name:28}{'FAILED':>10}")
     if setup is not None:
-        print(f"(nbgrader generate_assignment before the sequential run, not in its total: {setup:.1f} s;"
-              f" ours includes its release build, feedback and report)")
+        print(f"(nbgrader generate_assignment before the sequential run, not in its total: {setup:.1f} s;\n"
+              " each grade_class total includes two such builds, release and template gradebook, plus feedback and report)")
     print()
 
     seq, one, alone = times.get("sequential nbgrader"), times.get("ours, 1 worker"), times.get("notebook alone (nbclient)")

@@ -240,7 +240,8 @@ def _grade_in(scratch: Path, nb: NotebookNode, job: GradingJob, result: GradingR
     nb = _complete_restored_cells(nb)
 
     execute = GuardedExecute(config=config)
-    with nbgrader_utils.setenv(NBGRADER_EXECUTION="autograde"):
+    # One kernel per core: BLAS threads in a kernel would only compete with the other workers' kernels.
+    with nbgrader_utils.setenv(NBGRADER_EXECUTION="autograde", OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1"):
         nb, resources = _run([execute], nb, resources)
     if execute.kernel_killed:
         result.status = "killed"
