@@ -3,12 +3,13 @@ import numpy as np
 import pytest
 
 import public_tests
-from reg_utils import compute_cost, forward_propagation
+from public_tests import numeric_gradient
+from reg_utils import compute_cost, forward_propagation, relu
 from testCases import (DROPOUT_BACKWARD_KEEP_PROB, backward_propagation_with_dropout_test_case,
                        backward_propagation_with_regularization_test_case,
                        compute_cost_with_regularization_test_case, forward_propagation_with_dropout_test_case,
                        random_case)
-from tests.gradcheck import numeric_gradient, relative_error
+from tests.gradcheck import relative_error
 
 
 def test_published_cost(solutions):
@@ -145,6 +146,46 @@ def test_dropout_messages(solutions):
     fails_with(public_tests.forward_propagation_with_dropout_test, unscaled, "not divided by keep_prob")
     fails_with(public_tests.forward_propagation_with_dropout_test, in_place, "argument 2 was modified")
     fails_with(public_tests.backward_propagation_with_dropout_test, unmasked, "dA2 is not masked with D2")
+
+
+def test_answers_copied_from_the_public_test_are_named_on_other_inputs(solutions):
+    X, Y, parameters = random_case(0, [3, 4, 2, 1], 6)
+    A3, _ = forward_propagation(X, parameters)
+    expected = solutions["compute_cost_with_regularization"](A3, Y, parameters, 0.2)
+    with pytest.raises(AssertionError, match="only reproduces the public example"):
+        public_tests.check_cost(lambda *args: 1.7864859451590758, A3, Y, parameters, 0.2, expected)
+
+
+def test_dropout_statistics_catch_what_one_small_case_cannot(solutions):
+    forward = solutions["forward_propagation_with_dropout"]
+
+    def one_mask_for_all_examples(X, parameters, keep_prob):
+        A3, cache = forward(X, parameters, keep_prob)
+        Z1, D1, A1 = cache[:3]
+        D1 = np.tile(D1[:, :1], (1, X.shape[1]))
+        A1 = relu(Z1) * D1 / keep_prob
+        return A3, (Z1, D1, A1) + cache[3:]
+
+    def seeding_inside(X, parameters, keep_prob):
+        np.random.seed(3)
+        return forward(X, parameters, keep_prob)
+
+    with pytest.raises(AssertionError, match="every example gets the same mask D1"):
+        public_tests.check_dropout_statistics(one_mask_for_all_examples, 0.7)
+    with pytest.raises(AssertionError, match="D1 is the same on every call"):
+        public_tests.check_dropout_statistics(seeding_inside, 0.7)
+    public_tests.check_dropout_statistics(forward, 0.25)
+    public_tests.check_dropout_statistics(forward, 1.0)
+
+
+def test_a_shape_clash_inside_the_function_is_explained(solutions):
+    backward = solutions["backward_propagation_with_dropout"]
+
+    def other_layers_mask(X, Y, cache, keep_prob):
+        return backward(X, Y, cache[:1] + (cache[6],) + cache[2:], keep_prob)
+
+    fails_with(public_tests.backward_propagation_with_dropout_test, other_layers_mask,
+               "operands could not be broadcast", "dA1 with D1, dA2 with D2")
 
 
 def test_fixtures_are_seeded():

@@ -21,7 +21,7 @@ from course.release import HELPER_FILES, build_release
 from course.report import collect, summary, write_report
 from tests.notebooks import RELEASE_NOTEBOOK, SOURCE_NOTEBOOK, cell_by_id, grade_id
 
-HIDDEN_CODE = ("BEGIN HIDDEN", "random_case(seed", "_dropout_output", "dropout_cache(X")
+HIDDEN_CODE = ("BEGIN HIDDEN", "random_case(seed", "numeric_gradient(", "dropout_cache(X")
 COST, FORWARD = "test_compute_cost_with_regularization", "test_forward_propagation_with_dropout"
 COST_HINT = "Hint: the L2 term uses lambd/m; the cost needs lambd/(2m)."
 FORWARD_ERROR = ("forward_propagation_with_dropout: A1 was masked but not divided by keep_prob.\n"

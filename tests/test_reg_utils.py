@@ -7,7 +7,8 @@ import reg_utils
 from reg_utils import (backward_propagation, compute_cost, forward_propagation, initialize_parameters,
                        load_2D_dataset, predict, update_parameters)
 from testCases import random_case
-from tests.gradcheck import numeric_gradient, relative_error
+from public_tests import numeric_gradient
+from tests.gradcheck import relative_error
 
 
 def test_initialization_is_seeded_and_scaled_by_fan_in():

@@ -1,0 +1,57 @@
+"""The mutation check, through real autograding: every catalogued mistake loses exactly its exercise's
+points with a message that names it, every correct variant earns full marks, and the messages reach
+the students' feedback. Grading the catalogue takes a few minutes; it is done once for the module."""
+import html
+import shutil
+
+import pytest
+
+from course import ASSIGNMENT, NOTEBOOK
+from course.grading import grade_class
+from course.sample_class import EXERCISES, notebook_path
+from tests import mutations
+from tests.test_grading import course_copy
+
+# One message from a hidden test (the code passes the public one), one from a public test.
+FEEDBACK_SAMPLE = ("cost-hard-coded", "dropout-gradient-fresh-mask")
+
+
+@pytest.fixture(scope="module")
+def results():
+    return mutations.grade(workers=2)
+
+
+def test_the_catalogue_is_large_and_covers_every_exercise():
+    names = [mutant.name for mutant in mutations.CATALOGUE]
+    mistakes = [mutant for mutant in mutations.CATALOGUE if mutant.exercise]
+    assert len(set(names)) == len(names)
+    assert len(mistakes) >= 25 and len(names) - len(mistakes) >= 10
+    assert {mutant.exercise for mutant in mistakes} == set(EXERCISES)
+    assert all(mutant.message for mutant in mistakes)
+
+
+@pytest.mark.parametrize("mutant", mutations.CATALOGUE, ids=lambda mutant: mutant.name)
+def test_graded_exactly(results, mutant):
+    assert mutations.misses(mutant, results[mutant.name]) == []
+
+
+def test_the_score_is_perfect(results):
+    lines, clean = mutations.report(results)
+    mistakes = sum(1 for mutant in mutations.CATALOGUE if mutant.exercise)
+    variants = len(mutations.CATALOGUE) - mistakes
+    assert clean and lines == [f"mistakes caught: {mistakes}/{mistakes}",
+                               f"correct variants at full marks: {variants}/{variants}"]
+
+
+def test_the_feedback_names_the_mistake(tmp_path):
+    root = course_copy(tmp_path)
+    shutil.rmtree(root / "submitted")
+    sample = [mutant for mutant in mutations.CATALOGUE if mutant.name in FEEDBACK_SAMPLE]
+    for name, data in mutations.submissions(sample).items():
+        path = notebook_path(root, "submitted", name)
+        path.parent.mkdir(parents=True)
+        path.write_bytes(data)
+    grade_class(root, workers=2, cell_timeout=mutations.CELL_TIMEOUT)
+    for mutant in sample:
+        page = html.unescape((root / "feedback" / mutant.name / ASSIGNMENT / f"{NOTEBOOK}.html").read_text())
+        assert mutant.message in page and "BEGIN HIDDEN TESTS" not in page, mutant.name
