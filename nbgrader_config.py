@@ -1,4 +1,5 @@
 """nbgrader settings for the Regularization course; paths are anchored to this folder."""
+import os
 from pathlib import Path
 
 COURSE_ROOT = Path(__file__).resolve().parent
@@ -7,8 +8,9 @@ c = get_config()  # noqa: F821 (provided by nbgrader when it loads this file)
 
 c.CourseDirectory.root = str(COURSE_ROOT)
 c.CourseDirectory.course_id = "regularization-course"
-# The timeout lets a writer wait out another grader's lock instead of aborting the run.
-c.CourseDirectory.db_url = f"sqlite:///{COURSE_ROOT / 'gradebook.db'}?timeout=60"
+# COURSE_DB_URL names a server gradebook (postgresql://user@host/db) that several graders can share.
+# Otherwise SQLite beside this file; its timeout lets a writer wait out another grader's lock.
+c.CourseDirectory.db_url = os.environ.get("COURSE_DB_URL") or f"sqlite:///{COURSE_ROOT / 'gradebook.db'}?timeout=60"
 # grading.json is the grader's own record beside each autograded notebook, not for students.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "grading.json"]
 

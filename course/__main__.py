@@ -4,6 +4,8 @@
   python -m course grade    build, autograde every submission under submitted/, write feedback,
                             grades.csv and the class report; exit status 3 if some submissions
                             need attention (not a notebook, kernel killed, grading failed)
+
+The gradebook is the one nbgrader_config.py names: SQLite beside it, or $COURSE_DB_URL.
 """
 import argparse
 import sys
@@ -20,6 +22,8 @@ def main(argv=None) -> int:
     grade.add_argument("--workers", type=int, default=0, help="worker processes (default: all cores)")
     grade.add_argument("--force", action="store_true", help="regrade unchanged submissions too")
     grade.add_argument("--timeout", type=int, default=0, help="seconds a cell may run (default: nbgrader_config.py's)")
+    grade.add_argument("--scheduler", default="", metavar="ADDRESS",
+                       help="grade on the workers of this Dask scheduler (tcp://host:8786) instead of local ones")
     args = parser.parse_args(argv)
 
     if args.command == "build":
@@ -29,7 +33,8 @@ def main(argv=None) -> int:
         return 0
     from course.grading import grade_class
 
-    return grade_class(COURSE_ROOT, workers=args.workers, force=args.force, cell_timeout=args.timeout)
+    return grade_class(COURSE_ROOT, workers=args.workers, force=args.force, cell_timeout=args.timeout,
+                       scheduler=args.scheduler)
 
 
 if __name__ == "__main__":

@@ -1,13 +1,14 @@
 """The instructor's main job: build the release, autograde the class, write feedback and reports.
 
-Only new or changed submissions are graded (unless forced); the gradebook, the autograded
-notebooks, the feedback and the reports are then brought up to date for everyone.
+Only new or changed submissions are graded (unless forced), on local worker processes or on the
+workers of a Dask cluster; the gradebook, the autograded notebooks, the feedback and the reports are
+then brought up to date for everyone.
 """
 import tempfile
 from pathlib import Path
 
 from course import ASSIGNMENT, NOTEBOOK, course_config
-from course.gradebook import autograded_dir, db_url, last_record, record
+from course.gradebook import autograded_dir, db_url, last_record, record, setup_lock
 from course.pool import Progress, default_workers, run_jobs
 from course.release import assignment_dir, assignment_fingerprint, build_release, template_gradebook
 from course.unit import GradingJob, package_from, sha256
@@ -31,13 +32,15 @@ def _graded_in_gradebook(url: str) -> set:
         return {submission.student_id for submission in gradebook.find_assignment(ASSIGNMENT).submissions}
 
 
-def grade_class(root: Path, workers: int = 0, force: bool = False, cell_timeout: int = 0) -> int:
-    """Run the whole job; returns the process exit status. cell_timeout 0 means nbgrader_config's."""
+def grade_class(root: Path, workers: int = 0, force: bool = False, cell_timeout: int = 0, scheduler: str = "") -> int:
+    """Run the whole job; returns the process exit status. cell_timeout 0 means nbgrader_config's;
+    with a Dask scheduler address (tcp://host:8786) the submissions are graded on its workers."""
     from course.feedback import write_feedback
     from course.report import write_report
 
-    build_release(root)
     url = db_url(root)
+    with setup_lock(url):
+        build_release(root)
     cell_timeout = cell_timeout or course_config(root).Execute.timeout
     submitted = submissions(root)
     in_gradebook = _graded_in_gradebook(url)
@@ -53,10 +56,17 @@ def grade_class(root: Path, workers: int = 0, force: bool = False, cell_timeout:
         with tempfile.TemporaryDirectory(prefix="course-template-") as scratch:
             package = package_from(assignment_dir(root, "release"), template_gradebook(root, Path(scratch)))
         jobs = [GradingJob(student, submitted[student], package, cell_timeout=cell_timeout) for student in to_grade]
-        workers = workers or default_workers()
-        print(f"grading on {min(workers, len(jobs))} worker(s), {cell_timeout} s per cell at most")
+        if scheduler:
+            from course.cluster import run_jobs_on_cluster
+
+            print(f"grading on the Dask cluster at {scheduler}, {cell_timeout} s per cell at most")
+            results = run_jobs_on_cluster(jobs, scheduler)
+        else:
+            workers = workers or default_workers()
+            print(f"grading on {min(workers, len(jobs))} worker(s), {cell_timeout} s per cell at most")
+            results = run_jobs(jobs, workers)
         progress = Progress(len(jobs))
-        for result in run_jobs(jobs, workers):
+        for result in results:
             record(root, url, result, package.files, fingerprint)
             progress.update(result)
         write_feedback(root, [student for student in to_grade if (autograded_dir(root, student) / f"{NOTEBOOK}.ipynb").exists()])

@@ -47,9 +47,13 @@ def run_jobs(jobs, workers: int):
             except BrokenProcessPool:
                 for student in list(futures.values()):
                     if attempts[student] >= MAX_ATTEMPTS:
-                        job = pending.pop(student)
-                        yield GradingResult(student, sha256(job.submission), "error", problems=[
-                            f"the grading worker died {MAX_ATTEMPTS} times while grading this submission"])
+                        yield killed_workers(pending.pop(student), MAX_ATTEMPTS)
+
+
+def killed_workers(job, times: int) -> GradingResult:
+    """The result of a submission that took its grading worker down every time it ran: scored 0."""
+    return GradingResult(job.student, sha256(job.submission), "error", problems=[
+        f"the grading worker died {times} times while grading this submission"])
 
 
 class Progress:

@@ -38,11 +38,12 @@ def sync_helpers(root: Path = COURSE_ROOT) -> list[str]:
     return stale
 
 
-def build_release(root: Path = COURSE_ROOT) -> Path:
-    """Sync the helpers and regenerate release/<assignment>/ with nbgrader."""
+def build_release(root: Path = COURSE_ROOT, db_url: str = "") -> Path:
+    """Sync the helpers and regenerate release/<assignment>/ with nbgrader, which also records the
+    source cells in the gradebook: db_url's, or by default the one nbgrader_config.py names."""
     sync_helpers(root)
-    subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", ASSIGNMENT, "--force", "--quiet"],
-                   cwd=root, check=True)
+    subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", ASSIGNMENT, "--force", "--quiet",
+                    *([f"--db={db_url}"] if db_url else [])], cwd=root, check=True)
     return assignment_dir(root, "release")
 
 
@@ -53,7 +54,7 @@ def template_gradebook(root: Path, scratch: Path) -> Path:
     for name in ("nbgrader_config.py", *HELPER_FILES):
         (scratch / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(root / name, scratch / name)
-    build_release(scratch)
+    build_release(scratch, db_url=f"sqlite:///{scratch / 'gradebook.db'}")  # even when the course's is a server
     return scratch / "gradebook.db"
 
 

@@ -13,12 +13,16 @@ from course.sample_class import EXERCISES, EXPECTED_POINTS
 CELL_TIMEOUT = 15  # the infinite loop costs three of these; training cells need about 3 s
 
 
-def course_copy(target):
+def course_copy(target, students=None):
+    """The course under target, with the whole sample class or only `students`' submissions."""
     for name in ("nbgrader_config.py", *HELPER_FILES):
         (target / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(COURSE_ROOT / name, target / name)
     for folder in ("source", "release", "submitted"):
         shutil.copytree(COURSE_ROOT / folder, target / folder)
+    for submission in (target / "submitted").iterdir():
+        if students is not None and submission.name not in students:
+            shutil.rmtree(submission)
     return target
 
 

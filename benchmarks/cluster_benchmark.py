@@ -1,0 +1,145 @@
+"""What do Dask and PostgreSQL cost over local workers and SQLite, and how long would a class of
+10 000 take on a cluster?
+
+Grades one synthetic class (built as grading_benchmark.py builds it) four times, each in a fresh copy
+of the course in a temp folder: on local worker processes and on a local Dask cluster (`dask scheduler`
+and as many single-threaded `dask worker` processes), each into the SQLite gradebook and into a
+throwaway PostgreSQL server. Prints seconds per submission and the ratio to local + SQLite (target:
+Dask and PostgreSQL each add at most 5%), then projects the wall time of 10 000 submissions on 1, 10
+and 100 workers from the Dask + PostgreSQL run.
+
+    .venv/bin/python benchmarks/cluster_benchmark.py [--students 60] [--workers N]
+"""
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from unittest import mock
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+import course.cluster  # noqa: E402
+import course.feedback  # noqa: E402
+import course.grading  # noqa: E402
+from course import ASSIGNMENT  # noqa: E402
+from course.pool import default_workers  # noqa: E402
+from course.release import build_release  # noqa: E402
+from grading_benchmark import StageFailed, check_autograded, hand_in, new_course, quiet, synthetic_class, tail  # noqa: E402
+from tests.servers import dask_cluster, postgres_server  # noqa: E402
+
+BASELINE = "local, SQLite"
+RUNS = {BASELINE: (False, False), "Dask, SQLite": (True, False),  # name: (on Dask, into PostgreSQL)
+        "local, PostgreSQL": (False, True), "Dask, PostgreSQL": (True, True)}
+TARGET = 1.05
+CLASS_SIZE = 10_000
+
+
+def timed(function, seconds: list, generator=False):
+    """function, appending the duration of each call (of each full iteration, for a generator) to seconds."""
+    def call(*args, **kwargs):
+        started = time.perf_counter()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            seconds.append(time.perf_counter() - started)
+
+    def iterate(*args, **kwargs):
+        started = time.perf_counter()
+        yield from function(*args, **kwargs)
+        seconds.append(time.perf_counter() - started)
+
+    return iterate if generator else call
+
+
+def time_run(course_root: Path, workers: int, scheduler: str, db_url: str) -> dict:
+    """One forced grade_class run: total, grading loop (running and recording), recording per result,
+    and feedback seconds."""
+    loop, records, feedback = [], [], []
+    environment = {"COURSE_DB_URL": db_url} if db_url else {}
+    with mock.patch.dict(os.environ, environment), \
+            mock.patch.object(course.grading, "run_jobs", timed(course.grading.run_jobs, loop, generator=True)), \
+            mock.patch.object(course.cluster, "run_jobs_on_cluster",
+                              timed(course.cluster.run_jobs_on_cluster, loop, generator=True)), \
+            mock.patch.object(course.grading, "record", timed(course.grading.record, records)), \
+            mock.patch.object(course.feedback, "write_feedback", timed(course.feedback.write_feedback, feedback)), \
+            quiet(course_root / "benchmark.log"):
+        if not db_url:
+            os.environ.pop("COURSE_DB_URL", None)
+        started = time.perf_counter()
+        status = course.grading.grade_class(course_root, workers=workers, force=True, scheduler=scheduler)
+        total = time.perf_counter() - started
+    if status != 0:
+        raise StageFailed(f"grade_class returned {status}:\n{tail(course_root / 'benchmark.log')}")
+    check_autograded(course_root, [path.name for path in (course_root / "submitted").iterdir()])
+    return {"total": total, "loop": sum(loop), "record": sum(records) / len(records), "feedback": sum(feedback)}
+
+
+def clock(seconds: float) -> str:
+    hours, minutes = divmod(round(seconds / 60), 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--students", type=int, default=60, help="synthetic submissions (default 60)")
+    parser.add_argument("--workers", type=int, default=default_workers(), help="workers, local or Dask (default: all cores)")
+    args = parser.parse_args(argv)
+    n, workers = args.students, args.workers
+    if n < 1 or workers < 1:
+        parser.error("--students and --workers must be at least 1")
+    print(f"{n} submissions, {workers} workers, load average {os.getloadavg()[0]:.2f} "
+          "(other processes on the machine skew the timings)")
+
+    times = {}
+    with tempfile.TemporaryDirectory(prefix="cluster-benchmark-") as tmp, postgres_server() as postgres, \
+            dask_cluster(Path(tmp) / "dask", workers) as cluster:
+        tmp = Path(tmp)
+        base = new_course(tmp / "base")
+        with quiet(tmp / "base.log"):
+            release_dir = build_release(base)
+        notebooks = synthetic_class(release_dir, base / "source" / ASSIGNMENT, n)
+        for number, (name, (on_dask, on_postgres)) in enumerate(RUNS.items()):
+            print(f"timing {name} ...", flush=True)
+            course_root = new_course(tmp / f"run{number}")
+            hand_in(course_root, notebooks, release_dir)
+            try:
+                times[name] = time_run(course_root, workers, cluster.address if on_dask else "",
+                                       postgres.new_database(f"run{number}") if on_postgres else "")
+            except StageFailed as error:
+                print(f"\n!!! {name} FAILED !!!\n{error}\n", file=sys.stderr, flush=True)
+
+    baseline = times.get(BASELINE)
+    print(f"\n{'':20}{'total s':>9}{'s/submission':>14}{'vs ' + BASELINE:>20}")
+    for name in RUNS:
+        if name not in times:
+            print(f"{name:20}{'FAILED':>9}")
+            continue
+        ratio = f"{times[name]['total'] / baseline['total']:.3f}" if baseline else ""
+        print(f"{name:20}{times[name]['total']:9.1f}{times[name]['total'] / n:14.2f}{ratio:>20}")
+    for engine, name in (("Dask", "Dask, SQLite"), ("PostgreSQL", "local, PostgreSQL")):
+        if baseline and name in times:
+            ratio = times[name]["total"] / baseline["total"]
+            print(f"{engine} adds {ratio - 1:+.1%}  target <= {TARGET - 1:.0%}: " + ("met" if ratio <= TARGET else "NOT met"))
+
+    measured = times.get("Dask, PostgreSQL")
+    if measured:
+        grading = measured["loop"] * workers / n  # worker-seconds per submission, scheduling and waits included
+        feedback = measured["feedback"] / n
+        fixed = measured["total"] - measured["loop"] - measured["feedback"]  # release builds, report
+        print(f"\nper submission on Dask + PostgreSQL: {grading:.2f} worker-seconds of grading; in the one client "
+              f"process {measured['record']:.3f} s to record it and {feedback:.2f} s for its feedback "
+              f"(serial); {fixed:.0f} s fixed")
+        print(f"projected wall time for {CLASS_SIZE} submissions (recording overlaps grading, feedback follows it):")
+        for count in (1, 10, 100):
+            wall = fixed + CLASS_SIZE * (max(grading / count, measured["record"]) + feedback)
+            print(f"  {count:>3} worker(s): {clock(wall)}")
+        print(f"  beyond about {grading / measured['record']:.0f} workers, recording in one process is the bottleneck")
+    print(f"load average at the end {os.getloadavg()[0]:.2f}")
+    return 0 if len(times) == len(RUNS) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,81 @@
+"""Grading on a real Dask cluster: `dask scheduler` and two `dask worker` processes on loopback."""
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+
+import nbformat
+import pytest
+from distributed import Client
+
+from course import ASSIGNMENT, COURSE_ROOT, NOTEBOOK, grading
+from course.grading import NEEDS_ATTENTION, grade_class
+from tests.servers import dask_cluster
+from tests.test_grading import CELL_TIMEOUT, course_copy, grades
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    with dask_cluster(tmp_path_factory.mktemp("dask")) as running:
+        yield running
+
+
+@pytest.fixture
+def recorded(monkeypatch):
+    """How many times grade_class records each student's result."""
+    counts, record = Counter(), grading.record
+
+    def counting(root, url, result, *args):
+        counts[result.student] += 1
+        return record(root, url, result, *args)
+
+    monkeypatch.setattr(grading, "record", counting)
+    return counts
+
+
+def test_the_sample_class_grades_as_on_local_workers(cluster, tmp_path, recorded):
+    root = course_copy(tmp_path)
+    assert grade_class(root, cell_timeout=CELL_TIMEOUT, scheduler=cluster.address) == NEEDS_ATTENTION
+    assert grades(root) == grades(COURSE_ROOT)
+    assert recorded == Counter(grades(root).keys())
+
+
+def test_a_submission_that_kills_its_worker_is_scored_zero_and_the_run_goes_on(cluster, tmp_path, capsys):
+    root = course_copy(tmp_path, students=["full-marks", "half-missing-in-cost"])
+    nb = nbformat.read(root / "submitted" / "full-marks" / ASSIGNMENT / f"{NOTEBOOK}.ipynb", as_version=4)
+    nb.cells.insert(0, nbformat.v4.new_code_cell("import os, signal\nos.kill(os.getppid(), signal.SIGKILL)"))
+    (root / "submitted" / "killer" / ASSIGNMENT).mkdir(parents=True)
+    nbformat.write(nb, root / "submitted" / "killer" / ASSIGNMENT / f"{NOTEBOOK}.ipynb")
+
+    assert grade_class(root, cell_timeout=CELL_TIMEOUT, scheduler=cluster.address) == NEEDS_ATTENTION
+    table, committed = grades(root), grades(COURSE_ROOT)
+    assert table["killer"]["total"] == "0"
+    assert {student: table[student] for student in ("full-marks", "half-missing-in-cost")} == \
+           {student: committed[student] for student in ("full-marks", "half-missing-in-cost")}
+    assert "needs attention: killer: the grading worker died 2 times" in capsys.readouterr().out
+
+
+def kill_worker_when_busy(cluster, name: str) -> list:
+    """Wait until worker `name` runs a task, let it get well into the notebook, then kill the worker
+    and its nanny. Returns the tasks it was running."""
+    with Client(cluster.address, set_as_default=False) as client:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            names = {address: worker["name"] for address, worker in client.scheduler_info()["workers"].items()}
+            busy = [keys for address, keys in client.processing().items() if names.get(address) == name and keys]
+            if busy:
+                time.sleep(3)
+                cluster.kill_worker(int(name[1:]))
+                return busy[0]
+            time.sleep(0.2)
+    raise TimeoutError(f"worker {name} never got a task")
+
+
+def test_a_worker_killed_mid_run_loses_no_submission(tmp_path, recorded):
+    students = ["full-marks", "half-missing-in-cost", "unscaled-dropout", "deleted-test-cell"]
+    root = course_copy(tmp_path / "course", students)
+    with dask_cluster(tmp_path / "dask") as cluster, ThreadPoolExecutor(1) as monitor:
+        killed = monitor.submit(kill_worker_when_busy, cluster, "w0")
+        assert grade_class(root, cell_timeout=CELL_TIMEOUT, scheduler=cluster.address) == 0
+        assert killed.result()  # it died while grading
+    assert recorded == Counter(students)
+    committed = grades(COURSE_ROOT)
+    assert grades(root) == {student: committed[student] for student in students}
