@@ -2,32 +2,70 @@
 
 Each `<function>_test(target)` calls the student's function on a seeded case
 from testCases.py and either prints "All tests passed." or raises an
-AssertionError that says which output is wrong, how, and, where the mistake
-is a common one, what it probably is. The `check_*` functions behind them take
-the expected values as arguments, so the same judges work on other inputs.
+AssertionError that says which output is wrong, how, and, for the classic
+mistakes, which mistake it is. The `check_*` judges behind them take the
+expected values as arguments, so the grader runs the same judges on inputs the
+student has never seen.
+
+A mistake is named by comparing the student's output with the expected one and
+with what known mistakes produce: a constant ratio (2, m, keep_prob, ...), a
+layer missing from a sum, a nonzero entry where a mask should have put a zero.
 """
 import copy
 import numbers
 
 import numpy as np
 
-from reg_utils import backward_propagation, compute_cost, relu
+from reg_utils import backward_propagation, compute_cost, forward_propagation, relu, sigmoid
 from testCases import (
     DROPOUT_BACKWARD_KEEP_PROB,
     backward_propagation_with_dropout_test_case,
     backward_propagation_with_regularization_test_case,
     compute_cost_with_regularization_test_case,
     forward_propagation_with_dropout_test_case,
+    random_case,
 )
 
 RTOL = 1e-5
 ATOL = 1e-8
+RATIO_RTOL = 1e-4  # how exactly a known mistake's ratio must show up to be named
 GRADIENT_KEYS = ("dZ3", "dW3", "db3", "dA2", "dZ2", "dW2", "db2", "dA1", "dZ1", "dW1", "db1")
 DROPOUT_CACHE_NAMES = ("Z1", "D1", "A1", "W1", "b1", "Z2", "D2", "A2", "W2", "b2", "Z3", "A3", "W3", "b3")
 
+# What each public test expects. Code that returns these on other inputs was written for the example.
+PUBLIC_EXPECTED = {
+    "cost": 1.7864859451590758,
+    "dW1": [[-0.2560464576312637, 0.1229882689643368, -0.2829712859153772],
+            [-0.17706302597622675, 0.34536094329148287, -0.44105710069054516]],
+    "dW2": [[0.7927648593155051, 0.8513391823932989],
+            [-0.09572190028440662, -0.01720463157261074],
+            [-0.13100772079626963, -0.03750433114764222]],
+    "dW3": [[-1.7769134664009532, -0.11832878980982073, -0.09397445831715466]],
+    "A3": [[0.36974720617815354, 0.00305175813464977, 0.0456509933734419, 0.4968338925883705, 0.36974720617815354]],
+    "dA1": [[0.3317920272537309, 0.538529194550959, 0.0, 0.0, -0.20773983471190938],
+            [0.5948262468453296, 0.9654580981429631, 0.0, 0.0, 0.0]],
+    "dA2": [[0.5282320640329067, 0.8573695707344127, 0.0, 0.0, -0.3307338111165925],
+            [0.6497125401859247, 1.0545436364220206, -0.5249085111293245, 0.5315985407440749,
+             -0.40679451168747466],
+            [0.5159892543815019, 0.0, -0.4168722850856743, 0.4221853784603495, -0.32306840916452184]],
+}
+HARD_CODED_HINT = ("this is the public example's expected value: the function only reproduces the public "
+                   "example instead of computing the result from its inputs.")
+# Hints for numpy's "operands could not be broadcast" inside the student's function.
+SHAPE_HINTS = {
+    "backward_propagation_with_regularization":
+        "two arrays of different shapes were combined: does each dW get the term of its own layer, (lambd/m) * W1 for dW1, ...?",
+    "forward_propagation_with_dropout":
+        "two arrays of different shapes were combined: does each mask have the shape of its own layer, D1 like A1, D2 like A2?",
+    "backward_propagation_with_dropout":
+        "two arrays of different shapes were combined: is each gradient masked with its own layer's mask, dA1 with D1, dA2 with D2?",
+}
+# A large network for the statistics of dropout: 120,000 entries in D1, 80,000 in D2.
+STATISTICS_CASE = {"seed": 0, "layer_dims": [10, 300, 200, 1], "m": 400}
+
 
 def _close(got, expected):
-    return np.allclose(got, expected, rtol=RTOL, atol=ATOL)
+    return np.shape(got) == np.shape(expected) and np.allclose(got, expected, rtol=RTOL, atol=ATOL)
 
 
 def _fail(function, problem, hint=None):
@@ -38,9 +76,14 @@ def _fail(function, problem, hint=None):
 
 
 def _call_without_mutation(function, target, *args):
-    """Call target(*args) and fail if it changed any of its inputs."""
+    """Call target(*args); fail if it changed any of its inputs or mixed up the shapes of two arrays."""
     before = copy.deepcopy(args)
-    result = target(*args)
+    try:
+        result = target(*args)
+    except ValueError as error:
+        if function not in SHAPE_HINTS or "broadcast" not in str(error):
+            raise
+        _fail(function, f"the call failed with ValueError: {error}", SHAPE_HINTS[function])
     for position, (old, new) in enumerate(zip(before, args)):
         if not _same_structure(old, new):
             _fail(function, f"argument {position + 1} was modified by the call.",
@@ -58,13 +101,20 @@ def _same_structure(old, new):
     return old == new
 
 
+def _is_public_answer(name, value):
+    public = PUBLIC_EXPECTED.get(name)
+    return public is not None and np.shape(value) == np.shape(public) and np.allclose(value, public, rtol=RTOL, atol=ATOL)
+
+
 def check_array(function, name, got, expected, hint=None):
     """Compare one output array with its expected value; fail with shape, dtype and largest error."""
     expected = np.asarray(expected, dtype=float)
+    if isinstance(got, np.ndarray) and _is_public_answer(name, got) and not _is_public_answer(name, expected):
+        hint = HARD_CODED_HINT
     if not isinstance(got, np.ndarray):
         _fail(function, f"{name} should be a numpy array, but it is a {type(got).__name__}.")
     if got.shape != expected.shape:
-        _fail(function, f"{name} has shape {got.shape}, but it should have shape {expected.shape}.")
+        _fail(function, f"{name} has shape {got.shape}, but it should have shape {expected.shape}.", hint)
     if not np.issubdtype(got.dtype, np.floating):
         _fail(function, f"{name} has dtype {got.dtype}, but it should hold floats.")
     if not _close(got, expected):
@@ -81,14 +131,33 @@ def _ratio(got, expected):
     """got / expected where that is one constant for all entries, else None."""
     got, expected = np.asarray(got, dtype=float), np.asarray(expected, dtype=float)
     nonzero = np.abs(expected) > 1e-12
-    if not nonzero.any() or not np.allclose(got[~nonzero], 0, atol=ATOL):
+    if got.shape != expected.shape or not nonzero.any() or not np.allclose(got[~nonzero], 0, atol=ATOL):
         return None
     ratios = got[nonzero] / expected[nonzero]
-    return float(ratios[0]) if np.allclose(ratios, ratios[0], rtol=1e-6) else None
+    return float(ratios[0]) if np.allclose(ratios, ratios[0], rtol=RATIO_RTOL) else None
 
 
-def _is(ratio, value):
-    return ratio is not None and np.isclose(ratio, value, rtol=1e-6)
+def _known_mistake(ratio, known):
+    """The text of the first (value, text) in known whose value the ratio equals, else None."""
+    return next((text for value, text in known
+                 if ratio is not None and np.isclose(ratio, value, rtol=RATIO_RTOL, atol=1e-12)), None)
+
+
+def numeric_gradient(cost, x, h=1e-5):
+    """d cost() / d x by centred differences, for checking an analytic gradient.
+
+    cost() must read x, an array of any shape; each entry is perturbed in place and then restored.
+    """
+    gradient = np.zeros_like(x, dtype=float)
+    for index in np.ndindex(x.shape):
+        saved = x[index]
+        x[index] = saved + h
+        plus = cost()
+        x[index] = saved - h
+        minus = cost()
+        x[index] = saved
+        gradient[index] = (plus - minus) / (2 * h)
+    return gradient
 
 
 def check_cost(target, A3, Y, parameters, lambd, expected):
@@ -100,22 +169,41 @@ def check_cost(target, A3, Y, parameters, lambd, expected):
         shape = f" of shape {cost.shape}" if isinstance(cost, np.ndarray) else ""
         _fail(function, f"the cost should be a real number, but it is a {type(cost).__name__}{shape}.",
               "np.sum over a whole array gives a scalar.")
-    if np.isclose(cost, expected, rtol=RTOL, atol=ATOL):
-        return
-    m = Y.shape[1]
+    if not np.isclose(cost, expected, rtol=RTOL, atol=ATOL):
+        _fail(function, f"the cost is {float(cost)!r}, but it should be {float(expected)!r}.",
+              _cost_hint(cost, expected, A3, Y, parameters))
+
+
+def _cost_hint(cost, expected, A3, Y, parameters):
+    """Name the mistake by the L2 term the student added, as a multiple of the expected L2 term."""
+    if _is_public_answer("cost", cost) and not _is_public_answer("cost", expected):
+        return HARD_CODED_HINT
     cross_entropy = compute_cost(A3, Y)
-    ratio = (cost - cross_entropy) / (expected - cross_entropy)
+    penalty = expected - cross_entropy
+    if penalty == 0:
+        return None
+    if np.isclose(cost, penalty, rtol=RATIO_RTOL):
+        return "the cost is the L2 term alone; add the cross-entropy part."
+    weights = [np.asarray(parameters[f"W{layer}"], dtype=float) for layer in (1, 2, 3)]
+    squares = [np.sum(W ** 2) for W in weights]
+    total = sum(squares)
     known = [
         (2, "the L2 term uses lambd/m; the cost needs lambd/(2m)."),
-        (m, "the L2 term is missing the 1/m factor."),
+        (Y.shape[1], "the L2 term is missing the 1/m factor, or m is not the number of examples, Y.shape[1]."),
         (0.5, "the L2 term is halved twice; the factor is lambd/(2m)."),
         (-1, "the L2 term is subtracted; it must be added to the cross-entropy."),
         (0, "the L2 term is missing: the cost equals the plain cross-entropy."),
+        (1 + sum(np.sum(np.square(parameters[f"b{layer}"])) for layer in (1, 2, 3)) / total,
+         "the L2 term includes the biases; only the weights W1, W2, W3 are penalized."),
+        (sum(np.sum(W) for W in weights) / total, "the weights are not squared: add up the squares W**2, not W."),
+        (sum(np.sum(np.abs(W)) for W in weights) / total,
+         "the L2 term adds up |W|, which is L1 regularization; L2 adds up the squares W**2."),
+        (sum(np.sqrt(square) for square in squares) / total,
+         "np.linalg.norm(W) is not squared: the L2 term needs the squared norm, np.linalg.norm(W)**2."),
+        *((1 - square / total, f"the L2 term leaves out W{layer}; it adds up the squares of W1, W2 and W3.")
+          for layer, square in zip((1, 2, 3), squares)),
     ]
-    hint = next((text for value, text in known if np.isclose(ratio, value, rtol=1e-6)), None)
-    if hint is None and np.isclose(cost, expected - cross_entropy, rtol=RTOL):
-        hint = "the cost is the L2 term alone; add the cross-entropy part."
-    _fail(function, f"the cost is {float(cost)!r}, but it should be {float(expected)!r}.", hint)
+    return _known_mistake((cost - cross_entropy) / penalty, known)
 
 
 def check_gradient_keys(function, gradients):
@@ -130,30 +218,46 @@ def check_gradient_keys(function, gradients):
 
 
 def check_regularized_gradients(target, X, Y, cache, lambd, expected):
-    """expected: {"dW1": ..., "dW2": ..., "dW3": ...}; every other gradient must equal the unregularized one."""
+    """expected: dW1, dW2, dW3 and possibly more gradients; any gradient it does not give must equal
+    backward_propagation's, since the L2 term only depends on the weights."""
     function = "backward_propagation_with_regularization"
     gradients = _call_without_mutation(function, target, X, Y, cache, lambd)
     check_gradient_keys(function, gradients)
     plain = backward_propagation(X, Y, cache)
+    weights = {"dW1": cache[2], "dW2": cache[6], "dW3": cache[10]}
+    unregularized = all(_close(gradients[name], plain[name]) for name in weights)
     for name in ("dW3", "dW2", "dW1"):
-        ratio = _ratio(np.asarray(gradients[name]) - plain[name], np.asarray(expected[name]) - plain[name])
-        known = [
-            (0, f"{name} has no regularization term; add (lambd/m) * W{name[-1]}."),
-            (2, f"{name}'s regularization term is twice too large: the derivative of (lambd/(2m)) W^2 is (lambd/m) W."),
-            (0.5, f"{name}'s regularization term has an extra 1/2: the derivative of (lambd/(2m)) W^2 is (lambd/m) W."),
-            (-1, f"{name}'s regularization term has the wrong sign; it is added."),
-            (X.shape[1], f"{name}'s regularization term is missing the 1/m factor."),
-        ]
-        hint = next((text for value, text in known if _is(ratio, value)), None)
+        hint = ("no weight gradient has the regularization term: add (lambd/m) * W to each of dW1, dW2, dW3."
+                if unregularized else _l2_term_hint(name, gradients[name], expected[name], plain[name],
+                                                    weights[name], X.shape[1]))
         check_array(function, name, gradients[name], expected[name], hint)
     for name in GRADIENT_KEYS:
-        if name not in expected:
-            hint = "biases are not regularized." if name.startswith("db") else None
-            check_array(function, name, gradients[name], plain[name], hint)
+        if name not in weights:
+            hint = f"biases are not regularized: {name} stays as in backward_propagation." if name.startswith("db") else None
+            check_array(function, name, gradients[name], expected.get(name, plain[name]), hint)
+
+
+def _l2_term_hint(name, got, expected, plain, W, m):
+    """Name the mistake in dW's regularization term, the part of dW beyond the plain gradient."""
+    if not isinstance(got, np.ndarray) or got.shape != plain.shape:
+        return None
+    term, wanted = got - plain, np.asarray(expected, dtype=float) - plain
+    layer = name[-1]
+    if np.allclose(term, wanted * W, rtol=RATIO_RTOL, atol=ATOL):
+        return (f"{name}'s regularization term uses W{layer} squared; the derivative of (lambd/(2m)) W**2 "
+                f"is (lambd/m) W{layer}.")
+    return _known_mistake(_ratio(term, wanted), [
+        (0, f"{name} has no regularization term; add (lambd/m) * W{layer}."),
+        (2, f"{name}'s regularization term is twice too large: the derivative of (lambd/(2m)) W**2 is (lambd/m) W."),
+        (0.5, f"{name}'s regularization term has an extra 1/2: the derivative of (lambd/(2m)) W**2 is (lambd/m) W."),
+        (-1, f"{name}'s regularization term has the wrong sign; it is added."),
+        (m, f"{name}'s regularization term is missing the 1/m factor."),
+    ])
 
 
 def check_dropout_forward(target, X, parameters, keep_prob, seed, expected_A3):
-    """Seed, call, then check the cache is self-consistent and A3 matches."""
+    """Seed, call, then check the cache layer by layer (Z, mask, activation), that the masks are the
+    ones np.random.seed(seed) gives, and finally A3."""
     function = "forward_propagation_with_dropout"
     np.random.seed(seed)
     result = _call_without_mutation(function, target, X, parameters, keep_prob)
@@ -162,25 +266,112 @@ def check_dropout_forward(target, X, parameters, keep_prob, seed, expected_A3):
     A3, cache = result
     if not (isinstance(cache, tuple) and len(cache) == len(DROPOUT_CACHE_NAMES)):
         _fail(function, f"the cache should be the tuple {DROPOUT_CACHE_NAMES}.")
-    values = dict(zip(DROPOUT_CACHE_NAMES, cache))
-    for layer in ("1", "2"):
-        D, A, Z = (np.asarray(values[name + layer]) for name in "DAZ")
-        if D.shape != A.shape:
-            _fail(function, f"D{layer} has shape {D.shape}; it should have the shape of A{layer}, {A.shape}.",
-                  "one mask entry per unit and per example: np.random.rand(A.shape[0], A.shape[1]).")
-        if not np.isin(D, (0, 1)).all():
-            _fail(function, f"D{layer} should contain only 0 and 1 (or False and True).",
-                  "compare the random numbers with keep_prob: D = (D < keep_prob).")
-        kept = relu(Z) * D
-        if keep_prob != 1 and _close(A, kept):
-            _fail(function, f"A{layer} was masked but not divided by keep_prob.",
-                  "activations were not divided by keep_prob: inverted dropout scales the kept units up.")
-        if keep_prob != 1 and _close(A, kept * keep_prob):
-            _fail(function, f"A{layer} was multiplied by keep_prob; it should be divided by it.")
-        if not _close(A, kept / keep_prob):
-            _fail(function, f"A{layer} is not relu(Z{layer}) masked with D{layer} and divided by keep_prob.")
+    values = {name: np.asarray(value) for name, value in zip(DROPOUT_CACHE_NAMES, cache)}
+    layer_input = X
+    for layer in (1, 2, 3):
+        if not _close(values[f"Z{layer}"], parameters[f"W{layer}"] @ layer_input + parameters[f"b{layer}"]):
+            source = "X" if layer == 1 else f"A{layer - 1}"
+            _fail(function, f"Z{layer} is not W{layer} {source} + b{layer}.",
+                  "the input X must not be dropped out: dropout applies to the hidden layers only." if layer == 1 else None)
+        if layer < 3:
+            _check_dropout_layer(function, layer, values, keep_prob)
+            layer_input = values[f"A{layer}"]
+    if not _close(values["A3"], sigmoid(values["Z3"])):
+        _fail(function, "A3 in the cache is not sigmoid(Z3).",
+              "the output layer must not be dropped out: dropout applies to the hidden layers only.")
+    _check_masks_follow_the_seed(function, target, X, parameters, keep_prob, seed, values)
     check_array(function, "A3", A3, expected_A3,
                 "draw D1 before D2, each with np.random.rand in the shape of A, and keep units where rand < keep_prob.")
+
+
+def _check_dropout_layer(function, layer, values, keep_prob):
+    """D is a 0/1 mask of A's shape and A = relu(Z) * D / keep_prob; name the mistake when it is not."""
+    D, A, Z = (values[f"{name}{layer}"] for name in "DAZ")
+    if D.shape != A.shape:
+        shared = D.shape == (A.shape[0], 1)
+        _fail(function, f"D{layer} has shape {D.shape}; it should have the shape of A{layer}, {A.shape}.",
+              "one mask per unit is shared by all examples; every example needs its own mask: "
+              "np.random.rand(A.shape[0], A.shape[1])." if shared else None)
+    if not np.isin(D, (0, 1)).all():
+        _fail(function, f"D{layer} should contain only 0 and 1 (or False and True).",
+              "compare the random numbers with keep_prob: D = (D < keep_prob).")
+    kept = relu(Z) * D
+    dropping = keep_prob != 1
+    if dropping and _close(A, kept):
+        _fail(function, f"A{layer} was masked but not divided by keep_prob.",
+              "activations were not divided by keep_prob: inverted dropout scales the kept units up.")
+    if dropping and _close(A, kept * keep_prob):
+        _fail(function, f"A{layer} was multiplied by keep_prob; it should be divided by it.")
+    if dropping and _close(A, relu(Z)):
+        _fail(function, f"A{layer} has no dropout: it is relu(Z{layer}) unchanged.",
+              f"mask A{layer} with D{layer}, then divide it by keep_prob.")
+    if dropping and _close(A, relu(Z) / keep_prob):
+        _fail(function, f"A{layer} was divided by keep_prob but not masked with D{layer}.")
+    if not _close(A, kept / keep_prob):
+        _fail(function, f"A{layer} is not relu(Z{layer}) masked with D{layer} and divided by keep_prob.")
+
+
+def _check_masks_follow_the_seed(function, target, X, parameters, keep_prob, seed, values):
+    """D1 and D2 must be rand < keep_prob for the first numbers np.random.rand draws after the seed."""
+    np.random.seed(seed)
+    uniform = [np.random.rand(*values[f"A{layer}"].shape) for layer in (1, 2)]
+    np.random.seed(seed)
+    normal = [np.random.randn(*values[f"A{layer}"].shape) for layer in (1, 2)]
+    for layer in (1, 2):
+        D = values[f"D{layer}"]
+        if np.array_equal(D, uniform[layer - 1] < keep_prob):
+            continue
+        if np.array_equal(D, uniform[layer - 1] >= keep_prob):
+            hint = "the comparison is inverted: keep a unit where rand < keep_prob, which happens with probability keep_prob."
+        elif np.array_equal(D, normal[layer - 1] < keep_prob):
+            hint = "the mask was drawn with np.random.randn (normal numbers); draw uniform numbers with np.random.rand."
+        elif _same_mask_on_every_call(target, X, parameters, keep_prob, layer):
+            hint = (f"D{layer} is the same on every call, so np.random.seed is called inside the function; "
+                    "do not reseed there: the caller seeds once, and each call must draw new masks.")
+        else:
+            hint = "draw D1, then D2, each with one np.random.rand call in the shape of A, and no other random draws."
+        _fail(function, f"D{layer} is not the mask np.random.seed({seed}) gives.", hint)
+
+
+def _same_mask_on_every_call(target, X, parameters, keep_prob, layer):
+    masks = []
+    for seed in (0, 1):
+        np.random.seed(seed)
+        masks.append(np.asarray(target(X, parameters, keep_prob)[1][DROPOUT_CACHE_NAMES.index(f"D{layer}")]))
+    return np.array_equal(*masks)
+
+
+def check_dropout_statistics(target, keep_prob):
+    """On a large random network: with keep_prob = 1 the output is forward_propagation's; otherwise each
+    mask keeps about keep_prob of the units, independently for every example, the mean activation is
+    unchanged by dropout, and a second call draws new masks."""
+    function = "forward_propagation_with_dropout"
+    X, _, parameters = random_case(**STATISTICS_CASE)
+    np.random.seed(STATISTICS_CASE["seed"])
+    A3, cache = _call_without_mutation(function, target, X, parameters, keep_prob)
+    if keep_prob == 1:
+        check_array(function, "A3", A3, forward_propagation(X, parameters)[0],
+                    "with keep_prob = 1 no unit is dropped, so A3 must be the output of forward_propagation.")
+        return
+    values = dict(zip(DROPOUT_CACHE_NAMES, cache))
+    again = dict(zip(DROPOUT_CACHE_NAMES, target(X, parameters, keep_prob)[1]))
+    for layer in (1, 2):
+        D, A, Z = (np.asarray(values[f"{name}{layer}"]) for name in "DAZ")
+        kept = np.mean(D)
+        if abs(kept - keep_prob) > 0.01:
+            inverted = abs(kept - (1 - keep_prob)) <= 0.01
+            _fail(function, f"D{layer} keeps {kept:.1%} of the units; it should keep about keep_prob = {keep_prob:.0%}.",
+                  "the comparison is inverted: keep a unit where rand < keep_prob." if inverted else None)
+        if D.shape != A.shape or (D == D[:, :1]).all():
+            _fail(function, f"every example gets the same mask D{layer}.",
+                  "draw one random number per unit and per example: np.random.rand(A.shape[0], A.shape[1]).")
+        scale = np.mean(A) / np.mean(relu(Z))
+        if abs(scale - 1) > 0.02:
+            _fail(function, f"dropout changes the mean of A{layer}: it is {scale:.3f} times the mean of relu(Z{layer}).",
+                  "inverted dropout divides by keep_prob so that the expected activation stays the same.")
+        if np.array_equal(D, again[f"D{layer}"]):
+            _fail(function, f"D{layer} is the same on every call.",
+                  "do not call np.random.seed inside the function: each call must draw new masks.")
 
 
 def check_dropout_backward(target, X, Y, cache, keep_prob, expected):
@@ -190,20 +381,30 @@ def check_dropout_backward(target, X, Y, cache, keep_prob, expected):
     check_gradient_keys(function, gradients)
     masks = {"dA1": np.asarray(cache[1]), "dA2": np.asarray(cache[6])}
     for name in ("dA2", "dA1"):
-        got = np.asarray(gradients[name])
-        hint = None
-        if got.shape == masks[name].shape and not np.allclose(got[masks[name] == 0], 0):
-            hint = f"{name} is not masked with D{name[-1]}: units dropped going forward get no gradient."
-        elif _is(_ratio(got, expected[name]), keep_prob):
-            hint = f"{name} was not divided by keep_prob."
-        elif _is(_ratio(got, expected[name]), keep_prob ** 2):
-            hint = f"{name} was multiplied by keep_prob; it should be divided by it."
-        elif _is(_ratio(got, expected[name]), 1 / keep_prob):
-            hint = f"{name} was divided by keep_prob twice."
+        hint = _dropout_gradient_hint(name, gradients[name], expected[name], masks[name], keep_prob)
         check_array(function, name, gradients[name], expected[name], hint)
     for name in GRADIENT_KEYS:
         if name in expected and name not in masks:
             check_array(function, name, gradients[name], expected[name])
+
+
+def _dropout_gradient_hint(name, got, expected, mask, keep_prob):
+    """Name the mistake behind a wrong dA1 or dA2 from where its zeros are and its ratio to expected."""
+    if not isinstance(got, np.ndarray) or got.shape != mask.shape:
+        return None
+    layer = name[-1]
+    dropped = mask == 0
+    if not np.allclose(got[dropped], 0):
+        if np.any((got == 0) & ~dropped & (np.asarray(expected) != 0)):
+            return (f"{name} is masked, but not with D{layer}: use the D{layer} from the cache, the units the "
+                    "forward pass dropped (a new random mask drops other units).")
+        return (f"{name} is not masked with D{layer}: units dropped going forward get no gradient "
+                f"(the mask goes on the gradient {name}, not on A{layer}).")
+    return _known_mistake(_ratio(got, expected), [
+        (keep_prob, f"{name} was not divided by keep_prob."),
+        (keep_prob ** 2, f"{name} was multiplied by keep_prob; it should be divided by it."),
+        (1 / keep_prob, f"{name} was divided by keep_prob twice."),
+    ])
 
 
 def _report_pass():
@@ -212,41 +413,27 @@ def _report_pass():
 
 def compute_cost_with_regularization_test(target):
     A3, Y, parameters = compute_cost_with_regularization_test_case()
-    check_cost(target, A3, Y, parameters, lambd=0.1, expected=1.7864859451590758)
+    check_cost(target, A3, Y, parameters, lambd=0.1, expected=PUBLIC_EXPECTED["cost"])
     _report_pass()
 
 
 def backward_propagation_with_regularization_test(target):
     X, Y, cache = backward_propagation_with_regularization_test_case()
-    expected = {
-        "dW1": [[-0.2560464576312637, 0.1229882689643368, -0.2829712859153772],
-                [-0.17706302597622675, 0.34536094329148287, -0.44105710069054516]],
-        "dW2": [[0.7927648593155051, 0.8513391823932989],
-                [-0.09572190028440662, -0.01720463157261074],
-                [-0.13100772079626963, -0.03750433114764222]],
-        "dW3": [[-1.7769134664009532, -0.11832878980982073, -0.09397445831715466]],
-    }
+    expected = {name: PUBLIC_EXPECTED[name] for name in ("dW1", "dW2", "dW3")}
     check_regularized_gradients(target, X, Y, cache, lambd=0.7, expected=expected)
     _report_pass()
 
 
 def forward_propagation_with_dropout_test(target):
     X, parameters = forward_propagation_with_dropout_test_case()
-    expected_A3 = [[0.36974720617815354, 0.00305175813464977, 0.0456509933734419,
-                    0.4968338925883705, 0.36974720617815354]]
-    check_dropout_forward(target, X, parameters, keep_prob=0.7, seed=1, expected_A3=expected_A3)
+    check_dropout_forward(target, X, parameters, keep_prob=0.7, seed=1, expected_A3=PUBLIC_EXPECTED["A3"])
+    for keep_prob in (0.7, 1.0):
+        check_dropout_statistics(target, keep_prob)
     _report_pass()
 
 
 def backward_propagation_with_dropout_test(target):
     X, Y, cache = backward_propagation_with_dropout_test_case()
-    expected = {
-        "dA1": [[0.3317920272537309, 0.538529194550959, 0.0, 0.0, -0.20773983471190938],
-                [0.5948262468453296, 0.9654580981429631, 0.0, 0.0, 0.0]],
-        "dA2": [[0.5282320640329067, 0.8573695707344127, 0.0, 0.0, -0.3307338111165925],
-                [0.6497125401859247, 1.0545436364220206, -0.5249085111293245, 0.5315985407440749,
-                 -0.40679451168747466],
-                [0.5159892543815019, 0.0, -0.4168722850856743, 0.4221853784603495, -0.32306840916452184]],
-    }
+    expected = {name: PUBLIC_EXPECTED[name] for name in ("dA1", "dA2")}
     check_dropout_backward(target, X, Y, cache, DROPOUT_BACKWARD_KEEP_PROB, expected)
     _report_pass()

@@ -3,6 +3,7 @@
 Shapes follow the course convention: examples are columns, so X is (n_x, m),
 Y is (1, m), W_l is (n_l, n_{l-1}) and b_l is (n_l, 1).
 """
+import os
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -113,21 +114,27 @@ def predict_dec(parameters, X):
     return A3 > 0.5
 
 
-def plot_decision_boundary(model, X, y):
+def plot_decision_boundary(model, X, y, ax=None):
     """Shade the plane by model's prediction and scatter X (2, m) coloured by y (1, m).
 
-    model maps an (n, 2) array of points to n predictions.
+    model maps an (n, 2) array of points to n predictions. Given an `ax`, draw there and leave
+    showing the figure to the caller, so several boundaries can sit side by side.
     """
     pad = 0.1
     x_min, x_max = X[0, :].min() - pad, X[0, :].max() + pad
     y_min, y_max = X[1, :].min() - pad, X[1, :].max() + pad
     xx, yy = np.meshgrid(np.linspace(x_min, x_max, 300), np.linspace(y_min, y_max, 300))
     Z = np.asarray(model(np.c_[xx.ravel(), yy.ravel()])).reshape(xx.shape)
-    plt.contourf(xx, yy, Z, cmap=plt.cm.Spectral)
-    plt.ylabel("x2")
-    plt.xlabel("x1")
-    plt.scatter(X[0, :], X[1, :], c=y.ravel(), s=40, cmap=plt.cm.Spectral)
-    plt.show()
+    target = plt if ax is None else ax
+    target.contourf(xx, yy, Z, cmap=plt.cm.Spectral)
+    target.scatter(X[0, :], X[1, :], c=y.ravel(), s=40, cmap=plt.cm.Spectral)
+    if ax is None:
+        plt.ylabel("x2")
+        plt.xlabel("x1")
+        plt.show()
+    else:
+        ax.set_xlabel("x1")
+        ax.set_ylabel("x2")
 
 
 def load_2D_dataset(path=DATA_FILE):
@@ -142,3 +149,146 @@ def plot_2D_dataset(X, Y):
     plt.xlabel("x1")
     plt.ylabel("x2")
     plt.show()
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers for the optional, ungraded sections at the end of the notebook.
+
+
+def keep_probs_per_layer(keep_probs, hidden_layers=2):
+    """One keep probability per hidden layer: a scalar applies to every layer, a list is taken as is."""
+    values = np.broadcast_to(np.asarray(keep_probs, dtype=float), (hidden_layers,))
+    if np.any(values <= 0) or np.any(values > 1):
+        raise ValueError(f"keep probabilities must lie in (0, 1], got {keep_probs}")
+    return [float(value) for value in values]
+
+
+def dropout_forward(X, parameters, keep_probs):
+    """Forward pass with inverted dropout and a keep probability per hidden layer.
+
+    Draws the masks exactly as the graded forward_propagation_with_dropout does (layer 1 first,
+    np.random.rand in the shape of A, kept where < keep_prob) and returns the same cache, so a scalar
+    and a list of equal values give the same numbers as the graded function with that scalar.
+    """
+    keep1, keep2 = keep_probs_per_layer(keep_probs)
+    W1, b1 = parameters["W1"], parameters["b1"]
+    W2, b2 = parameters["W2"], parameters["b2"]
+    W3, b3 = parameters["W3"], parameters["b3"]
+
+    Z1 = np.dot(W1, X) + b1
+    A1 = relu(Z1)
+    D1 = (np.random.rand(A1.shape[0], A1.shape[1]) < keep1).astype(int)
+    A1 = A1 * D1 / keep1
+
+    Z2 = np.dot(W2, A1) + b2
+    A2 = relu(Z2)
+    D2 = (np.random.rand(A2.shape[0], A2.shape[1]) < keep2).astype(int)
+    A2 = A2 * D2 / keep2
+
+    Z3 = np.dot(W3, A2) + b3
+    A3 = sigmoid(Z3)
+    return A3, (Z1, D1, A1, W1, b1, Z2, D2, A2, W2, b2, Z3, A3, W3, b3)
+
+
+def dropout_backward(X, Y, cache, keep_probs):
+    """Gradients for dropout_forward: each layer's gradient gets that layer's mask and scale.
+
+    The arithmetic follows the graded backward_propagation_with_dropout step by step, so the
+    results agree with it to the last bit when every layer has the same keep probability.
+    """
+    keep1, keep2 = keep_probs_per_layer(keep_probs)
+    m = X.shape[1]
+    Z1, D1, A1, W1, b1, Z2, D2, A2, W2, b2, Z3, A3, W3, b3 = cache
+
+    dZ3 = A3 - Y
+    dW3 = 1. / m * np.dot(dZ3, A2.T)
+    db3 = 1. / m * np.sum(dZ3, axis=1, keepdims=True)
+
+    dA2 = np.dot(W3.T, dZ3) * D2 / keep2
+    dZ2 = dA2 * (A2 > 0)
+    dW2 = 1. / m * np.dot(dZ2, A1.T)
+    db2 = 1. / m * np.sum(dZ2, axis=1, keepdims=True)
+
+    dA1 = np.dot(W2.T, dZ2) * D1 / keep1
+    dZ1 = dA1 * (A1 > 0)
+    dW1 = 1. / m * np.dot(dZ1, X.T)
+    db1 = 1. / m * np.sum(dZ1, axis=1, keepdims=True)
+
+    return {"dZ3": dZ3, "dW3": dW3, "db3": db3, "dA2": dA2,
+            "dZ2": dZ2, "dW2": dW2, "db2": db2, "dA1": dA1,
+            "dZ1": dZ1, "dW1": dW1, "db1": db1}
+
+
+def train_with_dropout(X, Y, keep_probs, forward=dropout_forward, backward=dropout_backward,
+                       num_iterations=10000, learning_rate=0.3, record_every=100):
+    """Train the 3-layer network through a given forward/backward pair; return (parameters, costs).
+
+    Seeded like the notebook's model(), and the cost is recorded every `record_every` iterations so
+    that cost curves can be drawn side by side. Pass the student's functions to check them.
+    """
+    parameters = initialize_parameters([X.shape[0], 20, 3, 1])
+    np.random.seed(1)
+    costs = []
+    for i in range(num_iterations):
+        A3, cache = forward(X, parameters, keep_probs)
+        if i % record_every == 0:
+            costs.append(compute_cost(A3, Y))
+        parameters = update_parameters(parameters, backward(X, Y, cache, keep_probs), learning_rate)
+    return parameters, costs
+
+
+def accuracy(X, Y, parameters):
+    """Fraction of examples the deterministic network classifies right (predict() without the print)."""
+    return float(np.mean((forward_propagation(X, parameters)[0] > 0.5) == Y))
+
+
+def optional_section(name):
+    """False, with a one-line note, under autograding: the optional sections must not slow grading."""
+    if os.environ.get("NBGRADER_EXECUTION") == "autograde":
+        print(f"Optional section '{name}' skipped under autograding.")
+        return False
+    return True
+
+
+def _tiny_case():
+    """A 2-3-2-1 network on three examples: enough to see whether a function runs at all."""
+    rng = np.random.RandomState(0)
+    X = rng.randn(2, 3)
+    Y = np.array([[1, 0, 1]])
+    parameters = {"W1": rng.randn(3, 2), "b1": np.zeros((3, 1)), "W2": rng.randn(2, 3),
+                  "b2": np.zeros((2, 1)), "W3": rng.randn(1, 2), "b3": np.zeros((1, 1))}
+    return X, Y, parameters
+
+
+# exercise number and a call on the tiny case, by graded function name
+_EXERCISES = {
+    "compute_cost_with_regularization":
+        (1, lambda f, X, Y, p: f(forward_propagation(X, p)[0], Y, p, 0.1)),
+    "backward_propagation_with_regularization":
+        (2, lambda f, X, Y, p: f(X, Y, forward_propagation(X, p)[1], 0.1)),
+    "forward_propagation_with_dropout":
+        (3, lambda f, X, Y, p: f(X, p, 1.0)),
+    "backward_propagation_with_dropout":
+        (4, lambda f, X, Y, p: f(X, Y, dropout_forward(X, p, 1.0)[1], 1.0)),
+}
+
+
+def exercises_done(*functions):
+    """True when each graded function runs; otherwise print which exercise to finish first.
+
+    Only a NotImplementedError (the stub) is caught: any other error is a real bug the student
+    should see. The global random state is restored, so checking draws no dropout masks.
+    """
+    X, Y, parameters = _tiny_case()
+    state = np.random.get_state()
+    try:
+        for function in functions:
+            number, call = _EXERCISES[function.__name__]
+            try:
+                call(function, X, Y, parameters)
+            except NotImplementedError:
+                print(f"Finish exercise {number} first ({function.__name__}): this optional section uses it.")
+                return False
+    finally:
+        np.random.set_state(state)
+    return True
