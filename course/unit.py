@@ -187,6 +187,7 @@ def _execution_config(job: GradingJob, scratch: Path) -> Config:
     config.Execute.timeout = job.cell_timeout
     config.Execute.interrupt_on_timeout = True
     config.Execute.record_timing = False  # timestamps would make every autograded notebook differ
+    config.Execute.coalesce_streams = True  # how output is chunked into messages varies from run to run
     config.GuardedExecute.interrupt_grace = job.interrupt_grace
     # IPC sockets under a path private to this job: concurrent kernel starts cannot race for TCP ports.
     config.KernelManager.transport = "ipc"
