@@ -4,6 +4,7 @@ Only new or changed submissions are graded (unless forced), on local worker proc
 workers of a Dask cluster; the gradebook, the autograded notebooks, the feedback and the reports are
 then brought up to date for everyone.
 """
+import sys
 import tempfile
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from course import ASSIGNMENT, NOTEBOOK, course_config
 from course.gradebook import autograded_dir, db_url, last_record, record, setup_lock
 from course.pool import Progress, default_workers, run_jobs
 from course.release import assignment_dir, assignment_fingerprint, build_release, template_gradebook
+from course.sandbox import unavailable_because
 from course.unit import GradingJob, package_from, sha256
 
 NEEDS_ATTENTION = 3  # exit status when some submissions could not be graded normally
@@ -32,9 +34,23 @@ def _graded_in_gradebook(url: str) -> set:
         return {submission.student_id for submission in gradebook.find_assignment(ASSIGNMENT).submissions}
 
 
-def grade_class(root: Path, workers: int = 0, force: bool = False, cell_timeout: int = 0, scheduler: str = "") -> int:
+def sandbox_notice(requested: bool) -> tuple[bool, str]:
+    """Whether kernels run sandboxed, and the line that tells the instructor so."""
+    if not requested:
+        return False, ("WARNING: sandbox turned off (--no-sandbox): student code runs with your rights and "
+                       "can read the solutions, change the gradebook and write anywhere you can")
+    reason = unavailable_because()
+    if reason:
+        return False, (f"WARNING: NO SANDBOX: {reason}. Student code runs with your rights and can read the "
+                       "solutions, change the gradebook and write anywhere you can")
+    return True, "sandbox: on (each kernel in bubblewrap: no network, only its own scratch folder visible)"
+
+
+def grade_class(root: Path, workers: int = 0, force: bool = False, cell_timeout: int = 0, scheduler: str = "",
+                sandbox: bool = True) -> int:
     """Run the whole job; returns the process exit status. cell_timeout 0 means nbgrader_config's;
-    with a Dask scheduler address (tcp://host:8786) the submissions are graded on its workers."""
+    with a Dask scheduler address (tcp://host:8786) the submissions are graded on its workers.
+    sandbox=False runs student code unconfined, for debugging on one's own machine."""
     from course.feedback import write_feedback
     from course.report import write_report
 
@@ -55,7 +71,13 @@ def grade_class(root: Path, workers: int = 0, force: bool = False, cell_timeout:
     if to_grade:
         with tempfile.TemporaryDirectory(prefix="course-template-") as scratch:
             package = package_from(assignment_dir(root, "release"), template_gradebook(root, Path(scratch)))
-        jobs = [GradingJob(student, submitted[student], package, cell_timeout=cell_timeout) for student in to_grade]
+        if scheduler:  # the workers check bubblewrap themselves and refuse to grade without it
+            sandboxed, notice = sandbox, "sandbox: " + ("required on every worker" if sandbox else "off (--no-sandbox)")
+        else:
+            sandboxed, notice = sandbox_notice(sandbox)
+        print(notice, file=sys.stderr if notice.startswith("WARNING") else sys.stdout)
+        jobs = [GradingJob(student, submitted[student], package, cell_timeout=cell_timeout, sandbox=sandboxed)
+                for student in to_grade]
         if scheduler:
             from course.cluster import run_jobs_on_cluster
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from course import ASSIGNMENT, COURSE_ROOT
 
-HELPER_FILES = ("reg_utils.py", "testCases.py", "public_tests.py", "datasets/data.mat")
+HELPER_FILES = ("reg_utils.py", "testCases.py", "public_tests.py", "handin.py", "datasets/data.mat")
 
 
 def assignment_dir(root: Path, stage: str) -> Path:

@@ -81,23 +81,23 @@ STUDENTS = {
 }
 
 
-def _points(lost=()):
+def points_losing(lost=()):
     """Points per exercise for a student who loses exactly the exercises in `lost`."""
     return {name: 0 if name in lost else POINTS_PER_EXERCISE for name in EXERCISES}
 
 
 # What grading must give each student. None: the file cannot be read, so it is reported and scores 0.
 EXPECTED_POINTS = {
-    "full-marks": _points(),
-    "untouched": _points(lost=EXERCISES),
-    "half-missing-in-cost": _points(lost=["compute_cost_with_regularization"]),
-    "regularized-biases": _points(lost=["backward_propagation_with_regularization"]),
-    "unscaled-dropout": _points(lost=["forward_propagation_with_dropout"]),
-    "mask-on-activations": _points(lost=["backward_propagation_with_dropout"]),
-    "raises-in-function": _points(lost=["backward_propagation_with_regularization"]),
-    "infinite-loop": _points(lost=["backward_propagation_with_dropout"]),  # the per-cell timeout stops it
+    "full-marks": points_losing(),
+    "untouched": points_losing(lost=EXERCISES),
+    "half-missing-in-cost": points_losing(lost=["compute_cost_with_regularization"]),
+    "regularized-biases": points_losing(lost=["backward_propagation_with_regularization"]),
+    "unscaled-dropout": points_losing(lost=["forward_propagation_with_dropout"]),
+    "mask-on-activations": points_losing(lost=["backward_propagation_with_dropout"]),
+    "raises-in-function": points_losing(lost=["backward_propagation_with_regularization"]),
+    "infinite-loop": points_losing(lost=["backward_propagation_with_dropout"]),  # the per-cell timeout stops it
     "not-json": None,
-    "deleted-test-cell": _points(),  # the grader restores the deleted test cell from the source
+    "deleted-test-cell": points_losing(),  # the grader restores the deleted test cell from the source
 }
 
 

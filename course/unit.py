@@ -8,13 +8,19 @@ course's gradebook: the caller records the result.
 
 The pipeline is nbgrader's autograde pipeline, run preprocessor by preprocessor:
 sanitize (restore locked and test cells from the source, re-add deleted ones),
-execute, then score each grade cell as nbgrader does.
+execute (in a bubblewrap sandbox, see sandbox.py), judge the test cells again in this
+process against what the kernel handed in (judge.py), then score each grade cell as
+nbgrader does.
 """
+import asyncio
 import hashlib
+import json
 import os
+import re
 import shutil
 import tempfile
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,10 +33,12 @@ from nbformat.notebooknode import NotebookNode
 from nbgrader import utils as nbgrader_utils
 from nbgrader.preprocessors import (CheckCellMetadata, ClearOutput, DeduplicateIds, Execute, IgnorePattern,
                                     LimitOutput, OverwriteCells, OverwriteKernelspec)
-from traitlets import Float
+from traitlets import Bool, Float, Int
 from traitlets.config import Config
 
 from course import ASSIGNMENT, NOTEBOOK
+from course.judge import judge_test_cells
+from course.sandbox import Limits, SandboxedKernelManager, process_cap, unavailable_because
 
 KILLED = "KernelKilled"
 
@@ -53,6 +61,8 @@ class GradingJob:
     package: AssignmentPackage
     cell_timeout: int = 60
     interrupt_grace: float = 10.0
+    sandbox: bool = True  # run the kernel in bubblewrap (sandbox.py); off only for local debugging
+    limits: Limits = Limits()
 
 
 @dataclass
@@ -87,21 +97,40 @@ def sha256(data: bytes) -> str:
 
 
 class GuardedExecute(Execute):
-    """nbgrader's Execute, plus: a kernel still busy after the timeout's interrupt is killed,
-    and the grade cells it can no longer run are failed explicitly (nbgrader would give full
-    marks to a test cell with no output)."""
+    """nbgrader's Execute, hardened for code nobody has reviewed:
+
+    - a kernel still busy after the timeout's interrupt is killed;
+    - a kernel that dies (os._exit, a crash, the memory cap) fails the cell it was running;
+    - a cell's output beyond `output_limit` bytes is dropped and the cell interrupted;
+    - once the submission has run `submission_timeout` seconds, no further cell starts.
+
+    After a kill, a death or the time limit, the grade cells left are failed explicitly
+    (nbgrader would give full marks to a test cell with no output).
+    """
 
     interrupt_grace = Float(10.0, help="Seconds an interrupted kernel gets to become responsive.").tag(config=True)
+    output_limit = Int(Limits.output_bytes, help="Bytes of output a cell may produce.").tag(config=True)
+    submission_timeout = Int(Limits.submission_seconds, help="Seconds the whole notebook may run.").tag(config=True)
+    # How output is chunked into messages varies from run to run; merged streams make regrading
+    # byte-for-byte reproducible. (nbclient's trait is not configurable, hence the override.)
+    coalesce_streams = Bool(True)
 
     def preprocess(self, nb, resources=None, km=None):
-        self.kernel_killed = False
+        self.stopped = ""  # why the remaining cells are not run; empty while all is well
+        self.deadline = time.monotonic() + self.submission_timeout
+        self.cell_output_bytes, self.output_cut = 0, False
         return super().preprocess(nb, resources, km)
+
+    def _get_timeout(self, cell):
+        left = max(1, int(self.deadline - time.monotonic()))
+        timeout = super()._get_timeout(cell)
+        return min(timeout, left) if timeout else left
 
     async def _async_handle_timeout(self, timeout, cell=None):
         reply = await super()._async_handle_timeout(timeout, cell)
         if not await self._answers_within(self.interrupt_grace):
             self.log.error("Kernel ignored the interrupt; killing it")
-            self.kernel_killed = True
+            self.stopped = "a cell ran past the timeout and the kernel ignored the interrupt, so it was killed"
             await ensure_async(self.km.shutdown_kernel(now=True))
         return reply
 
@@ -118,24 +147,40 @@ class GuardedExecute(Execute):
                 return True
         return False
 
+    def output(self, outs, msg, display_id, cell_index):
+        self.cell_output_bytes += len(json.dumps(msg["content"], default=str))
+        if self.cell_output_bytes <= self.output_limit:
+            return super().output(outs, msg, display_id, cell_index)
+        if not self.output_cut:
+            self.output_cut = True
+            asyncio.ensure_future(ensure_async(self.km.interrupt_kernel()))
+        return None
+
     async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
-        if self.kernel_killed:
+        if not self.stopped and time.monotonic() > self.deadline:
+            self.stopped = f"the submission ran longer than {self.submission_timeout} s in all"
+        if self.stopped:
             if nbgrader_utils.is_grade(cell) and cell.cell_type == "code":
-                cell.outputs = [_killed_output("not run: the kernel ignored an interrupt and was killed")]
+                cell.outputs = [_killed_output(f"not run: {self.stopped}")]
             return cell
+        self.cell_output_bytes, self.output_cut = 0, False
         try:
-            return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+            cell = await super().async_execute_cell(cell, cell_index, execution_count, store_history)
         except (CellTimeoutError, DeadKernelError):
-            if not self.kernel_killed:  # the kernel died on its own: let the caller report it
-                raise
-            cell.outputs.append(_killed_output("ran past the timeout and ignored the interrupt"))
+            if not self.stopped:
+                self.stopped = "the kernel died (os._exit, a crash or the memory cap)"
+            cell.outputs.append(_killed_output(self.stopped))
             return cell
+        if self.output_cut:
+            cell.outputs.append(_killed_output(f"the cell printed more than {self.output_limit // 2**20} MiB; "
+                                               "the rest was dropped and the cell interrupted", "OutputLimit"))
+        return cell
 
     execute_cell = run_sync(async_execute_cell)  # nbclient binds the sync name to its own coroutine
 
 
-def _killed_output(reason):
-    return nbformat.v4.new_output("error", ename=KILLED, evalue=reason, traceback=[f"{KILLED}: {reason}"])
+def _killed_output(reason, ename=KILLED):
+    return nbformat.v4.new_output("error", ename=ename, evalue=reason, traceback=[f"{ename}: {reason}"])
 
 
 def _why_unreadable(error: Exception) -> str:
@@ -182,16 +227,23 @@ def score_cells(nb) -> list:
     return scores
 
 
-def _execution_config(job: GradingJob, scratch: Path) -> Config:
+def _execution_config(job: GradingJob, workdir: Path, cgroup: str) -> Config:
     config = Config()
     config.Execute.timeout = job.cell_timeout
     config.Execute.interrupt_on_timeout = True
     config.Execute.record_timing = False  # timestamps would make every autograded notebook differ
-    config.Execute.coalesce_streams = True  # how output is chunked into messages varies from run to run
     config.GuardedExecute.interrupt_grace = job.interrupt_grace
-    # IPC sockets under a path private to this job: concurrent kernel starts cannot race for TCP ports.
+    config.GuardedExecute.output_limit = job.limits.output_bytes
+    config.GuardedExecute.submission_timeout = job.limits.submission_seconds
+    # IPC sockets and the connection file in the kernel's own folder: concurrent kernel starts cannot
+    # race for TCP ports, and a sandboxed kernel, with no network, can still reach the grader.
     config.KernelManager.transport = "ipc"
-    config.KernelManager.ip = str(scratch / "kernel")
+    config.KernelManager.ip = str(workdir / ".kernel" / "ipc")
+    config.KernelManager.connection_file = str(workdir / ".kernel" / "connection.json")
+    config.SandboxedKernelManager.workdir = str(workdir)
+    config.SandboxedKernelManager.cgroup = cgroup
+    config.SandboxedKernelManager.memory_bytes = job.limits.memory_bytes
+    config.SandboxedKernelManager.processes = job.limits.processes
     config.OverwriteCells.add_missing_cells = True
     return config
 
@@ -209,7 +261,11 @@ def grade_submission(job: GradingJob) -> GradingResult:
         result.seconds = time.monotonic() - started
         return result
 
-    scratch = Path(tempfile.mkdtemp(prefix=f"grade-{job.student[:40]}-"))
+    if job.sandbox and unavailable_because():
+        result.status = "error"
+        result.problems.append(f"not graded: the sandbox cannot run on this machine ({unavailable_because()})")
+        return result
+    scratch = Path(tempfile.mkdtemp(prefix=f"grade-{re.sub(r'[^A-Za-z0-9_.-]', '_', job.student[:40])}-"))
     try:
         nb = _grade_in(scratch, nb, job, result)
         result.scores = score_cells(nb)
@@ -224,30 +280,36 @@ def grade_submission(job: GradingJob) -> GradingResult:
 
 
 def _grade_in(scratch: Path, nb: NotebookNode, job: GradingJob, result: GradingResult) -> NotebookNode:
-    workdir = scratch / ASSIGNMENT
-    for name, data in job.package.files.items():
-        (workdir / name).parent.mkdir(parents=True, exist_ok=True)
-        (workdir / name).write_bytes(data)
+    """scratch/<assignment>/ is the kernel's folder (the only one it sees when sandboxed);
+    scratch/helpers/ and the gradebook beside them are the grader's alone."""
+    workdir, helpers = scratch / ASSIGNMENT, scratch / "helpers"
+    for folder in (workdir, helpers):
+        for name, data in job.package.files.items():
+            (folder / name).parent.mkdir(parents=True, exist_ok=True)
+            (folder / name).write_bytes(data)
+    (workdir / ".kernel").mkdir()
     (scratch / "gradebook.db").write_bytes(job.package.gradebook)
     resources = {
         "nbgrader": {"notebook": NOTEBOOK, "assignment": ASSIGNMENT, "student": job.student,
                      "db_url": f"sqlite:///{scratch / 'gradebook.db'}"},
         "metadata": {"path": str(workdir)},
     }
-    config = _execution_config(job, scratch)
-    sanitize = [ClearOutput(config=config), DeduplicateIds(config=config), OverwriteKernelspec(config=config),
-                OverwriteCells(config=config), CheckCellMetadata(config=config)]
-    nb, resources = _run(sanitize, nb, resources)
-    nb = _complete_restored_cells(nb)
+    with process_cap(job.limits.processes) if job.sandbox else nullcontext("") as cgroup:
+        config = _execution_config(job, workdir, cgroup)
+        sanitize = [ClearOutput(config=config), DeduplicateIds(config=config), OverwriteKernelspec(config=config),
+                    OverwriteCells(config=config), CheckCellMetadata(config=config)]
+        nb, resources = _run(sanitize, nb, resources)
+        nb = _complete_restored_cells(nb)
 
-    execute = GuardedExecute(config=config)
-    # One kernel per core: BLAS threads in a kernel would only compete with the other workers' kernels.
-    with nbgrader_utils.setenv(NBGRADER_EXECUTION="autograde", OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1"):
-        nb, resources = _run([execute], nb, resources)
-    if execute.kernel_killed:
+        execute = GuardedExecute(config=config, **({"kernel_manager_class": SandboxedKernelManager}
+                                                   if job.sandbox else {}))
+        # One kernel per core: BLAS threads in a kernel would only compete with the other workers' kernels.
+        with nbgrader_utils.setenv(NBGRADER_EXECUTION="autograde", OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1"):
+            nb, resources = _run([execute], nb, resources)
+    if execute.stopped:
         result.status = "killed"
-        result.problems.append(f"a cell ran past the {job.cell_timeout} s timeout and the kernel ignored the "
-                               "interrupt; it was killed and the remaining test cells scored 0")
+        result.problems.append(f"{execute.stopped}; the test cells left were scored 0")
+    nb = judge_test_cells(nb, helpers, workdir / ".handin")
     finish = [IgnorePattern(config=config), ClearMetadataPreprocessor(config=config), LimitOutput(config=config),
               CheckCellMetadata(config=config)]
     nb, _ = _run(finish, nb, resources)

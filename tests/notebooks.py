@@ -7,11 +7,10 @@ import numpy as np
 from nbclient import NotebookClient
 
 from course import ASSIGNMENT, COURSE_ROOT, NOTEBOOK
+from public_tests import GRADED_FUNCTIONS
 
 SOURCE_NOTEBOOK = COURSE_ROOT / "source" / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
 RELEASE_NOTEBOOK = COURSE_ROOT / "release" / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
-GRADED_FUNCTIONS = ("compute_cost_with_regularization", "backward_propagation_with_regularization",
-                    "forward_propagation_with_dropout", "backward_propagation_with_dropout")
 NUMBER = re.compile(r"-?\d+\.\d*(?:e[-+]?\d+)?")
 
 

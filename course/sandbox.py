@@ -1,0 +1,149 @@
+"""Run a submission's kernel in a bubblewrap sandbox, with resource limits.
+
+Inside, the kernel sees the system's programs and libraries and the Python environment,
+all read-only, a private /tmp, and of the course only its own scratch folder (the
+submission's copy of the released helpers and data, and the kernel's IPC sockets), which
+it may write. It has no network at all: a namespace of its own, where loopback reaches
+nothing of the machine's. Its address space, its number of processes and (in the grader)
+its output and running time are capped.
+
+The process cap uses a pids cgroup where this process may create one (as root, for whom
+RLIMIT_NPROC does not count), else RLIMIT_NPROC (as any other user, for whom it does).
+"""
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from jupyter_client.manager import AsyncKernelManager
+from traitlets import Int, Unicode
+
+# What the kernel inherits of the grader's environment; nothing else (a database URL with its
+# password, say) gets in.
+KERNEL_ENVIRONMENT = ("PATH", "LANG", "LC_ALL", "TZ", "NBGRADER_EXECUTION", "OMP_NUM_THREADS",
+                      "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+PIDS_HIERARCHIES = (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup"))  # cgroup v1, then v2
+
+
+@dataclass(frozen=True)
+class Limits:
+    memory_bytes: int = 4 * 2**30  # the kernel's address space; numpy and matplotlib map about 1.3 GiB
+    processes: int = 64  # in the kernel's pids cgroup, or per user with RLIMIT_NPROC
+    output_bytes: int = 16 * 2**20  # per cell; the largest of the release (a plot) is about 100 KiB
+    submission_seconds: int = 900  # wall clock for a whole submission (cells also have their own timeout)
+
+
+@lru_cache(maxsize=1)
+def unavailable_because() -> str:
+    """Why the sandbox cannot run here, or "" when it can."""
+    if not shutil.which("bwrap"):
+        return "bubblewrap (bwrap) is not installed (Debian: apt-get install bubblewrap)"
+    probe = subprocess.run([*_bwrap_arguments(Path("/")), "--", sys.executable, "-c", "pass"],
+                           capture_output=True, text=True)
+    if probe.returncode != 0:
+        return f"bwrap cannot create its namespaces here: {probe.stderr.strip()[:200]}"
+    return ""
+
+
+def _system_mounts():
+    """Read-only views of what programs need: /usr and /etc, the environment's Python, and
+    /bin, /lib, ... as the symlinks or folders they are on this system."""
+    arguments = []
+    for top in ("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64"):
+        path = Path(top)
+        if path.is_symlink():
+            arguments += ["--symlink", os.readlink(path), top]
+        elif path.is_dir():
+            arguments += ["--ro-bind", top, top]
+    for prefix in sorted({sys.prefix, sys.base_prefix, sys.exec_prefix}):
+        arguments += ["--ro-bind", prefix, prefix]
+    return arguments
+
+
+def _bwrap_arguments(workdir: Path):
+    return ["bwrap", "--unshare-all", "--die-with-parent", *_system_mounts(),
+            "--proc", "/proc", "--dev", "/dev",
+            "--tmpfs", "/tmp",  # before the bind below: the scratch folder usually lives under /tmp
+            *(["--bind", str(workdir), str(workdir)] if workdir != Path("/") else []),
+            "--chdir", str(workdir),
+            # Not JPY_PARENT_PID: the kernel's parent is bwrap's init, and ipykernel would shut itself down.
+            "--clearenv", *(argument for name in KERNEL_ENVIRONMENT if name in os.environ
+                            for argument in ("--setenv", name, os.environ[name])),
+            "--setenv", "HOME", "/tmp", "--setenv", "MPLCONFIGDIR", "/tmp/matplotlib"]
+
+
+def kernel_command(workdir: Path, limits: Limits, cgroup: str = "") -> list:
+    """The prefix that runs a kernel command in the sandbox, under the limits."""
+    rlimits = [f"--as={limits.memory_bytes}"] + ([] if cgroup else [f"--nproc={limits.processes}"])
+    command = ["prlimit", *rlimits, "--", *_bwrap_arguments(workdir), "--"]
+    if cgroup:  # join the cgroup first: everything the kernel starts stays in it
+        command = ["sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', cgroup, *command]
+    return command
+
+
+@contextmanager
+def process_cap(limit: int):
+    """A pids cgroup capped at `limit` processes for one kernel (its path), or "" where this
+    process may not create one; on leaving, what still runs in it is killed."""
+    folder = _new_pids_cgroup(limit)
+    try:
+        yield str(folder or "")
+    finally:
+        if folder:
+            _remove_cgroup(folder)
+
+
+def _new_pids_cgroup(limit: int):
+    for hierarchy in PIDS_HIERARCHIES:
+        if not (hierarchy / "cgroup.procs").exists() or os.geteuid() != 0:
+            continue
+        folder = hierarchy / f"course-grading-{uuid.uuid4().hex[:12]}"
+        try:
+            folder.mkdir()
+        except OSError:
+            continue
+        try:
+            (folder / "pids.max").write_text(str(limit))
+            return folder
+        except OSError:  # a cgroup v2 hierarchy without the pids controller
+            _remove_cgroup(folder)
+    return None
+
+
+def _remove_cgroup(folder: Path):
+    for _ in range(50):
+        try:
+            for pid in (folder / "cgroup.procs").read_text().split():
+                os.kill(int(pid), 9)
+            folder.rmdir()
+            return
+        except (OSError, ValueError):  # processes still exiting
+            time.sleep(0.1)
+
+
+class SandboxedKernelManager(AsyncKernelManager):
+    """Starts the kernel behind `kernel_command`'s prefix. Interrupts travel as messages on the
+    control channel: a signal to the launcher would stop at bwrap's init."""
+
+    workdir = Unicode(help="The only course folder the kernel sees, and may write.").tag(config=True)
+    cgroup = Unicode("", help="pids cgroup the kernel joins (empty: RLIMIT_NPROC instead).").tag(config=True)
+    memory_bytes = Int(Limits.memory_bytes).tag(config=True)
+    processes = Int(Limits.processes).tag(config=True)
+
+    def format_kernel_cmd(self, extra_arguments=None):
+        limits = Limits(memory_bytes=self.memory_bytes, processes=self.processes)
+        return kernel_command(Path(self.workdir), limits, self.cgroup) + super().format_kernel_cmd(extra_arguments)
+
+    async def _async_launch_kernel(self, kernel_cmd, **kw):
+        kw["stdout"] = subprocess.DEVNULL  # only ipykernel's note that it has no parent; output goes over IOPub
+        return await super()._async_launch_kernel(kernel_cmd, **kw)
+
+    async def interrupt_kernel(self):
+        self.kernel_spec.interrupt_mode = "message"
+        await super().interrupt_kernel()

@@ -1,0 +1,167 @@
+"""Hostile and broken submissions: a correct solution plus one attack, or a wrong answer dressed up
+by one cheat. Each knows the points it really earns. The attacks are bounded (a fork bomb stops at
+300 processes, the output flood at 1 GB, the memory bomb at 8 GiB), so a sandbox that fails cannot
+take the machine down with it."""
+import copy
+from dataclasses import dataclass, field
+
+import nbformat
+
+from course import COURSE_ROOT
+from course.sample_class import EXERCISES, STUDENTS, Edit, notebook_path, solution_blocks, submission
+
+OUTCOME = "hostile outcome:"  # the attack cells print their result after this marker
+SECRET = "COURSE_TEST_SECRET"  # an environment variable of the grader, as a database password would be
+
+
+@dataclass(frozen=True)
+class Hostile:
+    name: str
+    cell: str = ""  # code added right after the imports cell ({root}, {port} filled in by the test)
+    edits: list = field(default_factory=list)  # sample_class edits: a wrong answer, an attack in a function
+    lost: tuple = ()  # exercises that must score 0
+    outcome: str = ""  # what the attack cell must report (a regular expression)
+    test_cells: dict = field(default_factory=dict)  # grade_id -> new source, or None to delete the cell
+    kernelspec: dict | None = None
+
+
+def _inside(exercise, code):
+    """An edit that runs `code` first thing in the graded function, right after its docstring."""
+    indented = "".join(f"    {line}\n" for line in code.strip().splitlines())
+    return Edit(exercise, '    """\n', '    """\n' + indented)
+
+
+WRONG_COST = STUDENTS["half-missing-in-cost"]
+COST_AS_ARRAY = [Edit("compute_cost_with_regularization", "* squared_weights", "* np.array([squared_weights])", block=0)]
+
+CATALOGUE = [
+    Hostile("reads-solutions", cell=f"""
+import os
+targets = ["../../../source/regularization/Regularization.ipynb", "../gradebook.db",
+           "{{root}}/source/regularization/Regularization.ipynb", "{{root}}/gradebook.db", "{{root}}/nbgrader_config.py"]
+found = [path for path in targets if os.path.exists(path)]
+print("{OUTCOME}", "read", found)
+""", outcome=r"read \[\]"),
+    Hostile("reads-secrets", cell=f"""
+import os
+print("{OUTCOME}", "secrets", [name for name in os.environ if name == "{SECRET}" or "DB_URL" in name])
+""", outcome=r"secrets \[\]"),
+    Hostile("tampers-with-gradebook", cell=f"""
+import sqlite3
+try:
+    with sqlite3.connect("{{root}}/gradebook.db") as db:
+        db.execute("update grade set auto_score = 100")
+    print("{OUTCOME}", "wrote the gradebook")
+except Exception as error:
+    print("{OUTCOME}", "blocked", type(error).__name__)
+""", outcome="blocked .*"),
+    Hostile("writes-elsewhere", cell=f"""
+written = []
+for path in ["{{root}}/pwned.txt", "{{root}}/submitted/full-marks/regularization/Regularization.ipynb",
+             "{{root}}/release/regularization/public_tests.py", "{{root}}/autograded/full-marks/pwned.txt"]:
+    try:
+        with open(path, "w") as file:
+            file.write("pwned")
+        written.append(path)
+    except OSError:
+        pass
+print("{OUTCOME}", "wrote", written)
+""", outcome=r"wrote \[\]"),
+    Hostile("opens-a-connection", cell=f"""
+import socket
+try:
+    socket.create_connection(("127.0.0.1", {{port}}), timeout=3).sendall(b"exfiltrated")
+    print("{OUTCOME}", "connected")
+except OSError as error:
+    print("{OUTCOME}", "blocked", type(error).__name__)
+""", outcome="blocked .*"),
+    Hostile("os-exit-in-function", edits=[_inside("backward_propagation_with_dropout", "import os; os._exit(0)")],
+            lost=("backward_propagation_with_dropout",)),
+    Hostile("sys-exit-in-function", edits=[_inside("compute_cost_with_regularization", "import sys; sys.exit()")],
+            lost=("compute_cost_with_regularization",)),
+    Hostile("loop-ignoring-interrupts", edits=[_inside("forward_propagation_with_dropout", """
+import time
+while True:
+    try:
+        time.sleep(0.1)
+    except KeyboardInterrupt:
+        pass
+""")], lost=("forward_propagation_with_dropout", "backward_propagation_with_dropout")),
+    Hostile("memory-bomb", edits=[_inside("backward_propagation_with_regularization", """
+hoard = [bytearray(256 * 2**20) for _ in range(32)]
+""")], lost=("backward_propagation_with_regularization",)),
+    Hostile("fork-bomb", cell=f"""
+import os, time
+children = []
+for _ in range(300):
+    try:
+        pid = os.fork()
+    except OSError:
+        break
+    if pid == 0:
+        time.sleep(2)
+        os._exit(0)
+    children.append(pid)
+for pid in children:
+    os.waitpid(pid, 0)
+print("{OUTCOME}", "forked", len(children))
+""", outcome=r"forked \d+"),
+    Hostile("floods-output", cell="""
+for _ in range(1000):
+    print("x" * 2**20)
+"""),
+    # The patched allclose also derails exercise 3's test in the kernel: it stops after one call, and
+    # the grader cannot judge the calls that were never made, so that correct function scores 0 too.
+    Hostile("patches-numpy", edits=WRONG_COST, lost=("compute_cost_with_regularization", "forward_propagation_with_dropout"),
+            cell="""
+import numpy, numpy.testing
+numpy.allclose = numpy.isclose = lambda *args, **kwargs: True
+numpy.array_equal = lambda *args, **kwargs: True
+numpy.testing.assert_allclose = lambda *args, **kwargs: None
+"""),
+    Hostile("patches-builtins", edits=COST_AS_ARRAY, lost=("compute_cost_with_regularization",), cell="""
+import builtins, numbers
+real_isinstance = isinstance
+builtins.isinstance = lambda obj, kind: kind is numbers.Real or real_isinstance(obj, kind)
+"""),
+    Hostile("hides-tracebacks", edits=STUDENTS["regularized-biases"], lost=("backward_propagation_with_regularization",),
+            cell="""
+import sys
+sys.excepthook = lambda *args: None
+get_ipython().showtraceback = lambda *args, **kwargs: None
+get_ipython()._showtraceback = lambda *args, **kwargs: None
+"""),
+    Hostile("redefines-the-tests", edits=WRONG_COST, lost=EXERCISES, cell="""
+import public_tests
+def compute_cost_with_regularization_test(target):
+    print("All tests passed.")
+check_cost = check_regularized_gradients = check_dropout_forward = check_dropout_backward = lambda *a, **k: None
+check_dropout_statistics = lambda *a, **k: None
+public_tests.recorded = lambda target, function: target
+"""),
+    Hostile("edits-test-cells", edits=STUDENTS["regularized-biases"], lost=("backward_propagation_with_regularization",),
+            test_cells={"test_backward_propagation_with_regularization": "print('All tests passed.')",
+                        "test_backward_propagation_with_dropout": None}),
+    Hostile("another-language", kernelspec={"name": "ir", "display_name": "R", "language": "R"}),
+]
+
+
+def build(hostile: Hostile, root, port: int) -> bytes:
+    release_nb = nbformat.read(notebook_path(COURSE_ROOT, "release"), as_version=4)
+    blocks = solution_blocks(nbformat.read(notebook_path(COURSE_ROOT, "source"), as_version=4))
+    nb = nbformat.reads(submission(release_nb, blocks, hostile.edits).decode(), as_version=4)
+    if hostile.cell:
+        code = hostile.cell.replace("{root}", str(root)).replace("{port}", str(port)).strip()
+        imports = next(i for i, cell in enumerate(nb.cells) if cell.cell_type == "code")
+        nb.cells.insert(imports + 1, nbformat.v4.new_code_cell(code))
+    for grade_id, source in hostile.test_cells.items():
+        cell = next(cell for cell in nb.cells if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+        if source is None:
+            nb.cells.remove(cell)
+        else:
+            cell.source = source
+    if hostile.kernelspec:
+        nb.metadata = copy.deepcopy(nb.metadata)
+        nb.metadata.kernelspec = hostile.kernelspec
+        nb.metadata.language_info = {"name": "R"}
+    return nbformat.writes(nb).encode()

@@ -1,0 +1,137 @@
+"""Hostile submissions graded, sandboxed, in one run with two ordinary students: each hostile one gets
+exactly the points its code earns, the course tree is untouched, nothing reaches the network, and the
+ordinary students are graded byte for byte as in the committed run without the hostile ones."""
+import csv
+import hashlib
+import os
+import re
+import socket
+import threading
+
+import nbformat
+import pytest
+
+from course import ASSIGNMENT, COURSE_ROOT, NOTEBOOK
+from course.grading import NEEDS_ATTENTION, grade_class, sandbox_notice
+from course.sample_class import EXERCISES, notebook_path, points_losing
+from course.sandbox import Limits
+from tests import hostile
+from tests.test_grading import course_copy, grades
+
+ORDINARY = ("full-marks", "half-missing-in-cost")
+OUTPUTS = {"autograded", "feedback", "report", "grades.csv", "gradebook.db"}  # what a grading run writes
+SECRET = hostile.SECRET
+
+
+def checksums(root):
+    """sha256 of every file of the course tree except what grading writes."""
+    sums = {}
+    for folder, dirs, files in os.walk(root):
+        relative = os.path.relpath(folder, root)
+        dirs[:] = [name for name in dirs if not (relative == "." and name in OUTPUTS) and name != "__pycache__"]
+        for name in files:
+            if not (relative == "." and name in OUTPUTS):
+                path = os.path.join(folder, name)
+                sums[os.path.relpath(path, root)] = hashlib.sha256(open(path, "rb").read()).hexdigest()
+    return sums
+
+
+class Listener:
+    """A TCP server on loopback that remembers whoever connects."""
+
+    def __init__(self):
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port, self.connections = self.server.getsockname()[1], []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                connection, address = self.server.accept()
+            except OSError:
+                return
+            self.connections.append(address)
+            connection.close()
+
+
+@pytest.fixture(scope="module")
+def hostile_run(tmp_path_factory):
+    root = course_copy(tmp_path_factory.mktemp("course"), students=ORDINARY)
+    listener = Listener()
+    for case in hostile.CATALOGUE:
+        path = notebook_path(root, "submitted", case.name)
+        path.parent.mkdir(parents=True)
+        path.write_bytes(hostile.build(case, root, listener.port))
+    before = checksums(root)
+    os.environ[SECRET] = "the database password"
+    try:
+        status = grade_class(root, workers=2, cell_timeout=10)
+    finally:
+        del os.environ[SECRET]
+    listener.server.close()
+    return root, status, before, listener
+
+
+def outcome(root, student) -> str:
+    nb = nbformat.read(notebook_path(root, "autograded", student), as_version=4)
+    printed = "".join(output.get("text", "") for cell in nb.cells for output in cell.get("outputs", []))
+    return printed.split(hostile.OUTCOME, 1)[1].splitlines()[0].strip() if hostile.OUTCOME in printed else ""
+
+
+@pytest.mark.parametrize("case", hostile.CATALOGUE, ids=lambda case: case.name)
+def test_a_hostile_submission_gets_only_the_points_its_code_earns(hostile_run, case):
+    root, _, _, _ = hostile_run
+    row = grades(root)[case.name]
+    assert {exercise: float(row[exercise]) for exercise in EXERCISES} == points_losing(case.lost)
+    if case.outcome:
+        assert re.fullmatch(case.outcome, outcome(root, case.name)), outcome(root, case.name)
+
+
+def test_the_fork_bomb_stops_at_the_process_cap(hostile_run):
+    root, _, _, _ = hostile_run
+    forked = int(outcome(root, "fork-bomb").split()[-1])
+    assert 0 < forked < Limits.processes
+
+
+def test_the_output_flood_is_cut_and_reported(hostile_run):
+    root, _, _, _ = hostile_run
+    nb = nbformat.read(notebook_path(root, "autograded", "floods-output"), as_version=4)
+    assert len(nbformat.writes(nb)) < 2 * Limits.output_bytes
+    assert any(output.get("ename") == "OutputLimit" for cell in nb.cells for output in cell.get("outputs", []))
+
+
+def test_the_run_completes_and_names_the_killed_kernels(hostile_run):
+    root, status, _, _ = hostile_run
+    assert status == NEEDS_ATTENTION
+    report = (root / "report" / "index.html").read_text()
+    for student in ("os-exit-in-function", "loop-ignoring-interrupts"):
+        assert student in report
+
+
+def test_nothing_outside_the_scratch_copies_changed(hostile_run):
+    root, _, before, _ = hostile_run
+    assert checksums(root) == before
+    assert not (root / "pwned.txt").exists() and not (root / "autograded" / "full-marks" / "pwned.txt").exists()
+
+
+def test_nothing_reached_the_network(hostile_run):
+    _, _, _, listener = hostile_run
+    assert listener.connections == []
+
+
+def test_the_ordinary_students_are_graded_as_without_the_hostile_ones(hostile_run):
+    root, _, _, _ = hostile_run
+    with open(COURSE_ROOT / "grades.csv", newline="") as table:
+        committed = {row["student_id"]: row for row in csv.DictReader(table)}
+    for student in ORDINARY:
+        assert grades(root)[student] == committed[student]
+        name = f"autograded/{student}/{ASSIGNMENT}/{NOTEBOOK}.ipynb"
+        assert (root / name).read_bytes() == (COURSE_ROOT / name).read_bytes(), student
+
+
+def test_the_run_says_whether_the_sandbox_is_on(monkeypatch):
+    assert sandbox_notice(True) == (True, sandbox_notice(True)[1]) and "sandbox: on" in sandbox_notice(True)[1]
+    assert sandbox_notice(False)[0] is False and sandbox_notice(False)[1].startswith("WARNING")
+    monkeypatch.setattr("course.grading.unavailable_because", lambda: "bwrap is not installed")
+    sandboxed, notice = sandbox_notice(True)
+    assert not sandboxed and notice.startswith("WARNING: NO SANDBOX: bwrap is not installed")
