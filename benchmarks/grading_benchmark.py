@@ -2,8 +2,9 @@
 does it get to the cost of just running the notebooks?
 
 Builds a synthetic class in temp folders (the repo is not touched) and times, one after another:
-sequential `nbgrader autograde --student`, grade_class on 1 worker, grade_class on all cores, and
-each notebook run bare with nbclient (the floor). Prints a table and whether the targets are met.
+sequential `nbgrader autograde --student`, grade_class on 1 worker, grade_class on all cores with
+and without the sandbox, and each notebook run bare with nbclient (the floor). Prints a table and
+whether the targets are met.
 
     .venv/bin/python benchmarks/grading_benchmark.py [--students 40] [--workers N] [--skip-sequential]
 """
@@ -36,6 +37,7 @@ VARIANTS = ("full-marks", "half-missing-in-cost", "regularized-biases", "unscale
             "mask-on-activations", "raises-in-function", "deleted-test-cell")
 RATIO_TARGET = 0.55    # ours (all cores) / sequential nbgrader, on 2 cores
 OVERHEAD_TARGET = 1.0  # seconds per submission that ours (1 worker) may add to the bare notebook run
+SANDBOX_TARGET = 0.10  # how much longer the sandboxed run may take than the same run without it
 
 
 class StageFailed(Exception):
@@ -115,12 +117,12 @@ def time_sequential_nbgrader(course: Path, students) -> tuple[float, float]:
     return setup, seconds
 
 
-def time_ours(course: Path, students, workers: int) -> float:
+def time_ours(course: Path, students, workers: int, sandbox: bool = True) -> float:
     """The whole grade_class run: release build, grading, gradebook, feedback and report."""
     log = course / "benchmark.log"
     started = time.perf_counter()
     with quiet(log):
-        status = grade_class(course, workers=workers, force=True)
+        status = grade_class(course, workers=workers, force=True, sandbox=sandbox)
     seconds = time.perf_counter() - started
     if status != 0:
         raise StageFailed(f"grade_class returned {status}:\n{tail(log)}")
@@ -186,6 +188,8 @@ def main(argv=None) -> int:
             stage("sequential nbgrader", sequential)
         stage("ours, 1 worker", lambda: time_ours(course_with_class("ours-1"), students, 1))
         stage(f"ours, {workers} workers", lambda: time_ours(course_with_class("ours-all"), students, workers))
+        stage(f"ours, {workers} w., no sandbox",
+              lambda: time_ours(course_with_class("ours-open"), students, workers, sandbox=False))
         alone_release = shutil.copytree(release_dir, tmp / "alone" / "release")
         stage("notebook alone (nbclient)", lambda: time_notebooks_alone(alone_release, notebooks, timeout))
 
@@ -211,6 +215,11 @@ def main(argv=None) -> int:
               + ("met" if extra <= OVERHEAD_TARGET else "NOT met"))
     if many and one:
         print(f"ours ({workers} workers) / ours (1 worker): {many / one:.2f}")
+    unconfined = times.get(f"ours, {workers} w., no sandbox")
+    if many and unconfined:
+        growth = many / unconfined - 1
+        print(f"sandbox on vs off ({workers} workers): {growth:+.1%}  target < {SANDBOX_TARGET:.0%}: "
+              + ("met" if growth < SANDBOX_TARGET else "NOT met"))
     print(f"load average at the end {os.getloadavg()[0]:.2f}")
     return 1 if failed else 0
 
