@@ -16,6 +16,7 @@ import numbers
 
 import numpy as np
 
+from handin import recorded
 from reg_utils import backward_propagation, compute_cost, forward_propagation, relu, sigmoid
 from testCases import (
     DROPOUT_BACKWARD_KEEP_PROB,
@@ -26,6 +27,9 @@ from testCases import (
     random_case,
 )
 
+# The functions the tests judge; the grader plays each back from what the kernel recorded (handin.py).
+GRADED_FUNCTIONS = ("compute_cost_with_regularization", "backward_propagation_with_regularization",
+                    "forward_propagation_with_dropout", "backward_propagation_with_dropout")
 RTOL = 1e-5
 ATOL = 1e-8
 RATIO_RTOL = 1e-4  # how exactly a known mistake's ratio must show up to be named
@@ -162,6 +166,7 @@ def numeric_gradient(cost, x, h=1e-5):
 
 def check_cost(target, A3, Y, parameters, lambd, expected):
     function = "compute_cost_with_regularization"
+    target = recorded(target, function)
     cost = _call_without_mutation(function, target, A3, Y, parameters, lambd)
     if isinstance(cost, np.ndarray) and cost.ndim == 0:
         cost = cost[()]
@@ -221,6 +226,7 @@ def check_regularized_gradients(target, X, Y, cache, lambd, expected):
     """expected: dW1, dW2, dW3 and possibly more gradients; any gradient it does not give must equal
     backward_propagation's, since the L2 term only depends on the weights."""
     function = "backward_propagation_with_regularization"
+    target = recorded(target, function)
     gradients = _call_without_mutation(function, target, X, Y, cache, lambd)
     check_gradient_keys(function, gradients)
     plain = backward_propagation(X, Y, cache)
@@ -259,6 +265,7 @@ def check_dropout_forward(target, X, parameters, keep_prob, seed, expected_A3):
     """Seed, call, then check the cache layer by layer (Z, mask, activation), that the masks are the
     ones np.random.seed(seed) gives, and finally A3."""
     function = "forward_propagation_with_dropout"
+    target = recorded(target, function)
     np.random.seed(seed)
     result = _call_without_mutation(function, target, X, parameters, keep_prob)
     if not (isinstance(result, tuple) and len(result) == 2):
@@ -346,6 +353,7 @@ def check_dropout_statistics(target, keep_prob):
     mask keeps about keep_prob of the units, independently for every example, the mean activation is
     unchanged by dropout, and a second call draws new masks."""
     function = "forward_propagation_with_dropout"
+    target = recorded(target, function)
     X, _, parameters = random_case(**STATISTICS_CASE)
     np.random.seed(STATISTICS_CASE["seed"])
     A3, cache = _call_without_mutation(function, target, X, parameters, keep_prob)
@@ -377,6 +385,7 @@ def check_dropout_statistics(target, keep_prob):
 def check_dropout_backward(target, X, Y, cache, keep_prob, expected):
     """expected: dA1 and dA2, optionally more gradients; each given one is compared."""
     function = "backward_propagation_with_dropout"
+    target = recorded(target, function)
     gradients = _call_without_mutation(function, target, X, Y, cache, keep_prob)
     check_gradient_keys(function, gradients)
     masks = {"dA1": np.asarray(cache[1]), "dA2": np.asarray(cache[6])}

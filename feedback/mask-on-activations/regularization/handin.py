@@ -1,0 +1,222 @@
+"""How the tests hand the results of a student's functions to the grader, as plain data.
+
+Under autograding, every call a test makes to a graded function is recorded in a file:
+what it returned (or raised) and, if it changed its arguments, what they became. The
+grader then runs the same test cell in its own process, where each graded function is a
+`Replay` of these records. The verdict is therefore reached by code the student's kernel
+cannot touch: replacing numpy.allclose, the test functions or the traceback printer in
+the kernel changes nothing. A record holds only data (JSON and raw array bytes, never a
+pickle), so reading it cannot run the student's code.
+
+Outside autograding (a student running the tests), `recorded` changes nothing.
+"""
+import builtins
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+RECORDS = Path.cwd() / ".handin"  # fixed when the notebook imports the tests, before any student code
+MAX_RECORD_BYTES = 64 * 2**20  # all records of a submission together
+MAX_DEPTH = 16
+
+
+class JudgingError(AssertionError):
+    """The records cannot settle the verdict: a test ran differently in the student's kernel."""
+
+
+def autograding() -> bool:
+    return os.environ.get("NBGRADER_EXECUTION") == "autograde"
+
+
+def recorded(target, function: str):
+    """target itself, or under autograding a stand-in that records every call to it."""
+    if isinstance(target, (Replay, _Recorder)) or not autograding():
+        return target
+    return _Recorder(target, function)
+
+
+class _Recorder:
+    def __init__(self, target, function):
+        self.target, self.function = target, function
+
+    def __call__(self, *args):
+        before = encode(args)
+        record = {"function": self.function, "cell": _running_cell()}
+        try:
+            result = self.target(*args)
+        except BaseException as error:
+            record["raised"] = [type(error).__name__, str(error)]
+            raise
+        else:
+            record["returned"] = result
+            return result
+        finally:
+            after = encode(args)
+            if before != after:
+                record["arguments_after"] = args
+            _write(record)
+
+
+def _running_cell() -> int:
+    """The execution count of the cell running now, as the grader finds it on the executed cell:
+    IPython counts the cell before running it, and ipykernel reports that count minus one."""
+    shell = getattr(builtins, "get_ipython", lambda: None)()
+    return int(shell.execution_count) - 1 if shell is not None else 0
+
+
+def _write(record):
+    RECORDS.mkdir(exist_ok=True)
+    number = len(list(RECORDS.glob("*.call")))
+    arrays = []
+    skeleton = {key: encode(value, arrays) if key in ("returned", "arguments_after") else value
+                for key, value in record.items()}
+    used = sum(path.stat().st_size for path in RECORDS.glob("*.call"))
+    if used + sum(array.nbytes for array in arrays) > MAX_RECORD_BYTES:
+        skeleton = {"function": record["function"], "cell": record["cell"], "too_large": True}
+        arrays = []
+    (RECORDS / f"{number:06d}.call").write_bytes(pack(skeleton, arrays))
+
+
+# --- Encoding: JSON for the structure, raw bytes for arrays ---------------------------------
+
+def encode(value, arrays=None, depth=0):
+    """A JSON-able description of value; arrays are appended to `arrays` and referred to by index
+    (without `arrays`, they are described by a digest of their bytes, for comparing two states)."""
+    if depth > MAX_DEPTH:
+        return {"opaque": "deeply nested object"}
+    if value is None or type(value) in (bool, int, float, str):
+        return {"value": value}
+    if isinstance(value, (np.ndarray, np.generic)) and not np.asarray(value).dtype.hasobject:
+        array = np.asarray(value)
+        kind = "array" if isinstance(value, np.ndarray) else "scalar"
+        if arrays is None:
+            return {kind: [array.dtype.str, array.shape, hashlib.sha256(array.tobytes()).hexdigest()]}
+        arrays.append(array)
+        return {kind: len(arrays) - 1}
+    if type(value) in (list, tuple):
+        return {type(value).__name__: [encode(item, arrays, depth + 1) for item in value]}
+    if type(value) is dict:
+        return {"dict": [[encode(key, arrays, depth + 1), encode(item, arrays, depth + 1)]
+                         for key, item in value.items()]}
+    return {"opaque": type(value).__name__}
+
+
+def pack(skeleton, arrays) -> bytes:
+    """Header length (8 bytes), JSON header, then the arrays' bytes one after another."""
+    layout, offset = [], 0
+    for array in arrays:
+        layout.append([array.dtype.str, list(array.shape), offset, array.nbytes])
+        offset += array.nbytes
+    header = json.dumps({"skeleton": skeleton, "arrays": layout}).encode()
+    return len(header).to_bytes(8, "little") + header + b"".join(array.tobytes() for array in arrays)
+
+
+def unpack(data: bytes):
+    """The skeleton and arrays of a packed record; ValueError for anything malformed."""
+    size = int.from_bytes(data[:8], "little")
+    header = json.loads(data[8:8 + size])
+    body = memoryview(data)[8 + size:]
+    arrays = []
+    for dtype, shape, offset, nbytes in header["arrays"]:
+        dtype = np.dtype(dtype)
+        if dtype.hasobject or offset < 0 or offset + nbytes > len(body):
+            raise ValueError("malformed array in a record")
+        arrays.append(np.frombuffer(body[offset:offset + nbytes], dtype=dtype).reshape(shape).copy())
+    return header["skeleton"], arrays
+
+
+def decode(description, arrays):
+    (kind, content), = description.items()
+    if kind == "value":
+        return content
+    if kind == "array":
+        return arrays[content]
+    if kind == "scalar":
+        return arrays[content][()]
+    if kind in ("list", "tuple"):
+        items = [decode(item, arrays) for item in content]
+        return items if kind == "list" else tuple(items)
+    if kind == "dict":
+        return {_hashable(decode(key, arrays)): decode(item, arrays) for key, item in content}
+    if kind == "opaque":
+        return _opaque(str(content))
+    raise ValueError(f"unknown kind {kind!r} in a record")
+
+
+def _hashable(key):
+    return key if not isinstance(key, (list, np.ndarray)) else repr(key)
+
+
+def _opaque(type_name: str):
+    """Stands for a value that cannot travel as data; its type keeps the original name, so a
+    test's message ("it is a generator") reads as it would have in the kernel."""
+    name = type_name if type_name.isidentifier() else "object"
+    return type(name, (), {"__repr__": lambda self: f"<{name} object>"})()
+
+
+# --- Grader side ------------------------------------------------------------------------------
+
+def read_records(folder: Path) -> dict:
+    """Records by cell (execution count), each cell's in call order; unreadable files are skipped."""
+    by_cell = {}
+    paths = sorted(folder.glob("*.call")) if folder.is_dir() and not folder.is_symlink() else []
+    budget = MAX_RECORD_BYTES + 2**20 * (len(paths) + 1)
+    for path in paths:
+        if not path.is_file() or path.is_symlink() or (budget := budget - path.stat().st_size) < 0:
+            continue
+        try:
+            skeleton, arrays = unpack(path.read_bytes())
+            record = {key: decode(value, arrays) if key in ("returned", "arguments_after") else value
+                      for key, value in skeleton.items()}
+            by_cell.setdefault(int(record["cell"]), []).append(record)
+        except (ValueError, KeyError, TypeError, IndexError, AttributeError, RecursionError):
+            continue
+    return by_cell
+
+
+class Replay:
+    """Plays a graded function back from its records, in the order the kernel made the calls."""
+
+    def __init__(self, function: str, records: list):
+        self.function, self.records = function, records
+
+    def __call__(self, *args):
+        if not self.records:
+            raise JudgingError(f"{self.function}: the test made more calls than the student's kernel recorded; "
+                               "the test cell did not run to its end there (or its functions were replaced).")
+        record = self.records.pop(0)
+        if record.get("function") != self.function:
+            raise JudgingError(f"{self.function}: the kernel recorded a call to {record.get('function')!r} here; "
+                               "the test ran differently there (were test functions redefined?).")
+        if record.get("too_large"):
+            raise JudgingError(f"{self.function}: its results were too large to hand in "
+                               f"(over {MAX_RECORD_BYTES // 2**20} MB in all).")
+        if "arguments_after" in record:
+            _overwrite(list(args), list(record["arguments_after"]))
+        if "raised" in record:
+            raise _exception(*record["raised"])
+        return record.get("returned")
+
+
+def _exception(name: str, message: str) -> Exception:
+    kind = getattr(builtins, str(name), None)
+    if isinstance(kind, type) and issubclass(kind, Exception):
+        return kind(message)
+    return RuntimeError(f"{name}: {message}")
+
+
+def _overwrite(targets, values):
+    """Make each target (an argument the grader passed) hold what the kernel's copy held after the call."""
+    for target, value in zip(targets, values):
+        if isinstance(target, np.ndarray) and isinstance(value, np.ndarray) and target.shape == value.shape:
+            target[...] = value
+        elif isinstance(target, dict) and isinstance(value, dict):
+            target.clear()
+            target.update(value)
+        elif isinstance(target, list) and isinstance(value, list):
+            target[:] = value
+        elif isinstance(target, tuple) and isinstance(value, tuple):
+            _overwrite(list(target), list(value))
