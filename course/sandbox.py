@@ -67,9 +67,10 @@ def _system_mounts():
 
 
 def _bwrap_arguments(workdir: Path):
-    return ["bwrap", "--unshare-all", "--die-with-parent", *_system_mounts(),
+    # bwrap mounts in order: the private /tmp first, or it would hide what is bound under /tmp
+    # (the scratch folder usually, a virtual environment sometimes).
+    return ["bwrap", "--unshare-all", "--die-with-parent", "--tmpfs", "/tmp", *_system_mounts(),
             "--proc", "/proc", "--dev", "/dev",
-            "--tmpfs", "/tmp",  # before the bind below: the scratch folder usually lives under /tmp
             *(["--bind", str(workdir), str(workdir)] if workdir != Path("/") else []),
             "--chdir", str(workdir),
             # Not JPY_PARENT_PID: the kernel's parent is bwrap's init, and ipykernel would shut itself down.

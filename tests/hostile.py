@@ -1,6 +1,6 @@
 """Hostile and broken submissions: a correct solution plus one attack, or a wrong answer dressed up
 by one cheat. Each knows the points it really earns. The attacks are bounded (a fork bomb stops at
-300 processes, the output flood at 1 GB, the memory bomb at 8 GiB), so a sandbox that fails cannot
+300 processes, the output flood at 2 GiB, the memory bomb at 8 GiB), so a sandbox that fails cannot
 take the machine down with it."""
 import copy
 from dataclasses import dataclass, field
@@ -107,7 +107,7 @@ for pid in children:
 print("{OUTCOME}", "forked", len(children))
 """, outcome=r"forked \d+"),
     Hostile("floods-output", cell="""
-for _ in range(1000):
+for _ in range(2048):
     print("x" * 2**20)
 """),
     # The patched allclose also derails exercise 3's test in the kernel: it stops after one call, and

@@ -6,6 +6,8 @@ import hashlib
 import os
 import re
 import socket
+import subprocess
+import sys
 import threading
 
 import nbformat
@@ -14,7 +16,7 @@ import pytest
 from course import ASSIGNMENT, COURSE_ROOT, NOTEBOOK
 from course.grading import NEEDS_ATTENTION, grade_class, sandbox_notice
 from course.sample_class import EXERCISES, notebook_path, points_losing
-from course.sandbox import Limits
+from course.sandbox import Limits, kernel_command
 from tests import hostile
 from tests.test_grading import course_copy, grades
 
@@ -135,3 +137,17 @@ def test_the_run_says_whether_the_sandbox_is_on(monkeypatch):
     monkeypatch.setattr("course.grading.unavailable_because", lambda: "bwrap is not installed")
     sandboxed, notice = sandbox_notice(True)
     assert not sandboxed and notice.startswith("WARNING: NO SANDBOX: bwrap is not installed")
+
+
+def test_a_sandboxed_process_sees_only_its_folder_and_the_environment(tmp_path):
+    """What the kernel's command line gives, checked with a plain python in it (it runs in a second)."""
+    work = tmp_path / "work"
+    work.mkdir()
+    (tmp_path / "solutions.txt").write_text("next to the work folder")
+    code = ("import os, sys, numpy\n"
+            f"print(os.listdir('.'), os.path.exists({str(tmp_path / 'solutions.txt')!r}), os.path.exists(sys.prefix))\n"
+            "open('written.txt', 'w').write('ok')")
+    done = subprocess.run([*kernel_command(work, Limits()), sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["[]", "False", "True"]
+    assert (work / "written.txt").read_text() == "ok"
