@@ -76,7 +76,8 @@ def _bwrap_arguments(workdir: Path):
             # Not JPY_PARENT_PID: the kernel's parent is bwrap's init, and ipykernel would shut itself down.
             "--clearenv", *(argument for name in KERNEL_ENVIRONMENT if name in os.environ
                             for argument in ("--setenv", name, os.environ[name])),
-            "--setenv", "HOME", "/tmp", "--setenv", "MPLCONFIGDIR", "/tmp/matplotlib"]
+            # A HOME that contains the scratch folder would make IPython print its paths as ~/...
+            "--setenv", "HOME", "/tmp/.home", "--setenv", "MPLCONFIGDIR", "/tmp/.home/matplotlib"]
 
 
 def kernel_command(workdir: Path, limits: Limits, cgroup: str = "") -> list:

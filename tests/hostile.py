@@ -75,6 +75,18 @@ try:
 except OSError as error:
     print("{OUTCOME}", "blocked", type(error).__name__)
 """, outcome="blocked .*"),
+    Hostile("kills-other-processes", cell=f"""
+import os, signal
+killed = []
+for pid in [os.getppid()] + [int(name) for name in os.listdir("/proc") if name.isdigit()]:
+    if pid != os.getpid():
+        try:
+            os.kill(pid, signal.SIGKILL)
+            killed.append(pid)
+        except OSError:
+            pass
+print("{OUTCOME}", "visible processes", sorted(int(name) for name in os.listdir("/proc") if name.isdigit()))
+""", outcome=r"visible processes \[1, 2\]"),
     Hostile("os-exit-in-function", edits=[_inside("backward_propagation_with_dropout", "import os; os._exit(0)")],
             lost=("backward_propagation_with_dropout",)),
     Hostile("sys-exit-in-function", edits=[_inside("compute_cost_with_regularization", "import sys; sys.exit()")],
