@@ -12,7 +12,7 @@ from course import ASSIGNMENT, NOTEBOOK, course_config
 from course.gradebook import autograded_dir, db_url, last_record, record, setup_lock
 from course.pool import Progress, default_workers, run_jobs
 from course.release import assignment_dir, assignment_fingerprint, build_release, template_gradebook
-from course.sandbox import unavailable_because
+from course.sandbox import process_cap_kind, unavailable_because
 from course.unit import GradingJob, package_from, sha256
 
 NEEDS_ATTENTION = 3  # exit status when some submissions could not be graded normally
@@ -43,7 +43,12 @@ def sandbox_notice(requested: bool) -> tuple[bool, str]:
     if reason:
         return False, (f"WARNING: NO SANDBOX: {reason}. Student code runs with your rights and can read the "
                        "solutions, change the gradebook and write anywhere you can")
-    return True, "sandbox: on (each kernel in bubblewrap: no network, only its own scratch folder visible)"
+    cap = process_cap_kind()
+    if not cap:
+        return True, ("WARNING: sandbox on, but NO PROCESS CAP: grading as root without a pids cgroup it may "
+                      "create, so a fork bomb can exhaust the machine")
+    return True, (f"sandbox: on (each kernel in bubblewrap: no network, only its own scratch folder visible; "
+                  f"processes capped by {cap})")
 
 
 def grade_class(root: Path, workers: int = 0, force: bool = False, cell_timeout: int = 0, scheduler: str = "",

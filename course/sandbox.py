@@ -89,6 +89,15 @@ def kernel_command(workdir: Path, limits: Limits, cgroup: str = "") -> list:
     return command
 
 
+def process_cap_kind() -> str:
+    """How the process cap is enforced here: "pids cgroup", "RLIMIT_NPROC", or "" when it is not
+    (root, for whom RLIMIT_NPROC does not count, without a pids cgroup to create)."""
+    with process_cap(Limits.processes) as cgroup:
+        if cgroup:
+            return "pids cgroup"
+    return "RLIMIT_NPROC" if os.geteuid() != 0 else ""
+
+
 @contextmanager
 def process_cap(limit: int):
     """A pids cgroup capped at `limit` processes for one kernel (its path), or "" where this

@@ -134,6 +134,8 @@ def test_the_ordinary_students_are_graded_as_without_the_hostile_ones(hostile_ru
 def test_the_run_says_whether_the_sandbox_is_on(monkeypatch):
     assert sandbox_notice(True) == (True, sandbox_notice(True)[1]) and "sandbox: on" in sandbox_notice(True)[1]
     assert sandbox_notice(False)[0] is False and sandbox_notice(False)[1].startswith("WARNING")
+    monkeypatch.setattr("course.grading.process_cap_kind", lambda: "")
+    assert sandbox_notice(True)[1].startswith("WARNING: sandbox on, but NO PROCESS CAP")
     monkeypatch.setattr("course.grading.unavailable_because", lambda: "bwrap is not installed")
     sandboxed, notice = sandbox_notice(True)
     assert not sandboxed and notice.startswith("WARNING: NO SANDBOX: bwrap is not installed")
