@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from contextlib import contextmanager
@@ -44,10 +45,11 @@ def unavailable_because() -> str:
     """Why the sandbox cannot run here, or "" when it can."""
     if not shutil.which("bwrap"):
         return "bubblewrap (bwrap) is not installed (Debian: apt-get install bubblewrap)"
-    probe = subprocess.run([*_bwrap_arguments(Path("/")), "--", sys.executable, "-c", "pass"],
-                           capture_output=True, text=True)
+    with tempfile.TemporaryDirectory(prefix="sandbox-probe-") as folder:
+        probe = subprocess.run([*kernel_command(Path(folder), Limits()), sys.executable, "-c", "pass"],
+                               capture_output=True, text=True)
     if probe.returncode != 0:
-        return f"bwrap cannot create its namespaces here: {probe.stderr.strip()[:200]}"
+        return f"the sandbox cannot start here: {probe.stderr.strip()[:200]}"
     return ""
 
 
@@ -71,7 +73,7 @@ def _bwrap_arguments(workdir: Path):
     # (the scratch folder usually, a virtual environment sometimes).
     return ["bwrap", "--unshare-all", "--die-with-parent", "--tmpfs", "/tmp", *_system_mounts(),
             "--proc", "/proc", "--dev", "/dev",
-            *(["--bind", str(workdir), str(workdir)] if workdir != Path("/") else []),
+            "--bind", str(workdir), str(workdir),
             "--chdir", str(workdir),
             # Not JPY_PARENT_PID: the kernel's parent is bwrap's init, and ipykernel would shut itself down.
             "--clearenv", *(argument for name in KERNEL_ENVIRONMENT if name in os.environ
@@ -111,8 +113,10 @@ def process_cap(limit: int):
 
 
 def _new_pids_cgroup(limit: int):
+    if os.geteuid() != 0:
+        return None
     for hierarchy in PIDS_HIERARCHIES:
-        if not (hierarchy / "cgroup.procs").exists() or os.geteuid() != 0:
+        if not (hierarchy / "cgroup.procs").exists():
             continue
         folder = hierarchy / f"course-grading-{uuid.uuid4().hex[:12]}"
         try:

@@ -261,9 +261,9 @@ def grade_submission(job: GradingJob) -> GradingResult:
         result.seconds = time.monotonic() - started
         return result
 
-    if job.sandbox and unavailable_because():
+    if job.sandbox and (reason := unavailable_because()):
         result.status = "error"
-        result.problems.append(f"not graded: the sandbox cannot run on this machine ({unavailable_because()})")
+        result.problems.append(f"not graded: the sandbox cannot run on this machine ({reason})")
         return result
     scratch = Path(tempfile.mkdtemp(prefix=f"grade-{re.sub(r'[^A-Za-z0-9_.-]', '_', job.student[:40])}-"))
     try:
