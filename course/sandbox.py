@@ -7,6 +7,11 @@ it may write. It has no network at all: a namespace of its own, where loopback r
 nothing of the machine's. Its address space, its number of processes and (in the grader)
 its output and running time are capped.
 
+Nothing of the grader's that the kernel could read gets in: bubblewrap, and what wraps it, start
+with the same short environment as the kernel (the kernel can read /proc/1/environ and
+/proc/1/mem, bubblewrap's), and with /dev/null for standard streams instead of the grader's, which
+it could reopen through /proc/1/fd.
+
 The process cap uses a pids cgroup where this process may create one (as root, for whom
 RLIMIT_NPROC does not count), else RLIMIT_NPROC (as any other user, for whom it does).
 """
@@ -25,10 +30,12 @@ from pathlib import Path
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Int, Unicode
 
-# What the kernel inherits of the grader's environment; nothing else (a database URL with its
+# What the sandbox inherits of the grader's environment; nothing else (a database URL with its
 # password, say) gets in.
 KERNEL_ENVIRONMENT = ("PATH", "LANG", "LC_ALL", "TZ", "NBGRADER_EXECUTION", "OMP_NUM_THREADS",
                       "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+# On the private /tmp: a HOME that contains the scratch folder would make IPython print its paths as ~/...
+SANDBOX_HOME = "/tmp/.home"
 PIDS_HIERARCHIES = (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup"))  # cgroup v1, then v2
 
 
@@ -47,10 +54,17 @@ def unavailable_because() -> str:
         return "bubblewrap (bwrap) is not installed (Debian: apt-get install bubblewrap)"
     with tempfile.TemporaryDirectory(prefix="sandbox-probe-") as folder:
         probe = subprocess.run([*kernel_command(Path(folder), Limits()), sys.executable, "-c", "pass"],
-                               capture_output=True, text=True)
+                               capture_output=True, text=True, env=kernel_environment())
     if probe.returncode != 0:
         return f"the sandbox cannot start here: {probe.stderr.strip()[:200]}"
     return ""
+
+
+def kernel_environment() -> dict:
+    """The whole environment of the sandbox, from the launcher to the kernel: the allow-listed
+    variables the grader has, and a home inside the sandbox."""
+    inherited = {name: os.environ[name] for name in KERNEL_ENVIRONMENT if name in os.environ}
+    return inherited | {"HOME": SANDBOX_HOME, "MPLCONFIGDIR": f"{SANDBOX_HOME}/matplotlib"}
 
 
 def _system_mounts():
@@ -71,15 +85,15 @@ def _system_mounts():
 def _bwrap_arguments(workdir: Path):
     # bwrap mounts in order: the private /tmp first, or it would hide what is bound under /tmp
     # (the scratch folder usually, a virtual environment sometimes).
-    return ["bwrap", "--unshare-all", "--die-with-parent", "--tmpfs", "/tmp", *_system_mounts(),
-            "--proc", "/proc", "--dev", "/dev",
+    # HOME exists and is writable, as IPython expects (else it warns at every start).
+    return ["bwrap", "--unshare-all", "--die-with-parent", "--tmpfs", "/tmp", "--dir", SANDBOX_HOME,
+            *_system_mounts(), "--proc", "/proc", "--dev", "/dev",
             "--bind", str(workdir), str(workdir),
             "--chdir", str(workdir),
-            # Not JPY_PARENT_PID: the kernel's parent is bwrap's init, and ipykernel would shut itself down.
-            "--clearenv", *(argument for name in KERNEL_ENVIRONMENT if name in os.environ
-                            for argument in ("--setenv", name, os.environ[name])),
-            # A HOME that contains the scratch folder would make IPython print its paths as ~/...
-            "--setenv", "HOME", "/tmp/.home", "--setenv", "MPLCONFIGDIR", "/tmp/.home/matplotlib"]
+            # The kernel gets this environment whatever bwrap was started with: no JPY_PARENT_PID, say, which
+            # would make ipykernel shut itself down (its parent is bwrap's init).
+            "--clearenv", *(argument for name, value in kernel_environment().items()
+                            for argument in ("--setenv", name, value))]
 
 
 def kernel_command(workdir: Path, limits: Limits, cgroup: str = "") -> list:
@@ -156,7 +170,11 @@ class SandboxedKernelManager(AsyncKernelManager):
         return kernel_command(Path(self.workdir), limits, self.cgroup) + super().format_kernel_cmd(extra_arguments)
 
     async def _async_launch_kernel(self, kernel_cmd, **kw):
-        kw["stdout"] = subprocess.DEVNULL  # only ipykernel's note that it has no parent; output goes over IOPub
+        kw["env"] = kernel_environment()
+        kw["independent"] = True  # on POSIX, only keeps jupyter_client from adding JPY_PARENT_PID to it
+        # Output goes over IOPub. The grader's streams would let the kernel write past the output limit
+        # to the instructor's terminal or log, and read a terminal's keystrokes.
+        kw["stdin"] = kw["stdout"] = kw["stderr"] = subprocess.DEVNULL
         return await super()._async_launch_kernel(kernel_cmd, **kw)
 
     async def interrupt_kernel(self):

@@ -45,10 +45,33 @@ targets = ["../../../source/regularization/Regularization.ipynb", "../gradebook.
 found = [path for path in targets if os.path.exists(path)]
 print("{OUTCOME}", "read", found)
 """, outcome=r"read \[\]"),
+    # Prints every environment and command line it can read (bwrap's init, which the grader started, is PID 1),
+    # for the test to look for the secret's value; and which files those processes hold open, such as the
+    # grader's log or terminal, which it could reopen through /proc.
     Hostile("reads-secrets", cell=f"""
 import os
-print("{OUTCOME}", "secrets", [name for name in os.environ if name == "{SECRET}" or "DB_URL" in name])
-""", outcome=r"secrets \[\]"),
+def read(path):
+    try:
+        with open(path, "rb") as file:
+            return file.read().decode(errors="replace").split("\\0")
+    except OSError:
+        return None
+print(dict(os.environ))
+read_from, files = [], []
+for pid in sorted(int(name) for name in os.listdir("/proc") if name.isdigit()):
+    environment, command = read(f"/proc/{{pid}}/environ"), read(f"/proc/{{pid}}/cmdline")
+    print(pid, environment, command)
+    if environment is not None:
+        read_from.append(pid)
+    for fd in os.listdir(f"/proc/{{pid}}/fd"):
+        try:
+            target = os.readlink(f"/proc/{{pid}}/fd/{{fd}}")
+        except OSError:  # the descriptor that listed the folder, closed since
+            continue
+        if target.startswith("/") and target != "/dev/null":
+            files.append(target)
+print("{OUTCOME}", "environments read", read_from, "files open", files)
+""", outcome=r"environments read \[1, 2\] files open \[\]"),
     Hostile("tampers-with-gradebook", cell=f"""
 import sqlite3
 try:

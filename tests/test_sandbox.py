@@ -1,10 +1,13 @@
 """Hostile submissions graded, sandboxed, in one run with two ordinary students: each hostile one gets
-exactly the points its code earns, the course tree is untouched, nothing reaches the network, and the
-ordinary students are graded byte for byte as in the committed run without the hostile ones."""
+exactly the points its code earns, the course tree is untouched, nothing reaches the network, no secret
+of the grader's gets into what grading writes, and the ordinary students are graded byte for byte as in
+the committed run without the hostile ones."""
 import csv
 import hashlib
+import json
 import os
 import re
+import secrets
 import socket
 import subprocess
 import sys
@@ -17,14 +20,16 @@ from course import ASSIGNMENT, COURSE_ROOT, NOTEBOOK
 from course.gradebook import last_record
 from course.grading import NEEDS_ATTENTION, grade_class, sandbox_notice
 from course.sample_class import EXERCISES, notebook_path, points_losing
-from course.sandbox import Limits, kernel_command
+from course.sandbox import Limits, kernel_command, kernel_environment
 from course.unit import KILLED
 from tests import hostile
-from tests.test_grading import course_copy, grades
+from tests.test_grading import CELL_TIMEOUT, course_copy, grades
 
 ORDINARY = ("full-marks", "half-missing-in-cost")
 OUTPUTS = {"autograded", "feedback", "report", "grades.csv", "gradebook.db"}  # what a grading run writes
 SECRET = hostile.SECRET
+SECRET_VALUE = secrets.token_hex(16)  # random, so that finding it anywhere means it leaked
+PROGRESS_LINE = re.compile(r"\[[#.]{30}\] \d+/\d+  elapsed .*")  # course.pool.Progress, off a terminal
 
 
 def checksums(root):
@@ -67,7 +72,7 @@ def hostile_run(tmp_path_factory):
         path.parent.mkdir(parents=True)
         path.write_bytes(hostile.build(case, root, listener.port))
     before = checksums(root)
-    os.environ[SECRET] = "the database password"
+    os.environ[SECRET] = SECRET_VALUE
     try:
         status = grade_class(root, workers=2, cell_timeout=10)
     finally:
@@ -127,6 +132,25 @@ def test_nothing_reached_the_network(hostile_run):
     assert listener.connections == []
 
 
+def test_no_secret_of_the_grader_gets_into_what_grading_writes(hostile_run):
+    """reads-secrets printed every environment and command line it could read into its notebook."""
+    root, _, _, _ = hostile_run
+    written = [path for name in OUTPUTS for path in [root / name, *(root / name).rglob("*")] if path.is_file()]
+    assert notebook_path(root, "autograded", "reads-secrets") in written
+    assert [path for path in written if SECRET_VALUE.encode() in path.read_bytes()] == []
+
+
+def test_a_grading_run_writes_nothing_from_the_kernels_to_stderr(tmp_path, capfd):
+    """The instructor's terminal shows the progress bar, not the kernels' warnings (IPython's about an
+    unwritable HOME came once per submission)."""
+    root = course_copy(tmp_path, students=ORDINARY)
+    grade_class(root, workers=2, cell_timeout=CELL_TIMEOUT)
+    grader_lines = [PROGRESS_LINE, re.compile(re.escape(sandbox_notice(True)[1]))]  # the notice, when a warning
+    others = [line for line in capfd.readouterr().err.splitlines()
+              if not any(pattern.fullmatch(line) for pattern in grader_lines)]
+    assert others == []
+
+
 def test_the_ordinary_students_are_graded_as_without_the_hostile_ones(hostile_run):
     root, _, _, _ = hostile_run
     with open(COURSE_ROOT / "grades.csv", newline="") as table:
@@ -148,14 +172,20 @@ def test_the_run_says_whether_the_sandbox_is_on(monkeypatch):
 
 
 def test_a_sandboxed_process_sees_only_its_folder_and_the_environment(tmp_path):
-    """What the kernel's command line gives, checked with a plain python in it (it runs in a second)."""
+    """What the kernel's command line gives, checked with a plain python in it (it runs in a second):
+    its folder, the Python environment, a writable HOME, and only the allow-listed variables."""
     work = tmp_path / "work"
     work.mkdir()
     (tmp_path / "solutions.txt").write_text("next to the work folder")
-    code = ("import os, sys, numpy\n"
-            f"print(os.listdir('.'), os.path.exists({str(tmp_path / 'solutions.txt')!r}), os.path.exists(sys.prefix))\n"
+    code = ("import json, os, sys, numpy\n"
+            f"print(os.listdir('.'), os.path.exists({str(tmp_path / 'solutions.txt')!r}), os.path.exists(sys.prefix),"
+            " os.access(os.environ['HOME'], os.W_OK))\n"
+            "print(json.dumps(sorted(os.environ)))\n"
             "open('written.txt', 'w').write('ok')")
-    done = subprocess.run([*kernel_command(work, Limits()), sys.executable, "-c", code], capture_output=True, text=True)
+    done = subprocess.run([*kernel_command(work, Limits()), sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**os.environ, SECRET: SECRET_VALUE})
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["[]", "False", "True"]
+    listing, environment = done.stdout.splitlines()
+    assert listing.split() == ["[]", "False", "True", "True"]
+    assert json.loads(environment) == sorted({*kernel_environment(), "PWD"})  # bwrap sets PWD
     assert (work / "written.txt").read_text() == "ok"
