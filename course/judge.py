@@ -1,22 +1,31 @@
 """Reach each test cell's verdict in the grader's process, not in the student's kernel.
 
 The kernel ran the test cells and, through handin.py, recorded what the student's
-functions returned on every call. Here the same test cells run again against those
-records: reference values, inputs and judges come from the released helpers as the
-grader loaded them, from a folder the kernel never saw, so nothing the student's code
-did in the kernel (replacing numpy.allclose or the test functions, hiding tracebacks,
-printing "All tests passed.") can change the verdict. The verdict replaces the kernel's
-errors in the cell: an error output when the test fails, none when it passes, which is
-what nbgrader scores. A test that made calls the kernel never recorded fails: its
-verdict cannot be known.
+functions returned on every call, the hidden cases' calls included. Here the same test
+cells run again against those records: inputs and judges come from the released helpers
+as the grader loaded them, from a folder the kernel never saw, and `hidden_tests` is
+course.hidden_tests.judge, whose expected values exist only here. So nothing the
+student's code did in the kernel (replacing numpy.allclose or the test functions, hiding
+tracebacks, printing "All tests passed.") can change the verdict. The verdict replaces the
+kernel's errors in the cell: an error output when the test fails, none when it passes,
+which is what nbgrader scores. A test that made calls the kernel never recorded fails:
+its verdict cannot be known. A test cell stopped by the timeout, or whose function's cell
+could not be compiled, says so in words.
 """
 import contextlib
 import io
+import re
 import sys
 from pathlib import Path
 
 import nbformat
 from nbgrader import utils as nbgrader_utils
+
+from course import hidden_tests
+
+# What a solution cell that could not even be compiled shows: its function was never defined.
+COMPILE_ERRORS = ("SyntaxError", "IndentationError", "TabError")
+TIMEOUT = "Timeout"  # the ename GuardedExecute gives a cell stopped by the per-cell limit
 
 
 @contextlib.contextmanager
@@ -45,15 +54,43 @@ def judge_test_cells(nb, helpers: Path, records: Path):
         namespace = {}
         exec("import numpy as np\n" + "".join(f"from {path.stem} import *\n" for path in sorted(helpers.glob("*.py"))),
              namespace)
+        namespace["hidden_tests"] = hidden_tests.judge
         by_cell = handin.read_records(records)
         for cell in nb.cells:
-            if nbgrader_utils.is_grade(cell) and cell.cell_type == "code":
-                calls = by_cell.get(cell.get("execution_count") or -1, [])
-                replays = {name: handin.Replay(name, [call for call in calls if call.get("function") == name])
-                           for name in public_tests.GRADED_FUNCTIONS}
-                verdict = _run_test_cell(cell, {**namespace, **replays})
-                _apply(cell, verdict, handin.JudgingError)
+            if not (nbgrader_utils.is_grade(cell) and cell.cell_type == "code"):
+                continue
+            if any(output.get("ename") == TIMEOUT for output in cell.outputs):
+                cell.outputs = [output for output in cell.outputs if output.get("ename") == TIMEOUT]
+                continue  # the test never finished in the kernel: it fails as it is
+            calls = by_cell.get(cell.get("execution_count") or -1, [])
+            replays = {name: handin.Replay(name, [call for call in calls if call.get("function") == name])
+                       for name in public_tests.GRADED_FUNCTIONS}
+            verdict = _run_test_cell(cell, {**namespace, **replays})
+            if verdict is not None and (not_run := _definition_not_run(nb, _tested_function(cell))):
+                verdict = not_run
+            _apply(cell, verdict, handin.JudgingError)
     return nb
+
+
+class NotRun(Exception):
+    """The cell that defines the tested function could not run at all."""
+
+
+def _tested_function(cell) -> str:
+    return cell.metadata.nbgrader["grade_id"].removeprefix("test_")
+
+
+def _definition_not_run(nb, function: str):
+    """A NotRun naming the compile error of the solution cell that defines `function`, if it had one."""
+    for cell in nb.cells:
+        if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("grade_id") == function:
+            for output in cell.get("outputs", []):
+                if output.output_type == "error" and output.ename in COMPILE_ERRORS:
+                    line = re.search(r"line (\d+)", output.evalue)
+                    where = f" at line {line.group(1)}" if line else ""
+                    return NotRun(f"the cell that defines {function} did not run: {output.ename}{where} "
+                                  f"({output.evalue.split(' (')[0]})")
+    return None
 
 
 def _run_test_cell(cell, namespace):

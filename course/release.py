@@ -11,9 +11,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from course import ASSIGNMENT, COURSE_ROOT
+from course import ASSIGNMENT, COURSE_ROOT, reference
+from course.judge import course_modules
 
-HELPER_FILES = ("reg_utils.py", "testCases.py", "public_tests.py", "handin.py", "datasets/data.mat")
+HELPER_FILES = ("reg_utils.py", "testCases.py", "testCases.json", "public_tests.py", "handin.py", "datasets/data.mat")
 
 
 def assignment_dir(root: Path, stage: str) -> Path:
@@ -38,9 +39,17 @@ def sync_helpers(root: Path = COURSE_ROOT) -> list[str]:
     return stale
 
 
+def write_fixtures(root: Path = COURSE_ROOT):
+    """Write the test fixtures that hold a graded function's result (testCases.json) from the grader's
+    reference: students get the data, never the code that computes it."""
+    with course_modules(root):
+        (root / "testCases.json").write_text(reference.dropout_fixture())
+
+
 def build_release(root: Path = COURSE_ROOT, db_url: str = "") -> Path:
-    """Sync the helpers and regenerate release/<assignment>/ with nbgrader, which also records the
-    source cells in the gradebook: db_url's, or by default the one nbgrader_config.py names."""
+    """Write the fixtures, sync the helpers and regenerate release/<assignment>/ with nbgrader, which also
+    records the source cells in the gradebook: db_url's, or by default the one nbgrader_config.py names."""
+    write_fixtures(root)
     sync_helpers(root)
     subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", ASSIGNMENT, "--force", "--quiet",
                     *([f"--db={db_url}"] if db_url else [])], cwd=root, check=True)

@@ -37,7 +37,8 @@ from traitlets import Bool, Float, Int
 from traitlets.config import Config
 
 from course import ASSIGNMENT, NOTEBOOK
-from course.judge import judge_test_cells
+from course import hidden_tests
+from course.judge import TIMEOUT, course_modules, judge_test_cells
 from course.sandbox import Limits, SandboxedKernelManager, process_cap, unavailable_because
 
 KILLED = "KernelKilled"
@@ -127,6 +128,7 @@ class GuardedExecute(Execute):
         return min(timeout, left) if timeout else left
 
     async def _async_handle_timeout(self, timeout, cell=None):
+        self.cell_timed_out = timeout
         reply = await super()._async_handle_timeout(timeout, cell)
         if not await self._answers_within(self.interrupt_grace):
             self.log.error("Kernel ignored the interrupt; killing it")
@@ -163,7 +165,7 @@ class GuardedExecute(Execute):
             if nbgrader_utils.is_grade(cell) and cell.cell_type == "code":
                 cell.outputs = [_killed_output(f"not run: {self.stopped}")]
             return cell
-        self.cell_output_bytes, self.output_cut = 0, False
+        self.cell_output_bytes, self.output_cut, self.cell_timed_out = 0, False, 0
         try:
             cell = await super().async_execute_cell(cell, cell_index, execution_count, store_history)
         except (CellTimeoutError, DeadKernelError):
@@ -171,6 +173,11 @@ class GuardedExecute(Execute):
                 self.stopped = "the kernel died (os._exit, a crash or the memory cap)"
             cell.outputs.append(_killed_output(self.stopped))
             return cell
+        if self.cell_timed_out:  # say what happened, in place of the errors the interrupt raised
+            cell.outputs = [output for output in cell.outputs
+                            if output.get("ename") not in ("KeyboardInterrupt", "CellTimeoutError")]
+            cell.outputs.append(_killed_output(f"stopped after {self.cell_timed_out} s, the per-cell limit: "
+                                               "an endless loop?", TIMEOUT))
         if self.output_cut:
             cell.outputs.append(_killed_output(f"the cell printed more than {self.output_limit // 2**20} MiB; "
                                                "the rest was dropped and the cell interrupted", "OutputLimit"))
@@ -288,6 +295,8 @@ def _grade_in(scratch: Path, nb: NotebookNode, job: GradingJob, result: GradingR
             (folder / name).parent.mkdir(parents=True, exist_ok=True)
             (folder / name).write_bytes(data)
     (workdir / ".kernel").mkdir()
+    with course_modules(helpers):
+        hidden_tests.write_plans(workdir / ".hidden")
     (scratch / "gradebook.db").write_bytes(job.package.gradebook)
     resources = {
         "nbgrader": {"notebook": NOTEBOOK, "assignment": ASSIGNMENT, "student": job.student,

@@ -61,7 +61,7 @@ def test_the_grader_reaches_the_kernels_verdict_from_the_records(autograding):
 
 
 def test_a_test_that_was_not_recorded_fails(autograding):
-    with pytest.raises(handin.JudgingError, match="more calls than"):
+    with pytest.raises(handin.JudgingError, match="a call the student's kernel did not make"):
         check_cost(handin.Replay("compute_cost_with_regularization", []), np.ones((1, 2)), np.ones((1, 2)), {}, 0.1, 0.0)
 
 

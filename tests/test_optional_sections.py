@@ -4,96 +4,87 @@ import matplotlib
 
 matplotlib.use("Agg")  # model() may draw; the tests never show a window
 
-import matplotlib.pyplot as plt  # noqa: E402
 import nbformat  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 import reg_utils  # noqa: E402
 from public_tests import numeric_gradient  # noqa: E402
-from reg_utils import (compute_cost, dropout_backward, dropout_forward, exercises_done,  # noqa: E402
-                       keep_probs_per_layer, optional_section, train_with_dropout)
+from reg_utils import check_per_layer, compute_cost, exercises_done, optional_section, train_with_dropout  # noqa: E402
 from testCases import random_case  # noqa: E402
 from tests import notebooks  # noqa: E402
 from tests.gradcheck import relative_error  # noqa: E402
 
+PER_LAYER = ("forward_propagation_with_dropout_per_layer", "backward_propagation_with_dropout_per_layer")
+
 
 def optional_code_cells(nb):
-    return [cell for cell in nb.cells if cell.id.startswith("optional-") and cell.cell_type == "code"]
+    """The optional sections' code cells that run something (not the per-layer definitions of 8.1)."""
+    return [cell for cell in nb.cells
+            if cell.id.startswith("optional-") and cell.cell_type == "code" and not notebooks.grade_id(cell)]
 
 
 @pytest.fixture(scope="module")
-def notebook_model(solutions):
-    """The notebook's locked model(), defined next to the reference solutions."""
+def per_layer():
+    """Section 8.1's per-layer pair as the source notebook solves it."""
     nb = nbformat.read(notebooks.SOURCE_NOTEBOOK, as_version=4)
-    namespace = {"np": np, "plt": plt, **vars(reg_utils), **solutions}
-    exec(notebooks.cell_by_id(nb, "model").source, namespace)
-    return namespace["model"]
+    namespace = {"np": np, **vars(reg_utils)}
+    exec(notebooks.cell_by_id(nb, "per_layer_dropout").source, namespace)
+    return [namespace[name] for name in PER_LAYER]
 
 
 # --- per-layer keep_prob ------------------------------------------------------------------------
 
-def test_scalar_equal_list_and_graded_solution_draw_the_same_masks(solutions):
-    X, Y, parameters = random_case(7, [3, 6, 4, 1], 9)
-    results = []
-    for forward, backward, keep in [(dropout_forward, dropout_backward, 0.7),
-                                    (dropout_forward, dropout_backward, [0.7, 0.7]),
-                                    (solutions["forward_propagation_with_dropout"],
-                                     solutions["backward_propagation_with_dropout"], 0.7)]:
-        np.random.seed(11)
-        A3, cache = forward(X, parameters, keep)
-        results.append((A3, cache, backward(X, Y, cache, keep)))
-    for A3, cache, grads in results[1:]:
-        assert np.array_equal(A3, results[0][0])
-        assert all(np.array_equal(a, b) for a, b in zip(cache, results[0][1]))
-        assert all(np.array_equal(grads[k], results[0][2][k]) for k in grads)
+def test_the_per_layer_solution_passes_the_self_check(solutions, per_layer, capsys):
+    graded = (solutions["forward_propagation_with_dropout"], solutions["backward_propagation_with_dropout"])
+    state = np.random.get_state()[1].copy()
+    assert check_per_layer(*graded, *per_layer) is True
+    assert np.array_equal(np.random.get_state()[1], state)  # the self-check draws from its own seeds only
+    assert capsys.readouterr().out == "Per-layer self-check passed.\n"
 
 
-def test_model_trains_identically_with_a_scalar_and_a_list_of_equal_values(notebook_model):
-    X, Y, _, _ = reg_utils.load_2D_dataset()
-    scalar = notebook_model(X, Y, keep_prob=0.86, num_iterations=300, print_cost=False)
-    listed = notebook_model(X, Y, keep_prob=[0.86, 0.86], num_iterations=300, print_cost=False)
-    assert all(np.array_equal(scalar[name], listed[name]) for name in scalar)
-    different = notebook_model(X, Y, keep_prob=[0.6, 0.8], num_iterations=300, print_cost=False)
-    assert not np.array_equal(scalar["W1"], different["W1"])
+def test_the_self_check_names_a_pair_that_mixes_up_the_layers(solutions, per_layer, capsys):
+    forward, backward = per_layer
+
+    def swapped(X, parameters, keep_probs):
+        return forward(X, parameters, keep_probs[::-1])
+
+    graded = (solutions["forward_propagation_with_dropout"], solutions["backward_propagation_with_dropout"])
+    assert check_per_layer(*graded, swapped, backward) is False
+    assert "keep_probs[0] for layer 1" in capsys.readouterr().out
 
 
-def test_training_through_the_graded_functions_matches_the_reference_pair(solutions):
+def test_training_through_the_graded_pair_matches_the_per_layer_pair_with_equal_values(solutions, per_layer):
     X, Y, _, _ = reg_utils.load_2D_dataset()
     graded = train_with_dropout(X, Y, 0.8, solutions["forward_propagation_with_dropout"],
                                 solutions["backward_propagation_with_dropout"], num_iterations=200, record_every=10)
-    reference = train_with_dropout(X, Y, [0.8, 0.8], num_iterations=200, record_every=10)
-    assert graded[1] == reference[1] and len(graded[1]) == 20
-    assert all(np.array_equal(graded[0][name], reference[0][name]) for name in graded[0])
+    listed = train_with_dropout(X, Y, [0.8, 0.8], *per_layer, num_iterations=200, record_every=10)
+    assert graded[1] == listed[1] and len(graded[1]) == 20
+    assert all(np.array_equal(graded[0][name], listed[0][name]) for name in graded[0])
 
 
-def test_each_layer_keeps_its_own_fraction_of_units():
+def test_each_layer_keeps_its_own_fraction_of_units(per_layer):
     X, _, parameters = random_case(5, [4, 200, 100, 1], 500)
     np.random.seed(0)
-    A3, (Z1, D1, A1, W1, b1, Z2, D2, A2, W2, b2, Z3, _, W3, b3) = dropout_forward(X, parameters, [0.3, 0.9])
+    A3, (Z1, D1, A1, W1, b1, Z2, D2, A2, W2, b2, Z3, _, W3, b3) = per_layer[0](X, parameters, [0.3, 0.9])
     assert D1.mean() == pytest.approx(0.3, abs=0.01)  # 100,000 draws: the standard error is 0.0015
     assert D2.mean() == pytest.approx(0.9, abs=0.01)
     assert np.allclose(A1, np.maximum(Z1, 0) * D1 / 0.3) and np.allclose(A2, np.maximum(Z2, 0) * D2 / 0.9)
 
 
-def test_per_layer_gradients_match_finite_differences_with_the_masks_held_fixed():
+def test_per_layer_gradients_match_finite_differences_with_the_masks_held_fixed(per_layer):
+    forward, backward = per_layer
     X, Y, parameters = random_case(3, [3, 5, 4, 1], 6)
     keep = [0.5, 0.75]
 
     def cost():
         np.random.seed(2)  # the same masks at every evaluation
-        return compute_cost(dropout_forward(X, parameters, keep)[0], Y)
+        return compute_cost(forward(X, parameters, keep)[0], Y)
 
     np.random.seed(2)
-    grads = dropout_backward(X, Y, dropout_forward(X, parameters, keep)[1], keep)
+    grads = backward(X, Y, forward(X, parameters, keep)[1], keep)
     for name, value in parameters.items():
         assert relative_error(grads["d" + name], numeric_gradient(cost, value)) < 1e-7, name
-
-
-@pytest.mark.parametrize("bad", [0, 1.2, [0.5, -0.1], [0.5, 0.6, 0.7]])
-def test_keep_probs_outside_the_unit_interval_or_of_the_wrong_length_are_refused(bad):
-    with pytest.raises(ValueError):
-        keep_probs_per_layer(bad)
 
 
 # --- the skip under autograding ---------------------------------------------------------------
@@ -113,7 +104,9 @@ def test_optional_cells_come_last_are_ungraded_and_start_with_the_guard():
     first = next(i for i, cell in enumerate(nb.cells) if cell.id.startswith("optional-"))
     assert all(cell.id.startswith("optional-") for cell in nb.cells[first:])
     assert nb.cells[first].source.startswith("## 8 - Optional and ungraded")
-    assert not any("nbgrader" in cell.metadata for cell in nb.cells[first:])
+    graded = [cell for cell in nb.cells[first:] if "nbgrader" in cell.metadata]
+    assert [notebooks.grade_id(cell) for cell in graded] == ["per_layer_dropout"]
+    assert not graded[0].metadata.nbgrader["grade"]  # the per-layer pair is written by the student, for no points
     cells = optional_code_cells(nb)
     assert len(cells) == 4
     assert all(cell.source.startswith("if optional_section(") for cell in cells)

@@ -18,7 +18,8 @@ def package():
 
 
 def test_package_carries_the_release_helpers_but_no_notebook(package):
-    assert sorted(package.files) == ["datasets/data.mat", "handin.py", "public_tests.py", "reg_utils.py", "testCases.py"]
+    assert sorted(package.files) == ["datasets/data.mat", "handin.py", "public_tests.py", "reg_utils.py", "testCases.json",
+                                   "testCases.py"]
     assert package.gradebook.startswith(b"SQLite format 3")
 
 
