@@ -1,12 +1,21 @@
 """How the tests hand the results of a student's functions to the grader, as plain data.
 
 Under autograding, every call a test makes to a graded function is recorded in a file:
-what it returned (or raised) and, if it changed its arguments, what they became. The
-grader then runs the same test cell in its own process, where each graded function is a
-`Replay` of these records. The verdict is therefore reached by code the student's kernel
-cannot touch: replacing numpy.allclose, the test functions or the traceback printer in
-the kernel changes nothing. A record holds only data (JSON and raw array bytes, never a
-pickle), so reading it cannot run the student's code.
+its arguments (as a digest), what it returned (or raised) and, if it changed its
+arguments, what they became. The grader then runs the test cells again in its own
+process, where each graded function is a `Replay` of these records. The verdict is
+therefore reached by code the student's kernel cannot touch: replacing numpy.allclose,
+the test functions or the traceback printer in the kernel changes nothing. A record holds
+only data (JSON and raw array bytes, never a pickle), so reading it cannot run the
+student's code.
+
+The rule the design rests on: when the grader reruns a test cell, each call its checks
+make must be one the kernel made, with equal arguments; calls with equal arguments are
+played back in the order the kernel made them. The checks are deterministic given the
+values returned, so the public part of a test cell makes the same calls on both sides,
+and `recorded()` passes a Replay through unchanged, so one public_tests.py serves both.
+The hidden cases (`hidden_tests`) are calls the grader plans and hands over as data.
+A cell's records are found by the execution count of the cell that made them.
 
 Outside autograding (a student running the tests), `recorded` changes nothing.
 """
@@ -19,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 RECORDS = Path.cwd() / ".handin"  # fixed when the notebook imports the tests, before any student code
+PLANS = Path.cwd() / ".hidden"  # where the grader puts the hidden cases' planned calls
 MAX_RECORD_BYTES = 64 * 2**20  # all records of a submission together
 MAX_DEPTH = 16
 
@@ -29,6 +39,33 @@ class JudgingError(AssertionError):
 
 def autograding() -> bool:
     return os.environ.get("NBGRADER_EXECUTION") == "autograde"
+
+
+def hidden_tests(function: str, target):
+    """Under autograding, call `target` on the grader's hidden cases for `function` and hand the
+    results in; the grader reaches the verdict. Nothing is checked here."""
+    __tracebackhide__ = True
+    plan = PLANS / f"{function}.plan"
+    if not (autograding() and plan.is_file()):
+        print(f"More cases of {function} are tested when your notebook is graded.")
+        return
+    target = recorded(target, function)
+    for arguments, seed in decode(*unpack(plan.read_bytes())):
+        if seed is not None:
+            np.random.seed(seed)
+        try:
+            target(*arguments)
+        except Exception:  # recorded: the grader turns it into the verdict
+            pass
+
+
+def call_key(args) -> str:
+    """A digest of a call's arguments, equal on both sides for equal values."""
+    return _digest(encode(args))
+
+
+def _digest(description) -> str:
+    return hashlib.sha256(json.dumps(description).encode()).hexdigest()
 
 
 def recorded(target, function: str):
@@ -43,8 +80,10 @@ class _Recorder:
         self.target, self.function = target, function
 
     def __call__(self, *args):
+        __tracebackhide__ = True  # a student's error shows their own frames, not this one
         before = encode(args)
-        record = {"function": self.function, "cell": _running_cell()}
+        record = {"function": self.function, "cell": _running_cell(),
+                  "arguments": _digest(before)}
         try:
             result = self.target(*args)
         except BaseException as error:
@@ -75,7 +114,7 @@ def _write(record):
                 for key, value in record.items()}
     used = sum(path.stat().st_size for path in earlier)
     if used + sum(array.nbytes for array in arrays) > MAX_RECORD_BYTES:
-        skeleton = {"function": record["function"], "cell": record["cell"], "too_large": True}
+        skeleton = {key: record[key] for key in ("function", "cell", "arguments")} | {"too_large": True}
         arrays = []
     (RECORDS / f"{len(earlier):06d}.call").write_bytes(pack(skeleton, arrays))
 
@@ -178,16 +217,19 @@ def read_records(folder: Path) -> dict:
 
 
 class Replay:
-    """Plays a graded function back from the records of its calls, in the order the kernel made them."""
+    """Plays a graded function back from the records of its calls: each call gets the first
+    unused record made with equal arguments."""
 
     def __init__(self, function: str, records: list):
-        self.function, self.records = function, records
+        self.function, self.records = function, list(records)
 
     def __call__(self, *args):
-        if not self.records:
-            raise JudgingError(f"{self.function}: the test made more calls than the student's kernel recorded; "
+        key = call_key(args)
+        record = next((record for record in self.records if record.get("arguments") == key), None)
+        if record is None:
+            raise JudgingError(f"{self.function}: the test made a call the student's kernel did not make; "
                                "the test cell did not run to its end there (or its functions were replaced).")
-        record = self.records.pop(0)
+        self.records.remove(record)
         if record.get("too_large"):
             raise JudgingError(f"{self.function}: its results were too large to hand in "
                                f"(over {MAX_RECORD_BYTES // 2**20} MB in all).")

@@ -155,76 +155,12 @@ def plot_2D_dataset(X, Y):
 # Helpers for the optional, ungraded sections at the end of the notebook.
 
 
-def keep_probs_per_layer(keep_probs, hidden_layers=2):
-    """One keep probability per hidden layer: a scalar applies to every layer, a list is taken as is."""
-    values = np.broadcast_to(np.asarray(keep_probs, dtype=float), (hidden_layers,))
-    if np.any(values <= 0) or np.any(values > 1):
-        raise ValueError(f"keep probabilities must lie in (0, 1], got {keep_probs}")
-    return [float(value) for value in values]
+def train_with_dropout(X, Y, keep_probs, forward, backward, num_iterations=10000, learning_rate=0.3,
+                       record_every=100):
+    """Train the 3-layer network through your forward/backward pair; return (parameters, costs).
 
-
-def dropout_forward(X, parameters, keep_probs):
-    """Forward pass with inverted dropout and a keep probability per hidden layer.
-
-    Draws the masks exactly as the graded forward_propagation_with_dropout does (layer 1 first,
-    np.random.rand in the shape of A, kept where < keep_prob) and returns the same cache, so a scalar
-    and a list of equal values give the same numbers as the graded function with that scalar.
-    """
-    keep1, keep2 = keep_probs_per_layer(keep_probs)
-    W1, b1 = parameters["W1"], parameters["b1"]
-    W2, b2 = parameters["W2"], parameters["b2"]
-    W3, b3 = parameters["W3"], parameters["b3"]
-
-    Z1 = np.dot(W1, X) + b1
-    A1 = relu(Z1)
-    D1 = (np.random.rand(A1.shape[0], A1.shape[1]) < keep1).astype(int)
-    A1 = A1 * D1 / keep1
-
-    Z2 = np.dot(W2, A1) + b2
-    A2 = relu(Z2)
-    D2 = (np.random.rand(A2.shape[0], A2.shape[1]) < keep2).astype(int)
-    A2 = A2 * D2 / keep2
-
-    Z3 = np.dot(W3, A2) + b3
-    A3 = sigmoid(Z3)
-    return A3, (Z1, D1, A1, W1, b1, Z2, D2, A2, W2, b2, Z3, A3, W3, b3)
-
-
-def dropout_backward(X, Y, cache, keep_probs):
-    """Gradients for dropout_forward: each layer's gradient gets that layer's mask and scale.
-
-    The arithmetic follows the graded backward_propagation_with_dropout step by step, so the
-    results agree with it to the last bit when every layer has the same keep probability.
-    """
-    keep1, keep2 = keep_probs_per_layer(keep_probs)
-    m = X.shape[1]
-    Z1, D1, A1, W1, b1, Z2, D2, A2, W2, b2, Z3, A3, W3, b3 = cache
-
-    dZ3 = A3 - Y
-    dW3 = 1. / m * np.dot(dZ3, A2.T)
-    db3 = 1. / m * np.sum(dZ3, axis=1, keepdims=True)
-
-    dA2 = np.dot(W3.T, dZ3) * D2 / keep2
-    dZ2 = dA2 * (A2 > 0)
-    dW2 = 1. / m * np.dot(dZ2, A1.T)
-    db2 = 1. / m * np.sum(dZ2, axis=1, keepdims=True)
-
-    dA1 = np.dot(W2.T, dZ2) * D1 / keep1
-    dZ1 = dA1 * (A1 > 0)
-    dW1 = 1. / m * np.dot(dZ1, X.T)
-    db1 = 1. / m * np.sum(dZ1, axis=1, keepdims=True)
-
-    return {"dZ3": dZ3, "dW3": dW3, "db3": db3, "dA2": dA2,
-            "dZ2": dZ2, "dW2": dW2, "db2": db2, "dA1": dA1,
-            "dZ1": dZ1, "dW1": dW1, "db1": db1}
-
-
-def train_with_dropout(X, Y, keep_probs, forward=dropout_forward, backward=dropout_backward,
-                       num_iterations=10000, learning_rate=0.3, record_every=100):
-    """Train the 3-layer network through a given forward/backward pair; return (parameters, costs).
-
-    Seeded like the notebook's model(), and the cost is recorded every `record_every` iterations so
-    that cost curves can be drawn side by side. Pass the student's functions to check them.
+    Seeded like the notebook's model(); the cost is recorded every `record_every` iterations so that
+    cost curves can be drawn side by side. keep_probs is passed to both functions as it is.
     """
     parameters = initialize_parameters([X.shape[0], 20, 3, 1])
     np.random.seed(1)
@@ -260,16 +196,26 @@ def _tiny_case():
     return X, Y, parameters
 
 
-# exercise number and a call on the tiny case, by graded function name
+def _tiny_dropout_cache(X, parameters):
+    """The cache of a dropout pass with keep_prob = 1: the plain pass's, with masks of ones."""
+    Z1, A1, W1, b1, Z2, A2, W2, b2, Z3, A3, W3, b3 = forward_propagation(X, parameters)[1]
+    return (Z1, np.ones_like(A1), A1, W1, b1, Z2, np.ones_like(A2), A2, W2, b2, Z3, A3, W3, b3)
+
+
+# what to finish first, and a call on the tiny case, by function name
 _EXERCISES = {
     "compute_cost_with_regularization":
-        (1, lambda f, X, Y, p: f(forward_propagation(X, p)[0], Y, p, 0.1)),
+        ("exercise 1", lambda f, X, Y, p: f(forward_propagation(X, p)[0], Y, p, 0.1)),
     "backward_propagation_with_regularization":
-        (2, lambda f, X, Y, p: f(X, Y, forward_propagation(X, p)[1], 0.1)),
+        ("exercise 2", lambda f, X, Y, p: f(X, Y, forward_propagation(X, p)[1], 0.1)),
     "forward_propagation_with_dropout":
-        (3, lambda f, X, Y, p: f(X, p, 1.0)),
+        ("exercise 3", lambda f, X, Y, p: f(X, p, 1.0)),
     "backward_propagation_with_dropout":
-        (4, lambda f, X, Y, p: f(X, Y, dropout_forward(X, p, 1.0)[1], 1.0)),
+        ("exercise 4", lambda f, X, Y, p: f(X, Y, _tiny_dropout_cache(X, p), 1.0)),
+    "forward_propagation_with_dropout_per_layer":
+        ("section 8.1's functions", lambda f, X, Y, p: f(X, p, [1.0, 1.0])),
+    "backward_propagation_with_dropout_per_layer":
+        ("section 8.1's functions", lambda f, X, Y, p: f(X, Y, _tiny_dropout_cache(X, p), [1.0, 1.0])),
 }
 
 
@@ -283,12 +229,45 @@ def exercises_done(*functions):
     state = np.random.get_state()
     try:
         for function in functions:
-            number, call = _EXERCISES[function.__name__]
+            what, call = _EXERCISES[function.__name__]
             try:
                 call(function, X, Y, parameters)
             except NotImplementedError:
-                print(f"Finish exercise {number} first ({function.__name__}): this optional section uses it.")
+                print(f"Finish {what} first ({function.__name__}): this optional section uses it.")
                 return False
     finally:
         np.random.set_state(state)
+    return True
+
+
+def check_per_layer(forward, backward, forward_per_layer, backward_per_layer):
+    """Section 8.1's self-check: True when your per-layer pair, given [k, k], computes what your graded
+    pair computes with k, and [1, k] keeps every unit of layer 1; else prints what differs and returns False."""
+    rng = np.random.RandomState(1)
+    X, Y = rng.randn(2, 40), (rng.rand(1, 40) < 0.5).astype(int)
+    state = np.random.get_state()
+    try:
+        parameters = initialize_parameters([2, 20, 3, 1])
+        np.random.seed(0)
+        A3, cache = forward(X, parameters, 0.7)
+        np.random.seed(0)
+        A3_per_layer, cache_per_layer = forward_per_layer(X, parameters, [0.7, 0.7])
+        if not (np.allclose(A3, A3_per_layer) and all(np.allclose(a, b) for a, b in zip(cache, cache_per_layer))):
+            print("With keep_probs = [0.7, 0.7], forward_propagation_with_dropout_per_layer should give what "
+                  "forward_propagation_with_dropout gives with keep_prob = 0.7 (same seed); it does not.")
+            return False
+        grads = backward(X, Y, cache, 0.7)
+        grads_per_layer = backward_per_layer(X, Y, cache, [0.7, 0.7])
+        if not all(np.allclose(grads[name], grads_per_layer[name]) for name in grads):
+            print("With keep_probs = [0.7, 0.7], backward_propagation_with_dropout_per_layer should give what "
+                  "backward_propagation_with_dropout gives with keep_prob = 0.7; it does not.")
+            return False
+        cache = forward_per_layer(X, parameters, [1.0, 0.5])[1]
+        if not (np.all(cache[1] == 1) and not np.all(cache[6] == 1)):  # D1 and D2
+            print("With keep_probs = [1.0, 0.5], layer 1 should keep every unit and layer 2 drop some: "
+                  "use keep_probs[0] for layer 1 and keep_probs[1] for layer 2.")
+            return False
+    finally:
+        np.random.set_state(state)
+    print("Per-layer self-check passed.")
     return True
