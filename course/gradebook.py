@@ -20,6 +20,7 @@ from nbgrader.preprocessors import SaveAutoGrades
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.exc import InterfaceError, OperationalError, SAWarning
 from sqlalchemy.pool import NullPool
+from tqdm import tqdm
 
 from course import ASSIGNMENT, NOTEBOOK, course_directory
 from course.unit import GradingResult
@@ -84,9 +85,9 @@ def record(root: Path, url: str, result: GradingResult, helper_files: dict, fing
                 raise GradebookUnreachable(
                     f"could not record {result.student}: the gradebook has been unreachable for {RETRY_SECONDS} s "
                     f"[{reason}]. Grades recorded so far are kept; run the command again to grade the rest.") from error
-            if not warned:
-                print(f"\ngradebook unreachable while recording {result.student} [{reason}]; "
-                      f"retrying for up to {RETRY_SECONDS} s", file=sys.stderr, flush=True)
+            if not warned:  # above the progress bar, if one is up
+                tqdm.write(f"gradebook unreachable while recording {result.student} [{reason}]; "
+                           f"retrying for up to {RETRY_SECONDS} s", file=sys.stderr)
                 warned = True
             time.sleep(2)
 

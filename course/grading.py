@@ -2,7 +2,8 @@
 
 Only new or changed submissions are graded (unless forced), on local worker processes or on the
 workers of a Dask cluster; the gradebook, the autograded notebooks, the feedback and the reports are
-then brought up to date for everyone.
+then brought up to date for everyone. The run ends by naming the files it wrote and the students who
+need attention.
 """
 import sys
 import tempfile
@@ -10,10 +11,11 @@ from pathlib import Path
 
 from course import ASSIGNMENT, NOTEBOOK, course_config
 from course.gradebook import autograded_dir, db_url, last_record, record, setup_lock
-from course.pool import Progress, default_workers, run_jobs
+from course.pool import default_workers, run_jobs
+from course.progress import Progress
 from course.release import assignment_dir, assignment_fingerprint, build_release, template_gradebook
 from course.sandbox import process_cap_kind, unavailable_because
-from course.unit import GradingJob, package_from, sha256
+from course.unit import GradingJob, GradingResult, package_from, sha256
 
 NEEDS_ATTENTION = 3  # exit status when some submissions could not be graded normally
 
@@ -57,7 +59,7 @@ def grade_class(root: Path, workers: int = 0, force: bool = False, cell_timeout:
     with a Dask scheduler address (tcp://host:8786) the submissions are graded on its workers.
     sandbox=False runs student code unconfined, for debugging on one's own machine."""
     from course.feedback import write_feedback
-    from course.report import write_report
+    from course.report import summary_text, write_report
 
     url = db_url(root)
     with setup_lock(url):
@@ -92,20 +94,54 @@ def grade_class(root: Path, workers: int = 0, force: bool = False, cell_timeout:
             workers = workers or default_workers()
             print(f"grading on {min(workers, len(jobs))} worker(s), {cell_timeout} s per cell at most")
             results = run_jobs(jobs, workers)
-        progress = Progress(len(jobs))
-        for result in results:
-            record(root, url, result, package.files, fingerprint)
-            progress.update(result)
+        with Progress(len(jobs)) as progress:
+            for result in results:
+                record(root, url, result, package.files, fingerprint)
+                progress.update(*_outcome(root, result))
         write_feedback(root, [student for student in to_grade if (autograded_dir(root, student) / f"{NOTEBOOK}.ipynb").exists()])
 
-    notes = _problems(root, submitted)
-    print(write_report(root, notes))
-    for student, problems in notes.items():
-        print(f"needs attention: {student}: {'; '.join(problems)}")
-    return NEEDS_ATTENTION if notes else 0
+    exercises, results = write_report(root)
+    print(summary_text(exercises, results))
+    print(closing_block(root, results))
+    return NEEDS_ATTENTION if any(result.attention for result in results) else 0
 
 
-def _problems(root: Path, submitted: dict) -> dict:
-    """Students whose last grading reported a problem, with what it was."""
-    problems = {student: last_record(root, student).get("problems") for student in submitted}
-    return {student: found for student, found in problems.items() if found}
+def _outcome(root: Path, result: GradingResult) -> tuple[str, bool]:
+    """The progress line's words for a recorded result ("infinite-loop: timed out, 30 points"), and
+    whether it needs attention."""
+    from course.report import needs_attention
+
+    found = needs_attention(result.student, last_record(root, result.student))
+    return f"{result.student}: {', '.join([*(item.kind for item in found), f'{result.points:g} points'])}", bool(found)
+
+
+def _shown(path: Path) -> str:
+    """The path as typed from where the command runs: relative below the current folder, else absolute."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def closing_block(root: Path, results) -> str:
+    """What the run leaves behind: the files written and the students who need attention."""
+    from course.report import attention_rows
+
+    feedback_pages = len(list((root / "feedback").glob(f"*/{ASSIGNMENT}/{NOTEBOOK}.html")))
+    written = [(root / "grades.csv", "points per student and exercise, ready for an LMS import"),
+               (root / "report" / "index.html", "class report: what needs attention, scores, frequent failures"),
+               (root / "feedback", f"{feedback_pages} students' feedback pages, for nbgrader release_feedback"),
+               (root / "autograded", "the graded notebooks, as nbgrader autograde lays them out")]
+    names = [_shown(path) + ("/" if path.is_dir() else "") for path, _ in written]
+    width = max(map(len, names))
+    lines = ["", "written:", *(f"  {name:<{width}}  {what}" for name, (_, what) in zip(names, written))]
+    rows = attention_rows(results)
+    if not rows:
+        return "\n".join([*lines, "", "nothing needs attention"])
+    students = len({result.student for result, _ in rows})
+    lines += ["", f"needs attention: {students} student{'s' if students > 1 else ''} "
+                  f"(what to do is in {_shown(root / 'report' / 'index.html')})"]
+    student_width = max(len(result.student) for result, _ in rows)
+    kind_width = max(len(item.kind) for _, item in rows)
+    lines += [f"  {result.student:<{student_width}}  {item.kind:<{kind_width}}  {item.reason}" for result, item in rows]
+    return "\n".join(lines)

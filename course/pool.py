@@ -7,8 +7,6 @@ its pool down with it; the unfinished jobs are then run again on a fresh pool, a
 submission that kills workers twice is reported instead of retried forever.
 """
 import os
-import sys
-import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
@@ -55,30 +53,3 @@ def killed_workers(job, times: int) -> GradingResult:
     return GradingResult(job.student, sha256(job.submission), "error", problems=[
         f"the grading worker died {times} times while grading this submission"])
 
-
-class Progress:
-    """One status line: done/total, elapsed, ETA and failures so far (a line per result off a terminal)."""
-
-    def __init__(self, total: int, stream=sys.stderr):
-        self.total, self.done, self.failures = total, 0, 0
-        self.stream, self.started = stream, time.monotonic()
-        self.live = stream.isatty()
-
-    def update(self, result: GradingResult):
-        self.done += 1
-        self.failures += result.needs_attention
-        elapsed = time.monotonic() - self.started
-        eta = elapsed / self.done * (self.total - self.done)
-        filled = int(30 * self.done / self.total)
-        line = (f"[{'#' * filled}{'.' * (30 - filled)}] {self.done}/{self.total}  elapsed {_clock(elapsed)}  "
-                f"ETA {_clock(eta)}  failures {self.failures}")
-        if self.live:
-            self.stream.write("\r" + line + ("\n" if self.done == self.total else ""))
-        else:
-            self.stream.write(f"{line}  ({result.student}: {result.status}, {result.points:g} points)\n")
-        self.stream.flush()
-
-
-def _clock(seconds: float) -> str:
-    minutes, seconds = divmod(int(seconds + 0.5), 60)
-    return f"{minutes}:{seconds:02d}"

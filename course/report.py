@@ -1,19 +1,19 @@
-"""Class results from the nbgrader gradebook and the autograded notebooks.
+"""Class results from the nbgrader gradebook, the grader's records and the autograded notebooks.
 
-    write_report(root, notes=None) -> str
+    write_report(root) -> (exercises, results)
         writes grades.csv and report/ (index.html, scores.png, pass_rate.png) under the course
-        root and returns the summary table text to print at the end of a grading run.
-    summary(root, notes=None) -> str
-        only the summary table.
-    collect(root, notes=None) -> (exercises, results)
-        what both are made from, for callers that want their own output.
+        root and returns what they were made from.
+    summary_text(exercises, results) -> str
+        the table printed at the end of a grading run; summary(root) makes it without writing anything.
+    collect(root) -> (exercises, results)
+        what all of these are made from, for callers that want their own output.
 
-notes maps a student id to a status note, a string or a list of them
-({"not-json": "not a notebook: invalid JSON"}); noted students appear even when the gradebook does
-not know them. Points come from the gradebook, as `nbgrader export` takes them; a student with no
-submission there gets empty cells in grades.csv (ungraded in an LMS). The status says when a
-submission has no autograded notebook on disk. Failure messages come from the error outputs of the
-test cells in the autograded notebooks.
+Points come from the gradebook, as `nbgrader export` takes them; a student with no submission there
+gets empty cells in grades.csv (ungraded in an LMS). What needs the instructor's attention (a file
+that is not a notebook, a dead kernel, a test stopped by the timeout, a grading error) comes from the
+grader's record of each student's last grading, with the reason in words and what to do; the report
+shows it first. A submission that could not be graded at all scores 0 but is not counted as graded.
+Failure messages come from the error outputs of the test cells in the autograded notebooks.
 """
 import csv
 import html
@@ -28,10 +28,29 @@ from nbgrader import utils
 from nbgrader.api import Gradebook, MissingEntry
 
 from course import ASSIGNMENT, NOTEBOOK
-from course.gradebook import db_url
+from course.gradebook import db_url, last_record
+from course.judge import TIMEOUT
 
 NUMBER = re.compile(r"(?<![\w.])[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?(?!\w)", re.IGNORECASE)
 PNG_OPTIONS = {"dpi": 100, "metadata": {"Software": None}}  # no version stamp: re-runs give the same bytes
+
+# What can need the instructor, most serious first; the first two leave nothing graded.
+NOT_A_NOTEBOOK, GRADING_ERROR, DEAD_KERNEL, TIMED_OUT = "not a notebook", "grading error", "dead kernel", "timed out"
+ATTENTION_KINDS = (NOT_A_NOTEBOOK, GRADING_ERROR, DEAD_KERNEL, TIMED_OUT)
+NOTHING_GRADED = (NOT_A_NOTEBOOK, GRADING_ERROR)
+REGRADE_ONE = "delete autograded/{student}/ and grade again"  # a run regrades what it has no record of
+WHAT_TO_DO = {
+    NOT_A_NOTEBOOK: "Ask the student for the notebook again, as Jupyter saves it (JupyterLab: File > Download), "
+                    "put it in submitted/{student}/" + ASSIGNMENT + "/ and grade again. Until then it scores 0; "
+                    "its feedback says why.",
+    GRADING_ERROR: "Not the student's doing: fix what the reason names and grade again. A submission whose "
+                   "grading failed is graded again on every run until it succeeds.",
+    DEAD_KERNEL: f"Open autograded/{{student}}/{ASSIGNMENT}/{NOTEBOOK}.ipynb: the cell where the kernel stopped "
+                 "says why, and the test cells after it scored 0. If the code was only slow, " + REGRADE_ONE
+                 + " with a longer --timeout.",
+    TIMED_OUT: "Most likely a loop that never ends, which the student's feedback names. If the code is only "
+               "slow, " + REGRADE_ONE + " with a longer --timeout.",
+}
 
 
 @dataclass
@@ -54,12 +73,26 @@ class Failure:
 
 
 @dataclass
+class Attention:
+    """Something about a student's grading the instructor should look at."""
+    kind: str  # one of ATTENTION_KINDS
+    reason: str  # what happened, in a sentence or two
+    what_to_do: str
+
+
+@dataclass
 class StudentResult:
     student: str
     points: dict[str, float] | None  # by exercise label; None without a submission in the gradebook
     total: float | None
     status: str
     failures: list[Failure] = field(default_factory=list)
+    attention: list[Attention] = field(default_factory=list)
+
+    @property
+    def graded(self) -> bool:
+        """Whether the points were earned by grading, rather than a 0 for what could not be graded."""
+        return self.points is not None and not any(item.kind in NOTHING_GRADED for item in self.attention)
 
     def passed(self, exercises) -> list[Exercise]:
         return [ex for ex in exercises if self.points and self.points[ex.label] >= ex.max_score]
@@ -102,9 +135,33 @@ def failures_in(path: Path, exercises) -> list[Failure]:
     return found
 
 
-def collect(root: Path, notes=None) -> tuple[list[Exercise], list[StudentResult]]:
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text[:1].upper() + text[1:] + ("" if text.endswith((".", "?", "!")) else ".")
+
+
+def needs_attention(student: str, record: dict) -> list[Attention]:
+    """What the grader's record of a student's last grading (gradebook.last_record) holds that the
+    instructor should look at, most serious first; [] when all went normally."""
+    found = []
+    kind = {"invalid": NOT_A_NOTEBOOK, "error": GRADING_ERROR, "killed": DEAD_KERNEL}.get(record.get("status"))
+    if kind:
+        reason = "; ".join(record.get("problems", [])).removeprefix(f"{kind}: ")
+        found.append(Attention(kind, _sentence(reason or kind), WHAT_TO_DO[kind].format(student=student)))
+    stopped = {grade_id.removeprefix("test_"): failure.removeprefix(f"{TIMEOUT}:").strip()
+               for grade_id, failure in sorted(record.get("failures", {}).items())
+               if failure.startswith(f"{TIMEOUT}:")}
+    if stopped:
+        reason = " ".join(f"The test of {function} {message}" for function, message in stopped.items())
+        others = "the other tests kept their points" if len(stopped) == 1 else "the others kept their points"
+        found.append(Attention(TIMED_OUT, f"{reason} {'It' if len(stopped) == 1 else 'They'} scored 0; {others}.",
+                               WHAT_TO_DO[TIMED_OUT].format(student=student)))
+    return found
+
+
+def collect(root: Path) -> tuple[list[Exercise], list[StudentResult]]:
     """Exercises in notebook order and one result per student, sorted by id."""
-    root, notes = Path(root), dict(notes or {})
+    root = Path(root)
     order = notebook_order(root)
     with Gradebook(db_url(root)) as gradebook:
         cells = gradebook.find_notebook(NOTEBOOK, ASSIGNMENT).grade_cells
@@ -118,27 +175,29 @@ def collect(root: Path, notes=None) -> tuple[list[Exercise], list[StudentResult]
                 continue
             scores[student.id] = ({g.name: g.score for g in submitted.grades},
                                   submitted.late_submission_penalty or 0)
-        students = {student.id for student in gradebook.students} | set(notes)
+        students = sorted(student.id for student in gradebook.students)
 
     results = []
-    for student in sorted(students):
-        note = notes.get(student)
-        note = "; ".join(note) if isinstance(note, (list, tuple)) else note
+    for student in students:
+        attention = needs_attention(student, last_record(root, student))
+        kinds = ", ".join(item.kind for item in attention)
         if student not in scores:
-            results.append(StudentResult(student, None, None, note or "no submission"))
+            results.append(StudentResult(student, None, None, "no submission", attention=attention))
             continue
         grades, penalty = scores[student]
         points = {ex.label: grades.get(ex.grade_id, 0.0) for ex in exercises}
-        result = StudentResult(student, points, sum(points.values()) - penalty, "")
+        result = StudentResult(student, points, sum(points.values()) - penalty, "", attention=attention)
         path = autograded_notebook(root, student)
-        if path.exists():
+        if not result.graded:
+            result.status = f"not graded: {kinds}"
+        elif path.exists():
             result.failures = failures_in(path, exercises)
             status = f"{len(result.passed(exercises))}/{len(exercises)} passed"
             if penalty:
                 status += f", late penalty {points_text(penalty)}"
-            result.status = f"{status}; {note}" if note else status
+            result.status = f"{status}; {kinds}" if kinds else status
         else:
-            result.status = note or "no autograded notebook"
+            result.status = "no autograded notebook"
         results.append(result)
     return exercises, results
 
@@ -174,7 +233,7 @@ def _save(figure: Figure, path: Path) -> Path:
 
 def plot_scores(path: Path, exercises, results) -> Path:
     """Histogram of totals, one bar per possible total when exercises score all or nothing."""
-    totals = [r.total for r in results if r.total is not None]
+    totals = [r.total for r in results if r.graded]
     step = min(ex.max_score for ex in exercises)
     top = sum(ex.max_score for ex in exercises)
     with matplotlib.style.context("default"):
@@ -192,7 +251,7 @@ def plot_scores(path: Path, exercises, results) -> Path:
 
 def plot_pass_rate(path: Path, exercises, results) -> Path:
     """Share of graded students with full points, per exercise."""
-    graded = [r for r in results if r.points is not None]
+    graded = [r for r in results if r.graded]
     rates = [100 * sum(ex in r.passed(exercises) for r in graded) / max(len(graded), 1) for ex in exercises]
     with matplotlib.style.context("default"):
         figure = Figure(figsize=(8, 0.6 * len(exercises) + 1.2))
@@ -206,42 +265,82 @@ def plot_pass_rate(path: Path, exercises, results) -> Path:
         return _save(figure, path)
 
 
-def _table(header, rows) -> str:
-    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
+def _table(header, rows, css_class="") -> str:
+    """Every cell, the header's too, is HTML already."""
+    head = "".join(f"<th>{cell}</th>" for cell in header)
     body = "".join("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>\n" for row in rows)
-    return f"<table>\n<tr>{head}</tr>\n{body}</table>\n"
+    opening = f'<table class="{css_class}">' if css_class else "<table>"
+    return f"{opening}\n<tr>{head}</tr>\n{body}</table>\n"
+
+
+def _breakable(name: str) -> str:
+    """A long snake_case name that may wrap after its underscores, so that tables fit the window."""
+    return html.escape(name).replace("_", "_<wbr>")
+
+
+def attention_rows(results) -> list[tuple[StudentResult, Attention]]:
+    """Every (student, item) that needs attention, the most serious kinds first, then by student."""
+    rows = [(result, item) for result in results for item in result.attention]
+    return sorted(rows, key=lambda row: (ATTENTION_KINDS.index(row[1].kind), row[0].student))
+
+
+def _attention_section(results) -> str:
+    rows = attention_rows(results)
+    if not rows:
+        return "<h2>Needs attention</h2>\n<p>Nothing: every submission was graded in full.</p>\n"
+    students = len({result.student for result, _ in rows})
+    return (f"<h2>Needs attention: {students} student{'s' if students > 1 else ''}</h2>\n"
+            + _table(["student", "problem", "what happened", "what to do"],
+                     [(html.escape(result.student), html.escape(item.kind), html.escape(item.reason),
+                       html.escape(item.what_to_do)) for result, item in rows], "attention"))
 
 
 def write_html(folder: Path, exercises, results) -> Path:
-    """report/index.html beside its two charts; static, no script, relative links only."""
+    """report/index.html beside its two charts (PNG, so that the page survives e-mail and LMS pages);
+    static, no script, relative links only, and no wider than a 1280-pixel window."""
     folder.mkdir(parents=True, exist_ok=True)
     plot_scores(folder / "scores.png", exercises, results)
     plot_pass_rate(folder / "pass_rate.png", exercises, results)
-    failures = [(html.escape(f.exercise),
+    failures = [(_breakable(f.exercise),
                  html.escape(NUMBER.sub("#", f.first_line)) + (f"<br><i>{html.escape(f.hint)}</i>" if f.hint else ""),
                  len(students), html.escape(", ".join(students)))
                 for f, students in failure_groups(exercises, results)]
     students = [(html.escape(r.student),
                  *(points_text(r.points[ex.label]) if r.points else "" for ex in exercises),
                  points_text(r.total), html.escape(r.status)) for r in results]
-    graded = [r.total for r in results if r.total is not None]
-    mean = points_text(sum(graded) / len(graded)) if graded else "-"
+    graded = [r.total for r in results if r.graded]
+    not_graded = sum(r.points is not None and not r.graded for r in results)
+    missing = sum(r.points is None for r in results)
+    counts = [f"{len(graded)} graded"]
+    if not_graded:
+        counts.append(f"{not_graded} not graded (see Needs attention)")
+    if missing:
+        counts.append(f"{missing} without a submission")
     max_total = points_text(sum(ex.max_score for ex in exercises))
+    mean = f"; mean total of the graded {points_text(sum(graded) / len(graded))} of {max_total}" if graded else ""
     page = f"""<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{ASSIGNMENT}: class report</title>
 <style>
-body {{ font-family: sans-serif; margin: 2em; max-width: 70em; }}
+body {{ font-family: sans-serif; max-width: 72em; margin: 1.5em auto; padding: 0 1.5em; }}
 table {{ border-collapse: collapse; margin-bottom: 2em; }}
-th, td {{ border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: left; vertical-align: top; }}
+th, td {{ border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: left; vertical-align: top;
+          overflow-wrap: break-word; }}
 th {{ background: #f0f0f0; }}
+table.attention td:nth-child(-n+2) {{ white-space: nowrap; }}
+table.attention td:nth-child(2) {{ font-weight: bold; }}
+#needs-attention h2 {{ color: #a40000; }}
+img {{ max-width: 100%; height: auto; }}
 </style>
 </head>
 <body>
 <h1>{ASSIGNMENT}: class report</h1>
-<p>{len(results)} students, {len(graded)} graded, mean total {mean} of {max_total}.</p>
+<p>{len(results)} students: {", ".join(counts)}{mean}.</p>
+<section id="needs-attention">
+{_attention_section(results)}</section>
 <h2>Scores</h2>
 <p><img src="scores.png" alt="histogram of total scores"></p>
 <h2>Pass rate per exercise</h2>
@@ -250,7 +349,7 @@ th {{ background: #f0f0f0; }}
 <p>First line of each failing test's error (numbers shown as #), grouped by its hint where the test gave one.</p>
 {_table(["exercise", "failure", "count", "students"], failures) if failures else "<p>No test failed.</p>"}
 <h2>Students</h2>
-{_table(["student", *(ex.label for ex in exercises), "total", "status"], students)}</body>
+{_table(["student", *(_breakable(ex.label) for ex in exercises), "total", "status"], students)}</body>
 </html>
 """
     (folder / "index.html").write_text(page, encoding="utf-8")
@@ -273,15 +372,15 @@ def summary_text(exercises, results) -> str:
     return "\n".join(line.rstrip() for line in lines)
 
 
-def summary(root: Path, notes=None) -> str:
+def summary(root: Path) -> str:
     """The summary table, without writing anything."""
-    return summary_text(*collect(root, notes))
+    return summary_text(*collect(root))
 
 
-def write_report(root: Path, notes=None) -> str:
-    """Write grades.csv and report/ under root; return the summary table."""
+def write_report(root: Path) -> tuple[list[Exercise], list[StudentResult]]:
+    """Write grades.csv and report/ under root; return what they were made from."""
     root = Path(root)
-    exercises, results = collect(root, notes)
+    exercises, results = collect(root)
     write_grades_csv(root / "grades.csv", exercises, results)
     write_html(root / "report", exercises, results)
-    return summary_text(exercises, results)
+    return exercises, results

@@ -1,8 +1,11 @@
-"""Feedback hides the hidden tests but keeps the failure message; the report adds up the gradebook.
+"""Feedback hides the hidden tests but keeps the failure message; the report adds up the gradebook and
+says first what needs attention.
 
 Most tests build a course by hand (a gradebook filled through nbgrader's API, autograded notebooks
-with made-up outputs), which takes a second; one runs the real `nbgrader autograde` on a submission.
+with made-up outputs, the grader's records), which takes a second; one runs the real `nbgrader
+autograde` on a submission.
 """
+import json
 import re
 import shutil
 import subprocess
@@ -17,30 +20,39 @@ from nbgrader.api import Gradebook
 
 from course import ASSIGNMENT, COURSE_ROOT, NOTEBOOK
 from course.feedback import HideHiddenTests, ShortenGradeCellErrors, write_feedback
+from course.gradebook import RECORD_FILE
+from course.judge import TIMEOUT
 from course.release import HELPER_FILES, build_release
-from course.report import collect, summary, write_report
+from course.report import (DEAD_KERNEL, GRADING_ERROR, NOT_A_NOTEBOOK, TIMED_OUT, collect, needs_attention, summary,
+                           summary_text, write_report)
 from tests.notebooks import RELEASE_NOTEBOOK, SOURCE_NOTEBOOK, cell_by_id, grade_id
 
 HIDDEN_CODE = ("BEGIN HIDDEN", "random_case(seed", "numeric_gradient(", "dropout_cache(X")
 COST, FORWARD = "test_compute_cost_with_regularization", "test_forward_propagation_with_dropout"
+BACKWARD_DROPOUT = "test_backward_propagation_with_dropout"
 COST_HINT = "Hint: the L2 term uses lambd/m; the cost needs lambd/(2m)."
 FORWARD_ERROR = ("forward_propagation_with_dropout: A1 was masked but not divided by keep_prob.\n"
                  "Hint: activations were not divided by keep_prob: inverted dropout scales the kept units up.")
-# student -> {failing grade cell: AssertionError message}; every other test cell passes
+STOPPED = "stopped after 30 s, the per-cell limit: an endless loop?"
+NOT_JSON = "not a notebook: the file is not valid JSON (truncated or edited outside Jupyter?)"
+# student -> {failing grade cell: (ename, evalue)}; every other test cell passes
 FAILURES = {
     "ann": {},
-    "ben": {COST: f"compute_cost_with_regularization: the cost is 1.97, but it should be 1.79.\n{COST_HINT}",
-            FORWARD: FORWARD_ERROR},
-    "cat": {COST: f"compute_cost_with_regularization: the cost is 2.4, but it should be 1.8.\n{COST_HINT}"},
+    "ben": {COST: ("AssertionError",
+                   f"compute_cost_with_regularization: the cost is 1.97, but it should be 1.79.\n{COST_HINT}"),
+            FORWARD: ("AssertionError", FORWARD_ERROR)},
+    "cat": {COST: ("AssertionError",
+                   f"compute_cost_with_regularization: the cost is 2.4, but it should be 1.8.\n{COST_HINT}")},
+    "fay": {BACKWARD_DROPOUT: (TIMEOUT, STOPPED)},
 }
 
 
-def ipython_traceback(cell, evalue):
+def ipython_traceback(cell, ename, evalue):
     """An IPython-like traceback that quotes the test cell, hidden tests included."""
     return ["\x1b[31m---------------------------------------------------------------------------\x1b[39m",
-            "\x1b[31mAssertionError\x1b[39m                            Traceback (most recent call last)",
+            f"\x1b[31m{ename}\x1b[39m                            Traceback (most recent call last)",
             "Cell \x1b[32mIn[16], line 12\x1b[39m\n" + cell.source,
-            f"\x1b[31mAssertionError\x1b[39m: {evalue}"]
+            f"\x1b[31m{ename}\x1b[39m: {evalue}"]
 
 
 def autograded_notebook(failures):
@@ -48,11 +60,20 @@ def autograded_notebook(failures):
     nb = nbformat.read(SOURCE_NOTEBOOK, as_version=4)
     for cell in nb.cells:
         if utils.is_grade(cell):
-            evalue = failures.get(grade_id(cell))
-            cell.outputs = [new_output("error", ename="AssertionError", evalue=evalue,
-                                       traceback=ipython_traceback(cell, evalue)) if evalue
+            ename, evalue = failures.get(grade_id(cell), (None, None))
+            cell.outputs = [new_output("error", ename=ename, evalue=evalue,
+                                       traceback=ipython_traceback(cell, ename, evalue)) if evalue
                             else new_output("stream", name="stdout", text="All tests passed.\n")]
     return nb
+
+
+def write_record(root, student, status="graded", problems=(), failures=None):
+    """What the grader records beside an autograded notebook (course.gradebook.last_record reads it)."""
+    folder = root / "autograded" / student / ASSIGNMENT
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / RECORD_FILE).write_text(json.dumps({
+        "status": status, "problems": list(problems),
+        "failures": {cell: f"{ename}: {evalue}" for cell, (ename, evalue) in (failures or {}).items()}}))
 
 
 # nbgrader's own Gradebook.add_submission (autograde's too) trips SQLAlchemy's autoflush warnings.
@@ -61,8 +82,9 @@ pytestmark = pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")
 
 @pytest.fixture(scope="module")
 def built_course(tmp_path_factory):
-    """A course with the gradebook nbgrader would hold after autograding ann, ben, cat and dan;
-    dan's autograded notebook is missing."""
+    """A course with the gradebook the grader would hold after grading ann, ben, cat, dan, eve and fay:
+    dan's autograded notebook is missing, eve's file was not a notebook, fay's last test timed out;
+    ivy is on the roster but handed nothing in."""
     tmp_path = tmp_path_factory.mktemp("course")
     shutil.copyfile(COURSE_ROOT / "nbgrader_config.py", tmp_path / "nbgrader_config.py")
     (tmp_path / "source" / ASSIGNMENT).mkdir(parents=True)
@@ -77,18 +99,20 @@ def built_course(tmp_path_factory):
                                                       max_score=cell.metadata.nbgrader["points"])
             if utils.is_solution(cell):
                 gradebook.update_or_create_solution_cell(grade_id(cell), NOTEBOOK, ASSIGNMENT)
-        for student in (*FAILURES, "dan"):  # what autograde records
+        for student in (*FAILURES, "dan", "eve"):  # what autograde records
             gradebook.add_student(student)
             gradebook.add_submission(ASSIGNMENT, student)
             for grade in gradebook.find_submission_notebook(NOTEBOOK, ASSIGNMENT, student).grades:
-                passed = student in FAILURES and grade.name not in FAILURES[student]  # dan: nothing to grade
+                passed = student in FAILURES and grade.name not in FAILURES[student]  # dan, eve: nothing to grade
                 grade.auto_score = grade.max_score if passed else 0.0
                 grade.needs_manual_grade = False
+        gradebook.add_student("ivy")
         gradebook.db.commit()
     for student, failures in FAILURES.items():
-        folder = tmp_path / "autograded" / student / ASSIGNMENT
-        folder.mkdir(parents=True)
-        nbformat.write(autograded_notebook(failures), folder / f"{NOTEBOOK}.ipynb")
+        write_record(tmp_path, student, failures=failures)
+        path = tmp_path / "autograded" / student / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
+        nbformat.write(autograded_notebook(failures), path)
+    write_record(tmp_path, "eve", status="invalid", problems=[NOT_JSON])
     return tmp_path
 
 
@@ -98,11 +122,8 @@ def course(built_course, tmp_path):
     return Path(shutil.copytree(built_course, tmp_path / "course"))
 
 
-NOTES = {"eve": "not a notebook: invalid JSON"}
-
-
 def test_grades_csv_has_one_row_per_student_and_round_numbers(course):
-    write_report(course, NOTES)
+    write_report(course)
     assert (course / "grades.csv").read_text().splitlines() == [
         "student_id,compute_cost_with_regularization,backward_propagation_with_regularization,"
         "forward_propagation_with_dropout,backward_propagation_with_dropout,total,max_total",
@@ -110,21 +131,69 @@ def test_grades_csv_has_one_row_per_student_and_round_numbers(course):
         "ben,0,10,0,10,20,40",
         "cat,0,10,10,10,30,40",
         "dan,0,0,0,0,0,40",
-        "eve,,,,,,40",
+        "eve,0,0,0,0,0,40",
+        "fay,10,10,10,0,30,40",
+        "ivy,,,,,,40",
     ]
 
 
-def test_summary_shows_points_status_and_notes(course):
-    lines = write_report(course, NOTES).splitlines()
+def test_summary_shows_points_and_status(course):
+    lines = summary(course).splitlines()
     assert lines[0].split() == ["student", "ex1", "ex2", "ex3", "ex4", "total", "status"]
     assert lines[1].split() == ["ann", "10", "10", "10", "10", "40/40", "4/4", "passed"]
     assert lines[2].split() == ["ben", "0", "10", "0", "10", "20/40", "2/4", "passed"]
     assert lines[4].split() == ["dan", "0", "0", "0", "0", "0/40", "no", "autograded", "notebook"]
-    assert lines[5].split()[:6] == ["eve", "-", "-", "-", "-", "-"]
-    assert lines[5].endswith("not a notebook: invalid JSON")
+    assert lines[5].endswith("0/40  not graded: not a notebook")
+    assert lines[6].endswith("30/40  3/4 passed; timed out")
+    assert lines[7].split() == ["ivy", "-", "-", "-", "-", "-", "no", "submission"]
     assert "ex1 = compute_cost_with_regularization" in lines
-    listed = summary(course, {"eve": ["no notebook found", "late"], "ann": "regraded"}).splitlines()
-    assert listed[1].endswith("4/4 passed; regraded") and listed[5].endswith("no notebook found; late")
+
+
+def test_what_needs_attention_says_what_happened_and_what_to_do(course):
+    _, results = collect(course)
+    attention = {r.student: [(item.kind, item.reason) for item in r.attention] for r in results if r.attention}
+    assert attention == {
+        "eve": [(NOT_A_NOTEBOOK, "The file is not valid JSON (truncated or edited outside Jupyter?).")],
+        "fay": [(TIMED_OUT, f"The test of backward_propagation_with_dropout {STOPPED} It scored 0; "
+                            "the other tests kept their points.")]}
+    eve = next(r for r in results if r.student == "eve")
+    assert "submitted/eve/regularization/" in eve.attention[0].what_to_do
+    assert [r.student for r in results if r.graded] == ["ann", "ben", "cat", "dan", "fay"]
+
+
+def test_needs_attention_names_dead_kernels_and_grading_errors():
+    killed = needs_attention("gus", {"status": "killed", "problems": [
+        "a cell ran past the timeout and the kernel ignored the interrupt, so it was killed; "
+        "the test cells left were scored 0"]})
+    assert [(item.kind, item.reason) for item in killed] == [(DEAD_KERNEL, (
+        "A cell ran past the timeout and the kernel ignored the interrupt, so it was killed; "
+        "the test cells left were scored 0."))]
+    assert "autograded/gus/regularization/Regularization.ipynb" in killed[0].what_to_do
+    failed = needs_attention("hal", {"status": "error", "problems": ["grading failed (OSError): disk full"]})
+    assert [(item.kind, item.reason) for item in failed] == [(GRADING_ERROR, "Grading failed (OSError): disk full.")]
+    assert "graded again" in failed[0].what_to_do
+    assert needs_attention("ann", {"status": "graded", "problems": [], "failures": {COST: "AssertionError: x"}}) == []
+    assert needs_attention("new", {}) == []
+
+
+def test_report_shows_what_needs_attention_first_and_counts_only_the_graded(course):
+    write_report(course)
+    page = (course / "report" / "index.html").read_text()
+    assert "<p>7 students: 5 graded, 1 not graded (see Needs attention), 1 without a submission; " in page
+    assert page.index('<section id="needs-attention">') < page.index("<h2>Scores</h2>")
+    section = page[page.index('<section id="needs-attention">'):page.index("</section>")]
+    assert "<h2>Needs attention: 2 students</h2>" in section
+    assert section.index("<td>eve</td><td>not a notebook</td>") < section.index("<td>fay</td><td>timed out</td>")
+    assert "Timeout: stopped after # s, the per-cell limit: an endless loop?" in page  # a failure named as such
+    assert "NotGraded" not in page and "<td>eve</td><td>0</td>" in page  # eve's 0s are listed, not her failures
+
+
+def test_a_class_without_problems_says_so(course):
+    for student in ("eve", "fay"):
+        shutil.rmtree(course / "autograded" / student)
+    exercises, results = write_report(course)
+    assert "<p>Nothing: every submission was graded in full.</p>" in (course / "report" / "index.html").read_text()
+    assert all(not r.attention for r in results) and "not graded" not in summary_text(exercises, results)
 
 
 def test_failures_are_grouped_across_different_numbers(course):
@@ -143,21 +212,20 @@ def test_failures_are_grouped_across_different_numbers(course):
 
 
 def test_report_is_byte_identical_when_run_again(course):
-    write_report(course, NOTES)
+    write_report(course)
     report = course / "report"
     first = {name: (report / name).read_bytes() for name in ("index.html", "scores.png", "pass_rate.png")}
     assert first["scores.png"].startswith(b"\x89PNG") and first["pass_rate.png"].startswith(b"\x89PNG")
-    write_report(course, NOTES)
+    write_report(course)
     assert {name: (report / name).read_bytes() for name in first} == first
 
 
 def test_feedback_hides_hidden_tests_and_keeps_the_message(course):
     written = write_feedback(course)
-    assert sorted(written) == ["ann", "ben", "cat"]  # dan has no autograded notebook
+    assert sorted(written) == ["ann", "ben", "cat", "fay"]  # dan and eve have no autograded notebook
     page = written["ben"].read_text()
     for code in (*HIDDEN_CODE, "Traceback (most recent call last)", "In[16], line 12"):
         assert code not in page
-    assert page.count("# hidden tests are not shown") == 4
     assert "AssertionError: forward_propagation_with_dropout: A1 was masked but not divided by keep_prob." in page
     assert "Hint: activations were not divided by keep_prob" in page
     assert "Score: 20.0 / 40.0" in page  # nbgrader's own header, from the gradebook
@@ -201,8 +269,8 @@ def test_real_autograde_output(tmp_path):
     subprocess.run([sys.executable, "-m", "nbgrader", "autograde", ASSIGNMENT, "--create", "--quiet"],
                    cwd=tmp_path, check=True)
 
-    summary = write_report(tmp_path)
-    assert summary.splitlines()[1].split() == ["zoe", "0", "0", "0", "0", "0/40", "0/4", "passed"]
+    assert summary(tmp_path).splitlines()[1].split() == ["zoe", "0", "0", "0", "0", "0/40", "0/4", "passed"]
+    write_report(tmp_path)
     page = (tmp_path / "report" / "index.html").read_text()
     assert "A1 was masked but not divided by keep_prob." in page
     assert page.count("NotImplementedError: replace this line with your code") == 3

@@ -1,7 +1,13 @@
-"""End to end: the sample class through the real grading run, in a copy of the course."""
+"""End to end: the sample class through the real grading run, in a copy of the course, and what it shows
+on the terminal, in the report and in the feedback."""
+import contextlib
 import csv
+import io
+import re
 import shutil
 import sqlite3
+from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
@@ -26,11 +32,24 @@ def course_copy(target, students=None):
     return target
 
 
+PROGRESS_LINE = re.compile(r"\[[#.]{30}\] \d+/\d+  elapsed .*  \(.*\)")  # course.progress, off a terminal
+
+
+class GradedRun(NamedTuple):
+    root: Path
+    status: int
+    out: str  # what the run printed on stdout
+    err: str  # and on stderr, off a terminal
+
+
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
+    """The whole sample class graded once for this module (about 90 s on 2 cores)."""
     root = course_copy(tmp_path_factory.mktemp("course"))
-    status = grade_class(root, workers=2, cell_timeout=CELL_TIMEOUT)
-    return root, status
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = grade_class(root, workers=2, cell_timeout=CELL_TIMEOUT)
+    return GradedRun(root, status, out.getvalue(), err.getvalue())
 
 
 def grades(root):
@@ -44,7 +63,7 @@ def grade_rows(root):
 
 
 def test_every_student_gets_what_their_work_deserves(graded):
-    root, _ = graded
+    root = graded.root
     table = grades(root)
     assert set(table) == set(EXPECTED_POINTS)
     for student, expected in EXPECTED_POINTS.items():
@@ -54,15 +73,14 @@ def test_every_student_gets_what_their_work_deserves(graded):
 
 
 def test_a_broken_file_is_reported_and_the_run_says_so(graded):
-    root, status = graded
-    assert status == NEEDS_ATTENTION
-    assert not (root / "autograded" / "not-json" / ASSIGNMENT / f"{NOTEBOOK}.ipynb").exists()
+    assert graded.status == NEEDS_ATTENTION
+    assert not (graded.root / "autograded" / "not-json" / ASSIGNMENT / f"{NOTEBOOK}.ipynb").exists()
 
 
 def test_autograded_notebooks_are_the_committed_ones(graded):
     """Grading is reproducible, and the committed autograded/ is what the current code makes.
     The infinite loop is left out: where the interrupt lands in the loop varies."""
-    root, _ = graded
+    root = graded.root
     for student in EXPECTED_POINTS:
         if student in ("infinite-loop", "not-json"):
             continue
@@ -71,7 +89,7 @@ def test_autograded_notebooks_are_the_committed_ones(graded):
 
 
 def test_feedback_shows_failures_but_never_hidden_tests(graded):
-    root, _ = graded
+    root = graded.root
     for student in set(EXPECTED_POINTS) - {"not-json"}:
         html = (root / "feedback" / student / ASSIGNMENT / f"{NOTEBOOK}.html").read_text()
         assert "random_case(seed" not in html and "BEGIN HIDDEN TESTS" not in html, student
@@ -80,15 +98,32 @@ def test_feedback_shows_failures_but_never_hidden_tests(graded):
 
 
 def test_class_report(graded):
-    root, _ = graded
+    root = graded.root
     page = (root / "report" / "index.html").read_text()
     assert 'src="scores.png"' in page and 'src="pass_rate.png"' in page
     assert (root / "report" / "scores.png").read_bytes().startswith(b"\x89PNG")
     assert "not divided by keep_prob" in page  # the unscaled-dropout student's failure is listed
+    assert "10 students: 9 graded, 1 not graded" in page
+
+
+def test_the_terminal_names_what_was_written_and_who_needs_attention(graded):
+    """stdout ends with the files written and the students needing attention; stderr, off a terminal,
+    holds the progress lines and nothing else."""
+    closing = graded.out[graded.out.index("\nwritten:"):]
+    for written in ("grades.csv", "report/index.html", "feedback/", "autograded/"):
+        assert f"  {graded.root}/{written}  " in closing, written  # absolute: the course is not below the cwd
+    attention = closing[closing.index("needs attention: 2 students"):].splitlines()[1:]
+    assert [line.split()[0] for line in attention] == ["not-json", "infinite-loop"]
+    assert "not a notebook" in attention[0] and "not valid JSON" in attention[0]
+    assert "timed out" in attention[1] and f"stopped after {CELL_TIMEOUT} s" in attention[1]
+    progress = graded.err.splitlines()
+    assert len(progress) == len(EXPECTED_POINTS) and all(PROGRESS_LINE.fullmatch(line) for line in progress), progress
+    assert any("(infinite-loop: timed out, 30 points)" in line for line in progress)
+    assert any("(not-json: not a notebook, 0 points)" in line for line in progress)
 
 
 def test_rerunning_is_idempotent_and_regrades_only_what_changed(graded, capsys):
-    root, _ = graded
+    root = graded.root
     rows_before, table_before = grade_rows(root), grades(root)
     capsys.readouterr()
     grade_class(root, workers=2, cell_timeout=CELL_TIMEOUT)
