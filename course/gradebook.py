@@ -5,16 +5,24 @@ own SaveAutoGrades preprocessor, run on the autograded notebook a worker returne
 the gradebook holds exactly what `nbgrader autograde` would have put there. Re-recording
 a student updates their one submission: grades are never duplicated, so a record interrupted by
 an unreachable database (a server restart) is simply done again once it answers.
+
+Formgrader reads the gradebook too: the roster gives it names, each submission's time comes from the
+timestamp.txt nbgrader collect puts beside it, and a file that is not a notebook is recorded with a
+stand-in notebook that says why, so that it is listed for manual grading like the others.
 """
 import contextlib
+import csv
 import json
 import shutil
+import subprocess
 import sys
 import time
 import warnings
+from datetime import datetime
 from pathlib import Path
 
 import nbformat
+from nbgrader import utils as nbgrader_utils
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import SaveAutoGrades
 from sqlalchemy import create_engine, make_url, text
@@ -23,9 +31,14 @@ from sqlalchemy.pool import NullPool
 from tqdm import tqdm
 
 from course import ASSIGNMENT, NOTEBOOK, course_directory
+from course.release import assignment_dir
 from course.unit import GradingResult
 
 RECORD_FILE = "grading.json"  # beside the autograded notebook: which submission it came from
+ROSTER = "students.csv"  # at the course root: id,first_name,last_name,email, as `nbgrader db student import` reads it
+# What nbgrader collect puts beside a submitted notebook; autograde copies them on, and release_feedback reads both.
+COLLECTED_FILES = ("timestamp.txt", "submission_secret.txt")
+NOT_GRADED = "NotGraded"  # the error name a stand-in notebook's test cells fail with
 RETRY_SECONDS = 120  # how long one result waits for an unreachable gradebook before the run stops
 SETUP_LOCK = 7_220_308  # PostgreSQL advisory lock id held while a run builds the release
 
@@ -41,6 +54,33 @@ def db_url(root: Path) -> str:
 
 def autograded_dir(root: Path, student: str) -> Path:
     return root / "autograded" / student / ASSIGNMENT
+
+
+def submitted_dir(root: Path, student: str) -> Path:
+    return root / "submitted" / student / ASSIGNMENT
+
+
+def submitted_at(root: Path, student: str) -> datetime | None:
+    """When the student handed the submission in, from nbgrader collect's timestamp.txt (naive UTC, as
+    nbgrader stores it), or None without one. Formgrader counts a submission as autograded only when
+    the gradebook holds this very time, so no other guess (the file's modification time) is recorded."""
+    timestamp = submitted_dir(root, student) / "timestamp.txt"
+    text = timestamp.read_text().strip() if timestamp.exists() else ""
+    return nbgrader_utils.parse_utc(text) if text else None
+
+
+def import_roster(root: Path) -> int:
+    """Load students.csv at the course root, if there is one, with nbgrader's own student import
+    (names and e-mail for Formgrader); returns how many students it lists."""
+    roster = root / ROSTER
+    if not roster.exists():
+        return 0
+    done = subprocess.run([sys.executable, "-m", "nbgrader", "db", "student", "import", ROSTER],
+                          cwd=root, capture_output=True, text=True)
+    if done.returncode:
+        raise RuntimeError(f"nbgrader could not import {roster}:\n{done.stdout}{done.stderr}")
+    with open(roster, newline="", encoding="utf-8") as table:
+        return sum(1 for _ in csv.DictReader(table))
 
 
 def last_record(root: Path, student: str) -> dict:
@@ -107,26 +147,62 @@ def _store(root: Path, url: str, result: GradingResult, helper_files: dict, fing
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
+    stand_in = _stand_in_for_unreadable(root, result) if result.status == "invalid" else b""
+    notebook = result.notebook or stand_in
     with Gradebook(url) as gradebook, warnings.catch_warnings():
         # nbgrader's own queries trigger SQLAlchemy autoflush warnings here; they are harmless
         warnings.simplefilter("ignore", SAWarning)
         gradebook.update_or_create_student(result.student)
-        gradebook.update_or_create_submission(ASSIGNMENT, result.student)
-        if not result.notebook:
+        gradebook.update_or_create_submission(ASSIGNMENT, result.student,
+                                              timestamp=submitted_at(root, result.student))
+        if not notebook:
             _score_zero(gradebook, result.student)
-    if result.notebook:
+    if notebook:
         for name, data in helper_files.items():
             (folder / name).parent.mkdir(parents=True, exist_ok=True)
             (folder / name).write_bytes(data)
-        (folder / f"{NOTEBOOK}.ipynb").write_bytes(result.notebook)
+        for name in COLLECTED_FILES:
+            if (submitted_dir(root, result.student) / name).exists():
+                shutil.copyfile(submitted_dir(root, result.student) / name, folder / name)
+        (folder / f"{NOTEBOOK}.ipynb").write_bytes(notebook)
         resources = {"nbgrader": {"notebook": NOTEBOOK, "assignment": ASSIGNMENT,
                                   "student": result.student, "db_url": url}}
-        SaveAutoGrades().preprocess(nbformat.reads(result.notebook.decode("utf-8"), as_version=4), resources)
+        SaveAutoGrades().preprocess(nbformat.reads(notebook.decode("utf-8"), as_version=4), resources)
+        if stand_in:
+            _comment_everywhere(url, result.student, _not_graded_because(result))
     (folder / RECORD_FILE).write_text(json.dumps({
         "submission_sha256": result.submission_sha256, "assignment_fingerprint": fingerprint,
         "status": result.status, "problems": result.problems,
         "failures": {score.grade_id: score.failure for score in result.scores if score.failure},
     }, indent=1, sort_keys=True) + "\n")
+
+
+def _not_graded_because(result: GradingResult) -> str:
+    return (f"Not graded: {'; '.join(result.problems)}. Nothing in the file could run, so every exercise "
+            "scores 0. Hand in the notebook as Jupyter saves it (in JupyterLab: File > Download).")
+
+
+def _stand_in_for_unreadable(root: Path, result: GradingResult) -> bytes:
+    """The released notebook, the reason on top and every test cell failed with the problem: what Formgrader
+    lists and the feedback shows for a file that is not a notebook."""
+    nb = nbformat.read(assignment_dir(root, "release") / f"{NOTEBOOK}.ipynb", as_version=4)
+    problems = "; ".join(result.problems)
+    for cell in nb.cells:
+        if nbgrader_utils.is_grade(cell) and cell.cell_type == "code":
+            cell.outputs = [nbformat.v4.new_output("error", ename=NOT_GRADED, evalue=problems,
+                                                   traceback=[f"{NOT_GRADED}: {problems}"])]
+    nb.cells.insert(0, nbformat.v4.new_markdown_cell(
+        f"**{_not_graded_because(result)}**\n\nBelow is the assignment as released, not the file that was handed in.",
+        id="not-graded"))
+    return nbformat.writes(nb).encode("utf-8")
+
+
+def _comment_everywhere(url: str, student: str, comment: str) -> None:
+    """Put `comment` on every cell of the submission that takes one, where Formgrader shows it."""
+    with Gradebook(url) as gradebook:
+        for cell_comment in gradebook.find_submission_notebook(NOTEBOOK, ASSIGNMENT, student).comments:
+            cell_comment.auto_comment = comment
+        gradebook.db.commit()
 
 
 def _score_zero(gradebook: Gradebook, student: str) -> None:

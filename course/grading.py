@@ -2,15 +2,16 @@
 
 Only new or changed submissions are graded (unless forced), on local worker processes or on the
 workers of a Dask cluster; the gradebook, the autograded notebooks, the feedback and the reports are
-then brought up to date for everyone. The run ends by naming the files it wrote and the students who
-need attention.
+then brought up to date for everyone. The roster (students.csv), when there is one, is loaded first.
+The run ends by naming the files it wrote and the students who need attention.
 """
 import sys
 import tempfile
 from pathlib import Path
 
 from course import ASSIGNMENT, NOTEBOOK, course_config
-from course.gradebook import autograded_dir, db_url, last_record, record, setup_lock
+from course.gradebook import (ROSTER, autograded_dir, db_url, import_roster, last_record, record, setup_lock,
+                              submitted_at)
 from course.pool import default_workers, run_jobs
 from course.progress import Progress
 from course.release import assignment_dir, assignment_fingerprint, build_release, template_gradebook
@@ -29,11 +30,22 @@ def submissions(root: Path) -> dict:
     return found
 
 
-def _graded_in_gradebook(url: str) -> set:
+def _recorded_times(url: str) -> dict:
+    """{student: the submission time recorded with their grades} for every student graded so far."""
     from nbgrader.api import Gradebook
 
     with Gradebook(url) as gradebook:
-        return {submission.student_id for submission in gradebook.find_assignment(ASSIGNMENT).submissions}
+        return {submission.student_id: submission.timestamp
+                for submission in gradebook.find_assignment(ASSIGNMENT).submissions}
+
+
+def _needs_grading(root: Path, student: str, data: bytes, recorded: dict, fingerprint: str) -> bool:
+    """New, changed, handed in again (another timestamp.txt), graded against another version of the
+    assignment, or not graded last time because grading itself failed."""
+    last = last_record(root, student)
+    return (student not in recorded or recorded[student] != submitted_at(root, student)
+            or last.get("submission_sha256") != sha256(data) or last.get("assignment_fingerprint") != fingerprint
+            or last.get("status") == "error")
 
 
 def sandbox_notice(requested: bool) -> tuple[bool, str]:
@@ -64,14 +76,15 @@ def grade_class(root: Path, workers: int = 0, force: bool = False, cell_timeout:
     url = db_url(root)
     with setup_lock(url):
         build_release(root)
+        on_roster = import_roster(root)
+    if on_roster:
+        print(f"roster: {on_roster} students from {ROSTER} (names and e-mail, through nbgrader db student import)")
     cell_timeout = cell_timeout or course_config(root).Execute.timeout
     submitted = submissions(root)
-    in_gradebook = _graded_in_gradebook(url)
+    recorded = _recorded_times(url)
     fingerprint = assignment_fingerprint(root)
     to_grade = [student for student, data in submitted.items()
-                if force or student not in in_gradebook
-                or last_record(root, student).get("submission_sha256") != sha256(data)
-                or last_record(root, student).get("assignment_fingerprint") != fingerprint]
+                if force or _needs_grading(root, student, data, recorded, fingerprint)]
     print(f"{len(submitted)} submissions, {len(to_grade)} to grade"
           + (f", {len(submitted) - len(to_grade)} unchanged since last graded (--force regrades them)" if len(to_grade) < len(submitted) else ""))
 

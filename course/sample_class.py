@@ -4,11 +4,13 @@ Every submission is built from the release notebook, so it never drifts from wha
 correct code comes from the source notebook's solution blocks, and each mistake is a small edit of that
 code that must find its target: a change to the source fails here instead of building a correct answer.
 
-Run `python -m course.sample_class` to write submitted/<student>/<assignment>/<notebook>.ipynb.
+Run `python -m course.sample_class` to write submitted/<student>/<assignment>/<notebook>.ipynb, and beside
+each the timestamp.txt that nbgrader collect would have written.
 """
 import copy
 import re
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import nbformat
@@ -79,6 +81,17 @@ STUDENTS = {
     "not-json": [TRUNCATED],
     "deleted-test-cell": [DeleteCell("test_forward_propagation_with_dropout")],
 }
+
+
+# When each student handed in: fixed, so that the sample class and its grading reproduce byte for byte.
+FIRST_HANDED_IN = datetime(2025, 3, 14, 9, 12, 5, 250000, tzinfo=timezone.utc)
+BETWEEN_STUDENTS = timedelta(minutes=47, seconds=31)
+COLLECT_TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f %Z"  # nbgrader's ExchangeCollect.timestamp_format, in UTC
+
+
+def handed_in(student: str) -> str:
+    """The student's timestamp.txt, as nbgrader collect writes it: "2025-03-14 09:12:05.250000 UTC"."""
+    return (FIRST_HANDED_IN + list(STUDENTS).index(student) * BETWEEN_STUDENTS).strftime(COLLECT_TIME_FORMAT)
 
 
 def points_losing(lost=()):
@@ -167,6 +180,7 @@ def build_sample_class(root: Path = COURSE_ROOT) -> list[str]:
         target = notebook_path(root, "submitted", student)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(submission(release_nb, blocks, edits))
+        (target.parent / "timestamp.txt").write_text(handed_in(student))
     return list(STUDENTS)
 
 

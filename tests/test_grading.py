@@ -1,5 +1,5 @@
 """End to end: the sample class through the real grading run, in a copy of the course, and what it shows
-on the terminal, in the report and in the feedback."""
+on the terminal, in the report, in the feedback and in the gradebook Formgrader reads."""
 import contextlib
 import csv
 import io
@@ -10,8 +10,10 @@ from pathlib import Path
 from typing import NamedTuple
 
 import pytest
+from nbgrader.api import Gradebook
 
 from course import ASSIGNMENT, COURSE_ROOT, NOTEBOOK
+from course.gradebook import NOT_GRADED, ROSTER, db_url, submitted_at
 from course.grading import NEEDS_ATTENTION, grade_class
 from course.release import HELPER_FILES
 from course.sample_class import EXERCISES, EXPECTED_POINTS
@@ -20,7 +22,7 @@ CELL_TIMEOUT = 15  # the infinite loop costs three of these; training cells need
 
 
 def course_copy(target, students=None):
-    """The course under target, with the whole sample class or only `students`' submissions."""
+    """The course under target, with the whole sample class or only `students`' submissions and roster lines."""
     for name in ("nbgrader_config.py", *HELPER_FILES):
         (target / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(COURSE_ROOT / name, target / name)
@@ -29,6 +31,9 @@ def course_copy(target, students=None):
     for submission in (target / "submitted").iterdir():
         if students is not None and submission.name not in students:
             shutil.rmtree(submission)
+    header, *rows = (COURSE_ROOT / ROSTER).read_text().splitlines(keepends=True)
+    (target / ROSTER).write_text(header + "".join(row for row in rows
+                                                  if students is None or row.split(",")[0] in students))
     return target
 
 
@@ -52,6 +57,11 @@ def graded(tmp_path_factory):
     return GradedRun(root, status, out.getvalue(), err.getvalue())
 
 
+def roster():
+    with open(COURSE_ROOT / ROSTER, newline="") as table:
+        return list(csv.DictReader(table))
+
+
 def grades(root):
     with open(root / "grades.csv", newline="") as table:
         return {row["student_id"]: row for row in csv.DictReader(table)}
@@ -72,9 +82,23 @@ def test_every_student_gets_what_their_work_deserves(graded):
         assert float(table[student]["total"]) == sum(expected.values()), student
 
 
-def test_a_broken_file_is_reported_and_the_run_says_so(graded):
+def test_a_broken_file_is_reported_and_stands_in_as_the_release_saying_why(graded):
     assert graded.status == NEEDS_ATTENTION
-    assert not (graded.root / "autograded" / "not-json" / ASSIGNMENT / f"{NOTEBOOK}.ipynb").exists()
+    stand_in = (graded.root / "autograded" / "not-json" / ASSIGNMENT / f"{NOTEBOOK}.ipynb").read_text()
+    assert "not valid JSON" in stand_in and f'"ename": "{NOT_GRADED}"' in stand_in
+    with Gradebook(db_url(graded.root)) as gradebook:
+        notebook = gradebook.find_submission_notebook(NOTEBOOK, ASSIGNMENT, "not-json")
+        assert notebook.score == 0 and notebook.comments
+        assert all("not valid JSON" in comment.auto_comment for comment in notebook.comments)
+
+
+def test_the_gradebook_knows_names_and_when_each_submission_was_handed_in(graded):
+    with Gradebook(db_url(graded.root)) as gradebook:
+        for student in roster():
+            assert gradebook.find_student(student["id"]).first_name == student["first_name"]
+            assert gradebook.find_student(student["id"]).email == student["email"]
+            submission = gradebook.find_submission(ASSIGNMENT, student["id"])
+            assert submission.timestamp == submitted_at(graded.root, student["id"]) is not None
 
 
 def test_autograded_notebooks_are_the_committed_ones(graded):
@@ -82,7 +106,7 @@ def test_autograded_notebooks_are_the_committed_ones(graded):
     The infinite loop is left out: where the interrupt lands in the loop varies."""
     root = graded.root
     for student in EXPECTED_POINTS:
-        if student in ("infinite-loop", "not-json"):
+        if student == "infinite-loop":
             continue
         name = f"autograded/{student}/{ASSIGNMENT}/{NOTEBOOK}.ipynb"
         assert (root / name).read_bytes() == (COURSE_ROOT / name).read_bytes(), student
@@ -90,7 +114,7 @@ def test_autograded_notebooks_are_the_committed_ones(graded):
 
 def test_feedback_shows_failures_but_never_hidden_tests(graded):
     root = graded.root
-    for student in set(EXPECTED_POINTS) - {"not-json"}:
+    for student in EXPECTED_POINTS:
         html = (root / "feedback" / student / ASSIGNMENT / f"{NOTEBOOK}.html").read_text()
         assert "random_case(seed" not in html and "BEGIN HIDDEN TESTS" not in html, student
     html = (root / "feedback" / "half-missing-in-cost" / ASSIGNMENT / f"{NOTEBOOK}.html").read_text()
@@ -123,6 +147,8 @@ def test_the_terminal_names_what_was_written_and_who_needs_attention(graded):
 
 
 def test_rerunning_is_idempotent_and_regrades_only_what_changed(graded, capsys):
+    """Runs last: it changes the graded course. A notebook handed in again with a new timestamp.txt, and
+    one whose timestamp.txt alone changed (handed in again, same file), are graded again."""
     root = graded.root
     rows_before, table_before = grade_rows(root), grades(root)
     capsys.readouterr()
@@ -130,12 +156,16 @@ def test_rerunning_is_idempotent_and_regrades_only_what_changed(graded, capsys):
     assert "0 to grade" in capsys.readouterr().out
     assert grade_rows(root) == rows_before and grades(root) == table_before
 
-    fixed = root / "submitted" / "unscaled-dropout" / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
-    shutil.copyfile(root / "submitted" / "full-marks" / ASSIGNMENT / f"{NOTEBOOK}.ipynb", fixed)
+    fixed = root / "submitted" / "unscaled-dropout" / ASSIGNMENT
+    shutil.copyfile(root / "submitted" / "full-marks" / ASSIGNMENT / f"{NOTEBOOK}.ipynb", fixed / f"{NOTEBOOK}.ipynb")
+    (fixed / "timestamp.txt").write_text("2025-03-15 08:00:00.000000 UTC")
+    (root / "submitted" / "untouched" / ASSIGNMENT / "timestamp.txt").write_text("2025-03-15 09:30:00.000000 UTC")
     grade_class(root, workers=2, cell_timeout=CELL_TIMEOUT)
-    assert "1 to grade" in capsys.readouterr().out
+    assert "2 to grade" in capsys.readouterr().out
     table_after = grades(root)
     assert table_after["unscaled-dropout"]["total"] == "40"
     assert {k: v for k, v in table_after.items() if k != "unscaled-dropout"} == \
            {k: v for k, v in table_before.items() if k != "unscaled-dropout"}
     assert grade_rows(root) == rows_before
+    with Gradebook(db_url(root)) as gradebook:
+        assert str(gradebook.find_submission(ASSIGNMENT, "untouched").timestamp) == "2025-03-15 09:30:00"
