@@ -1,5 +1,5 @@
 """End to end: the sample class through the real grading run, in a copy of the course, and what it shows
-on the terminal, in the report, in the feedback and in the gradebook Formgrader reads."""
+on the terminal, in the report, in the feedback and in Formgrader (the pages in a real browser)."""
 import contextlib
 import csv
 import io
@@ -16,7 +16,8 @@ from course import ASSIGNMENT, COURSE_ROOT, NOTEBOOK
 from course.gradebook import NOT_GRADED, ROSTER, db_url, submitted_at
 from course.grading import NEEDS_ATTENTION, grade_class
 from course.release import HELPER_FILES
-from course.sample_class import EXERCISES, EXPECTED_POINTS
+from course.sample_class import EXERCISES, EXPECTED_POINTS, handed_in
+from tests.browser import browser_page, formgrader
 
 CELL_TIMEOUT = 15  # the infinite loop costs three of these; training cells need about 3 s
 
@@ -37,6 +38,7 @@ def course_copy(target, students=None):
     return target
 
 
+HIDDEN_CODE = ("BEGIN HIDDEN", "random_case(seed", "planned_calls(", "Traceback (most recent call last)")
 PROGRESS_LINE = re.compile(r"\[[#.]{30}\] \d+/\d+  elapsed .*  \(.*\)")  # course.progress, off a terminal
 
 
@@ -144,6 +146,57 @@ def test_the_terminal_names_what_was_written_and_who_needs_attention(graded):
     assert len(progress) == len(EXPECTED_POINTS) and all(PROGRESS_LINE.fullmatch(line) for line in progress), progress
     assert any("(infinite-loop: timed out, 30 points)" in line for line in progress)
     assert any("(not-json: not a notebook, 0 points)" in line for line in progress)
+
+
+def test_the_report_in_a_browser_shows_what_needs_attention_first_and_fits_the_window(graded):
+    with browser_page() as page:
+        page.goto((graded.root / "report" / "index.html").as_uri())
+        assert page.evaluate("document.documentElement.scrollWidth") <= page.viewport_size["width"]
+        headings = page.locator("h2").all_inner_texts()
+        assert headings[0] == "Needs attention: 2 students", headings
+        rows = [row.split("\t") for row in page.locator("#needs-attention tr").all_inner_texts()[1:]]
+        assert [row[:2] for row in rows] == [["not-json", "not a notebook"], ["infinite-loop", "timed out"]]
+        assert all(len(row) == 4 and row[2] and row[3] for row in rows)  # what happened, and what to do
+        assert page.locator("#needs-attention").is_visible()
+        assert page.evaluate("[...document.images].every(image => image.complete && image.naturalWidth > 0)")
+
+
+def test_feedback_in_a_browser_shows_the_failure_but_no_hidden_test_code(graded):
+    feedback = graded.root / "feedback" / "infinite-loop" / ASSIGNMENT / f"{NOTEBOOK}.html"
+    with browser_page() as page:
+        page.goto(feedback.as_uri())
+        text = page.locator("body").inner_text()
+    assert f"Timeout: stopped after {CELL_TIMEOUT} s, the per-cell limit: an endless loop?" in text
+    for code in HIDDEN_CODE:
+        assert code not in text, code
+
+
+def test_formgrader_lists_every_student_by_name_with_the_time_handed_in(graded, tmp_path):
+    """Formgrader, served from a copy of the graded course: names from the roster, times from
+    timestamp.txt, the file that is not a notebook listed with 0 points and a comment saying why."""
+    root = Path(shutil.copytree(graded.root, tmp_path / "course"))
+    with Gradebook(db_url(root)) as gradebook:
+        not_json = gradebook.find_submission_notebook(NOTEBOOK, ASSIGNMENT, "not-json").id
+    with formgrader(root) as url, browser_page() as page:
+        page.goto(f"{url}/formgrader/manage_submissions/{ASSIGNMENT}")
+        page.locator("td.student-id", has_text="not-json").wait_for()
+        rows = {row.locator("td.student-id").inner_text(): row for row in page.locator("tbody tr").all()}
+        assert set(rows) == set(EXPECTED_POINTS)
+        for student in roster():
+            row = rows[student["id"]]
+            assert row.locator("td.student-name").inner_text() == f"{student['last_name']}, {student['first_name']}"
+            assert row.locator("td.timestamp").inner_text() == re.sub(r"\.\d+", "", handed_in(student["id"]))
+            assert row.locator("td.status").inner_text() == "graded"
+        assert rows["not-json"].locator("td.score").inner_text() == "0 / 40"
+
+        page.goto(f"{url}/formgrader/gradebook/{ASSIGNMENT}/{NOTEBOOK}")
+        page.get_by_text(f"Submission #{len(EXPECTED_POINTS)}", exact=True).wait_for()
+        assert page.locator("tbody tr").count() == len(EXPECTED_POINTS)  # the manual grading list
+
+        page.goto(f"{url}/formgrader/submissions/{not_json}/")
+        comment = page.locator("textarea").first
+        comment.wait_for()
+        assert "not valid JSON" in comment.get_attribute("placeholder")
 
 
 def test_rerunning_is_idempotent_and_regrades_only_what_changed(graded, capsys):

@@ -1,0 +1,76 @@
+"""A real browser and a real Formgrader for the tests that look at pages as instructors and students do:
+Debian's Chromium driven by Playwright, and a Jupyter server with nbgrader's extensions on loopback."""
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+from tests.servers import free_port
+
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's package: Playwright's own browser downloads are never used
+INSTALL_HINT = "install Chromium with `apt-get install -y chromium` (as .ci/run does)"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+WINDOW = {"width": 1280, "height": 900}  # the report must fit a window this wide
+SERVER_START_SECONDS = 60
+
+
+@contextlib.contextmanager
+def browser_page():
+    """A page of a headless Chromium with a fresh profile and a WINDOW-sized viewport."""
+    if not CHROMIUM.exists():
+        raise RuntimeError(f"no browser at {CHROMIUM}: {INSTALL_HINT}")
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory(prefix="chromium-profile-") as profile, sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            profile, executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS, viewport=WINDOW)
+        try:
+            yield context.new_page()
+        finally:
+            context.close()
+
+
+@contextlib.contextmanager
+def formgrader(root: Path):
+    """`jupyter server` with nbgrader's extensions, serving the course at root on 127.0.0.1; yields its
+    base URL. It asks for no token: tolerable only because nothing but this machine can reach it."""
+    port = free_port()
+    with tempfile.TemporaryDirectory(prefix="jupyter-runtime-") as runtime:
+        log = Path(runtime) / "server.log"
+        with open(log, "wb") as output:
+            server = subprocess.Popen(
+                [sys.executable, "-m", "jupyter_server", "--no-browser", "--allow-root", "--ServerApp.ip=127.0.0.1",
+                 f"--ServerApp.port={port}", "--ServerApp.port_retries=0", "--IdentityProvider.token=",
+                 f"--ServerApp.root_dir={root}"],
+                cwd=root, env={**os.environ, "JUPYTER_RUNTIME_DIR": runtime}, stdout=output, stderr=subprocess.STDOUT,
+                start_new_session=True)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            _wait_for(url, server, log)
+            yield url
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(server.pid, signal.SIGTERM)
+            try:
+                server.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(server.pid, signal.SIGKILL)
+                server.wait()
+
+
+def _wait_for(url: str, server: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + SERVER_START_SECONDS
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"jupyter server exited with status {server.returncode}:\n{log.read_text()}")
+        with contextlib.suppress(OSError):
+            with urllib.request.urlopen(f"{url}/api/status", timeout=5):
+                return
+        time.sleep(0.5)
+    raise RuntimeError(f"jupyter server did not answer within {SERVER_START_SECONDS} s:\n{log.read_text()}")
