@@ -17,8 +17,7 @@ class Progress:
         self.total, self.done, self.attention = total, 0, 0
         self.stream, self.started = stream or sys.stderr, time.monotonic()
         self.bar = tqdm(total=total, file=self.stream, desc="grading", unit="submission", dynamic_ncols=True,
-                        disable=not self.stream.isatty())
-        self.bar.set_postfix_str("needs attention: 0", refresh=False)
+                        postfix="needs attention: 0", disable=not self.stream.isatty())
 
     def update(self, outcome: str, needs_attention: bool) -> None:
         """One more submission done; outcome is its line in a log ("<student>: <what happened>")."""
