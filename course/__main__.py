@@ -24,6 +24,8 @@ def main(argv=None) -> int:
     grade.add_argument("--timeout", type=int, default=0, help="seconds a cell may run (default: nbgrader_config.py's)")
     grade.add_argument("--scheduler", default="", metavar="ADDRESS",
                        help="grade on the workers of this Dask scheduler (tcp://host:8786) instead of local ones")
+    grade.add_argument("--full", action="store_true",
+                       help="also run the cells that only train or plot (skipped by default: no score depends on them)")
     grade.add_argument("--no-sandbox", action="store_true",
                        help="run student code without the bubblewrap sandbox (local debugging only)")
     args = parser.parse_args(argv)
@@ -36,7 +38,7 @@ def main(argv=None) -> int:
     from course.grading import grade_class
 
     return grade_class(COURSE_ROOT, workers=args.workers, force=args.force, cell_timeout=args.timeout,
-                       scheduler=args.scheduler, sandbox=not args.no_sandbox)
+                       scheduler=args.scheduler, sandbox=not args.no_sandbox, full=args.full)
 
 
 if __name__ == "__main__":

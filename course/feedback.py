@@ -1,24 +1,50 @@
-"""Feedback for students: nbgrader's own HTML feedback, minus the hidden tests.
+"""Feedback for students: nbgrader's own HTML feedback page, minus the hidden tests.
 
-    write_feedback(root, students=None) -> dict[str, Path]
+    render_feedback(nb, student) -> bytes       the page of one autograded notebook
+    write_feedback(root, students=None)          the pages of the autograded notebooks on disk
 
-writes feedback/<student>/<assignment>/<notebook>.html from the autograded notebooks through
-nbgrader's GenerateFeedback converter (via NbGraderAPI). nbgrader would show the hidden tests,
-which the autograder put back into the test cells, so two small preprocessors are added to the
-converter: one replaces each hidden-test block with a comment, one cuts error tracebacks in grade
-cells down to "ExceptionName: message" (IPython prints the source lines of every frame, and the
-test cell's frame is hidden-test code).
+The page is what nbgrader's GenerateFeedback writes, byte for byte, but rendered without a
+gradebook: the scores come from the autograded notebook itself (ScoresFromGrading), so a grading
+worker renders it beside the notebook and the recording process only saves it. Two small
+preprocessors are added: one replaces each hidden-test block with a comment, one cuts error
+tracebacks in grade cells down to "ExceptionName: message" (IPython prints the source lines of
+every frame).
 """
+from functools import lru_cache
 from pathlib import Path
 
+import nbformat
+import nbgrader
+from nbconvert.exporters import HTMLExporter
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader import utils
-from nbgrader.apps import NbGraderAPI
-from nbgrader.coursedir import CourseDirectory
-from nbgrader.preprocessors import GetGrades, NbGraderPreprocessor
+from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Unicode
+from traitlets.config import Config
 
-from course import ASSIGNMENT, NOTEBOOK, course_config
+from course import ASSIGNMENT, NOTEBOOK
+
+FORMGRADER = Path(nbgrader.__file__).parent / "server_extensions" / "formgrader"
+
+
+class ScoresFromGrading(NbGraderPreprocessor):
+    """Put into the cells what nbgrader's GetGrades would copy from the gradebook after autograding:
+    each grade cell's score, and "No response." on a solution cell left as released."""
+
+    def preprocess(self, nb, resources):
+        nb, resources = super().preprocess(nb, resources)
+        graded = [cell.metadata.nbgrader for cell in nb.cells if utils.is_grade(cell)]
+        resources["nbgrader"].update(score=sum(cell["score"] for cell in graded),
+                                     max_score=sum(cell["points"] for cell in graded), late_penalty=0)
+        return nb, resources
+
+    def preprocess_cell(self, cell, resources, index):
+        if utils.is_solution(cell):
+            unchanged = cell.metadata.nbgrader.get("checksum") == utils.compute_checksum(cell)
+            cell.metadata.nbgrader["comment"] = "No response." if unchanged else None
+        if utils.is_grade(cell):
+            cell.metadata.nbgrader["score"], cell.metadata.nbgrader["points"] = utils.determine_grade(cell)
+        return cell, resources
 
 
 class HideHiddenTests(NbGraderPreprocessor):
@@ -66,25 +92,38 @@ def feedback_path(root: Path, student: str) -> Path:
     return Path(root) / "feedback" / student / ASSIGNMENT / f"{NOTEBOOK}.html"
 
 
-def write_feedback(root: Path, students=None) -> dict[str, Path]:
-    """Generate (overwrite) the feedback HTML of each student, by default of every autograded one.
+@lru_cache(maxsize=1)
+def _feedback_exporter() -> HTMLExporter:
+    """nbgrader's feedback template and styles, as its GenerateFeedback converter sets them up."""
+    config = Config()
+    config.HTMLExporter.template_name = "feedback"
+    config.HTMLExporter.extra_template_basedirs = [str(FORMGRADER / "templates")]
+    config.HTMLExporter.extra_template_paths = [str(FORMGRADER / "static" / "node_modules" / "bootstrap" / "dist" / "css")]
+    config.CSSHTMLHeaderPreprocessor.style = "default"
+    exporter = HTMLExporter(config=config)
+    for preprocessor in (ScoresFromGrading, HideHiddenTests, ShortenGradeCellErrors, CSSHTMLHeaderPreprocessor):
+        exporter.register_preprocessor(preprocessor, enabled=True)
+    return exporter
 
-    Returns {student: html path}. Every student is attempted; if any fails, RuntimeError
-    names them with nbgrader's log, after the others are written.
-    """
-    root = Path(root)
-    config = course_config(root)
-    # GetGrades first: it copies the scores into the cells that the template displays.
-    config.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, ShortenGradeCellErrors,
-                                             CSSHTMLHeaderPreprocessor]
-    api = NbGraderAPI(CourseDirectory(config=config), config=config)
-    written, failures = {}, []
-    for student in (autograded_students(root) if students is None else sorted(students)):
-        result = api.generate_feedback(ASSIGNMENT, student_id=student, force=True)
-        if result["success"] and feedback_path(root, student).exists():
-            written[student] = feedback_path(root, student)
-        else:
-            failures.append(f"{student}:\n{result.get('error', '')}{result.get('log', '')}")
-    if failures:
-        raise RuntimeError("feedback failed for\n" + "\n".join(failures))
-    return written
+
+def render_feedback(nb, student: str) -> bytes:
+    """The feedback page of one autograded notebook."""
+    resources = {"nbgrader": {"notebook": NOTEBOOK, "assignment": ASSIGNMENT, "student": student},
+                 "metadata": {"name": NOTEBOOK}}
+    html, _ = _feedback_exporter().from_notebook_node(nb, resources=resources)
+    return html.encode("utf-8")
+
+
+def save_feedback(root: Path, student: str, page: bytes) -> Path:
+    path = feedback_path(root, student)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(page)
+    return path
+
+
+def write_feedback(root: Path, students=None) -> dict[str, Path]:
+    """Render (overwrite) the feedback page of each student, by default of every autograded one,
+    from their autograded notebook on disk. Returns {student: html path}."""
+    return {student: save_feedback(root, student, render_feedback(nbformat.read(
+                Path(root) / "autograded" / student / ASSIGNMENT / f"{NOTEBOOK}.ipynb", as_version=4), student))
+            for student in (autograded_students(root) if students is None else sorted(students))}

@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 
 from course import ASSIGNMENT, NOTEBOOK, course_config
+from course.feedback import save_feedback, write_feedback
 from course.gradebook import (ROSTER, autograded_dir, db_url, import_roster, last_record, record, setup_lock,
                               submitted_at)
 from course.pool import default_workers, run_jobs
@@ -65,12 +66,22 @@ def sandbox_notice(requested: bool) -> tuple[bool, str]:
                   f"processes capped by {cap})")
 
 
+def take_result(root: Path, url: str, result: GradingResult, helper_files: dict, fingerprint: str) -> None:
+    """All this process does with a result: record it in the gradebook and save the files the worker
+    made (the autograded notebook and its feedback page)."""
+    record(root, url, result, helper_files, fingerprint)
+    if result.feedback:
+        save_feedback(root, result.student, result.feedback)
+    elif (autograded_dir(root, result.student) / f"{NOTEBOOK}.ipynb").exists():  # the stand-in for a non-notebook
+        write_feedback(root, [result.student])
+
+
 def grade_class(root: Path, workers: int = 0, force: bool = False, cell_timeout: int = 0, scheduler: str = "",
-                sandbox: bool = True) -> int:
+                sandbox: bool = True, full: bool = False) -> int:
     """Run the whole job; returns the process exit status. cell_timeout 0 means nbgrader_config's;
-    with a Dask scheduler address (tcp://host:8786) the submissions are graded on its workers.
+    with a Dask scheduler address (tcp://host:8786) the submissions are graded on its workers;
+    full=True also runs the cells that only train or plot.
     sandbox=False runs student code unconfined, for debugging on one's own machine."""
-    from course.feedback import write_feedback
     from course.report import summary_text, write_report
 
     url = db_url(root)
@@ -96,7 +107,11 @@ def grade_class(root: Path, workers: int = 0, force: bool = False, cell_timeout:
         else:
             sandboxed, notice = sandbox_notice(sandbox)
         print(notice, file=sys.stderr if notice.startswith("WARNING") else sys.stdout)
-        jobs = [GradingJob(student, submitted[student], package, cell_timeout=cell_timeout, sandbox=sandboxed)
+        skipped = len(package.skipped_at_grading)
+        print("training and plotting cells: " + ("run (--full)" if full else
+                                                 f"{skipped} skipped, no score depends on them (--full runs them)"))
+        jobs = [GradingJob(student, submitted[student], package, cell_timeout=cell_timeout, sandbox=sandboxed,
+                           full=full)
                 for student in to_grade]
         if scheduler:
             from course.cluster import run_jobs_on_cluster
@@ -109,9 +124,8 @@ def grade_class(root: Path, workers: int = 0, force: bool = False, cell_timeout:
             results = run_jobs(jobs, workers)
         with Progress(len(jobs)) as progress:
             for result in results:
-                record(root, url, result, package.files, fingerprint)
+                take_result(root, url, result, package.files, fingerprint)
                 progress.update(*_outcome(root, result))
-        write_feedback(root, [student for student in to_grade if (autograded_dir(root, student) / f"{NOTEBOOK}.ipynb").exists()])
 
     exercises, results = write_report(root)
     print(summary_text(exercises, results))

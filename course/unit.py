@@ -2,26 +2,26 @@
 
 `grade_submission(job)` is a pure unit of work. Everything it needs travels in the
 job as bytes (the submission, the released helper files, a gradebook that knows the
-assignment's source cells), and it runs in a scratch folder of its own, so it can
-run in a local worker process or on any machine of a cluster. It never touches the
-course's gradebook: the caller records the result.
+assignment's source cells), and it runs in a scratch folder of its own, whose kernel
+was started while the previous submission was graded (kernels.py), so it can run in a
+local worker process or on any machine of a cluster. It never touches the course's
+gradebook: the caller records the result and saves the notebook and feedback page it
+returns.
 
 The pipeline is nbgrader's autograde pipeline, run preprocessor by preprocessor:
 sanitize (restore locked and test cells from the source, re-add deleted ones),
-execute (in a bubblewrap sandbox, see sandbox.py), judge the test cells again in this
-process against what the kernel handed in (judge.py), then score each grade cell as
-nbgrader does.
+execute (in a bubblewrap sandbox, see sandbox.py; the cells tagged SKIP_TAG in the
+release only train or plot and are not run), judge the test cells again in this
+process against what the kernel handed in (judge.py), score each grade cell as
+nbgrader does, and render the feedback page (feedback.py).
 """
 import asyncio
 import hashlib
 import json
 import os
-import re
-import shutil
-import tempfile
 import time
-from contextlib import nullcontext
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import nbformat
@@ -33,15 +33,21 @@ from nbformat.notebooknode import NotebookNode
 from nbgrader import utils as nbgrader_utils
 from nbgrader.preprocessors import (CheckCellMetadata, ClearOutput, DeduplicateIds, Execute, IgnorePattern,
                                     LimitOutput, OverwriteCells, OverwriteKernelspec)
-from traitlets import Bool, Float, Int
+from traitlets import Bool, Float, Int, List, Unicode
 from traitlets.config import Config
 
 from course import ASSIGNMENT, NOTEBOOK
-from course import hidden_tests
-from course.judge import TIMEOUT, course_modules, judge_test_cells
-from course.sandbox import Limits, SandboxedKernelManager, process_cap, unavailable_because
+from course.feedback import render_feedback
+from course.judge import TIMEOUT, judge_test_cells
+from course.kernels import Kernel, close, kernel_for
+from course.sandbox import Limits, unavailable_because
 
 KILLED = "KernelKilled"
+
+
+SKIP_TAG = "skip-at-grading"  # on the instructor's locked cells that only train or plot: no score depends on them
+SKIPPED_NOTE = ("Not run at grading: this cell only trains or plots, and no score depends on it. "
+                "Run the notebook yourself to see its output.\n")
 
 
 @dataclass(frozen=True)
@@ -49,10 +55,21 @@ class AssignmentPackage:
     """What a worker needs to grade any submission of the assignment.
 
     files: released helper files by relative path (reg_utils.py, datasets/data.mat, ...);
-    gradebook: an SQLite gradebook holding the assignment's source cells, hidden tests included.
+    gradebook: an SQLite gradebook holding the assignment's source cells;
+    skipped_at_grading: grade_ids of the locked cells tagged SKIP_TAG in the release (never the
+    submission's tags: a student cannot untag a training cell, nor tag a test cell away).
     """
     files: dict
     gradebook: bytes
+    skipped_at_grading: tuple = ()
+
+    @cached_property
+    def digest(self) -> str:
+        """Tells two packages apart, even as copies unpickled in a worker."""
+        digest = hashlib.sha256(self.gradebook)
+        for name, data in sorted(self.files.items()):
+            digest.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
+        return digest.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -64,6 +81,7 @@ class GradingJob:
     interrupt_grace: float = 10.0
     sandbox: bool = True  # run the kernel in bubblewrap (sandbox.py); off only for local debugging
     limits: Limits = Limits()
+    full: bool = False  # run the cells that only train or plot too
 
 
 @dataclass
@@ -81,6 +99,7 @@ class GradingResult:
     status: str  # "graded", "killed" (kernel ignored interrupts), "invalid" (not a notebook), "error"
     scores: list = field(default_factory=list)
     notebook: bytes = b""  # the autograded notebook, empty when nothing could be run
+    feedback: bytes = b""  # its feedback page (HTML), rendered here so that the recorder only saves it
     problems: list = field(default_factory=list)  # what the instructor should look at
     seconds: float = 0.0
 
@@ -112,6 +131,7 @@ class GuardedExecute(Execute):
     interrupt_grace = Float(10.0, help="Seconds an interrupted kernel gets to become responsive.").tag(config=True)
     output_limit = Int(Limits.output_bytes, help="Bytes of output a cell may produce.").tag(config=True)
     submission_timeout = Int(Limits.submission_seconds, help="Seconds the whole notebook may run.").tag(config=True)
+    skipped_grade_ids = List(Unicode(), help="Locked cells not run: they only train or plot.").tag(config=True)
     # How output is chunked into messages varies from run to run; merged streams make regrading
     # byte-for-byte reproducible. (nbclient's trait is not configurable, hence the override.)
     coalesce_streams = Bool(True)
@@ -164,6 +184,9 @@ class GuardedExecute(Execute):
         if self.stopped:
             if nbgrader_utils.is_grade(cell) and cell.cell_type == "code":
                 cell.outputs = [_killed_output(f"not run: {self.stopped}")]
+            return cell
+        if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") in self.skipped_grade_ids:
+            cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=SKIPPED_NOTE)]
             return cell
         self.cell_output_bytes, self.output_cut, self.cell_timed_out = 0, False, 0
         try:
@@ -234,7 +257,7 @@ def score_cells(nb) -> list:
     return scores
 
 
-def _execution_config(job: GradingJob, workdir: Path, cgroup: str) -> Config:
+def _execution_config(job: GradingJob) -> Config:
     config = Config()
     config.Execute.timeout = job.cell_timeout
     config.Execute.interrupt_on_timeout = True
@@ -242,15 +265,7 @@ def _execution_config(job: GradingJob, workdir: Path, cgroup: str) -> Config:
     config.GuardedExecute.interrupt_grace = job.interrupt_grace
     config.GuardedExecute.output_limit = job.limits.output_bytes
     config.GuardedExecute.submission_timeout = job.limits.submission_seconds
-    # IPC sockets and the connection file in the kernel's own folder: concurrent kernel starts cannot
-    # race for TCP ports, and a sandboxed kernel, with no network, can still reach the grader.
-    config.KernelManager.transport = "ipc"
-    config.KernelManager.ip = str(workdir / ".kernel" / "ipc")
-    config.KernelManager.connection_file = str(workdir / ".kernel" / "connection.json")
-    config.SandboxedKernelManager.workdir = str(workdir)
-    config.SandboxedKernelManager.cgroup = cgroup
-    config.SandboxedKernelManager.memory_bytes = job.limits.memory_bytes
-    config.SandboxedKernelManager.processes = job.limits.processes
+    config.GuardedExecute.skipped_grade_ids = [] if job.full else list(job.package.skipped_at_grading)
     config.OverwriteCells.add_missing_cells = True
     return config
 
@@ -272,57 +287,47 @@ def grade_submission(job: GradingJob) -> GradingResult:
         result.status = "error"
         result.problems.append(f"not graded: the sandbox cannot run on this machine ({reason})")
         return result
-    scratch = Path(tempfile.mkdtemp(prefix=f"grade-{re.sub(r'[^A-Za-z0-9_.-]', '_', job.student[:40])}-"))
+    kernel = kernel_for(job)
     try:
-        nb = _grade_in(scratch, nb, job, result)
+        nb = _grade_in(kernel, nb, job, result)
         result.scores = score_cells(nb)
         result.notebook = nbformat.writes(nb).encode("utf-8")
+        result.feedback = render_feedback(nb, job.student)
     except Exception as error:
         result.status = "error"
         result.problems.append(f"grading failed ({type(error).__name__}): {str(error).splitlines()[0][:300]}")
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        close(kernel)
     result.seconds = time.monotonic() - started
     return result
 
 
-def _grade_in(scratch: Path, nb: NotebookNode, job: GradingJob, result: GradingResult) -> NotebookNode:
-    """scratch/<assignment>/ is the kernel's folder (the only one it sees when sandboxed);
-    scratch/helpers/ and the gradebook beside them are the grader's alone."""
-    workdir, helpers = scratch / ASSIGNMENT, scratch / "helpers"
-    for folder in (workdir, helpers):
-        for name, data in job.package.files.items():
-            (folder / name).parent.mkdir(parents=True, exist_ok=True)
-            (folder / name).write_bytes(data)
-    (workdir / ".kernel").mkdir()
-    with course_modules(helpers):
-        hidden_tests.write_plans(workdir / ".hidden")
-    (scratch / "gradebook.db").write_bytes(job.package.gradebook)
+def _grade_in(kernel: Kernel, nb: NotebookNode, job: GradingJob, result: GradingResult) -> NotebookNode:
+    """Sanitize, execute on the kernel, judge, then tidy up as nbgrader's autograde does."""
     resources = {
         "nbgrader": {"notebook": NOTEBOOK, "assignment": ASSIGNMENT, "student": job.student,
-                     "db_url": f"sqlite:///{scratch / 'gradebook.db'}"},
-        "metadata": {"path": str(workdir)},
+                     "db_url": f"sqlite:///{kernel.gradebook}"},
+        "metadata": {"path": str(kernel.workdir)},
     }
-    with process_cap(job.limits.processes) if job.sandbox else nullcontext("") as cgroup:
-        config = _execution_config(job, workdir, cgroup)
-        sanitize = [ClearOutput(config=config), DeduplicateIds(config=config), OverwriteKernelspec(config=config),
-                    OverwriteCells(config=config), CheckCellMetadata(config=config)]
-        nb, resources = _run(sanitize, nb, resources)
-        nb = _complete_restored_cells(nb)
-
-        execute = GuardedExecute(config=config, **({"kernel_manager_class": SandboxedKernelManager}
-                                                   if job.sandbox else {}))
-        # One kernel per core: BLAS threads in a kernel would only compete with the other workers' kernels.
-        with nbgrader_utils.setenv(NBGRADER_EXECUTION="autograde", OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1"):
-            nb, resources = _run([execute], nb, resources)
+    config = _execution_config(job)
+    sanitize = [ClearOutput(config=config), DeduplicateIds(config=config), OverwriteKernelspec(config=config),
+                OverwriteCells(config=config), CheckCellMetadata(config=config)]
+    nb, resources = _run(sanitize, nb, resources)
+    nb = _complete_restored_cells(nb)
+    execute = GuardedExecute(config=config)
+    try:
+        nb, resources = execute.preprocess(nb, resources, km=kernel.manager)
+    finally:
+        if execute.kc is not None:
+            execute.kc.stop_channels()
     if execute.stopped:
         result.status = "killed"
         result.problems.append(f"{execute.stopped}; the test cells left were scored 0")
-    nb = judge_test_cells(nb, helpers, workdir / ".handin")
+    nb = judge_test_cells(nb, kernel.helpers, kernel.workdir / ".handin")
     finish = [IgnorePattern(config=config), ClearMetadataPreprocessor(config=config), LimitOutput(config=config),
               CheckCellMetadata(config=config)]
     nb, _ = _run(finish, nb, resources)
-    return _without_scratch_paths(nb, workdir)
+    return _without_scratch_paths(nb, kernel.workdir)
 
 
 def _without_scratch_paths(nb, workdir: Path):
@@ -339,8 +344,12 @@ def _without_scratch_paths(nb, workdir: Path):
 
 
 def package_from(release_dir: Path, gradebook_file: Path) -> AssignmentPackage:
-    """Bundle the released helper files (not the notebook) and a template gradebook."""
+    """Bundle the released helper files (not the notebook), a template gradebook and the grade_ids of
+    the released notebook's cells that grading skips."""
     files = {str(path.relative_to(release_dir)): path.read_bytes()
              for path in sorted(release_dir.rglob("*"))
              if path.is_file() and path.suffix != ".ipynb" and "__pycache__" not in path.parts}
-    return AssignmentPackage(files=files, gradebook=gradebook_file.read_bytes())
+    release_nb = nbformat.read(release_dir / f"{NOTEBOOK}.ipynb", as_version=4)
+    skipped = tuple(cell.metadata.nbgrader["grade_id"] for cell in release_nb.cells
+                    if SKIP_TAG in cell.metadata.get("tags", []) and cell.metadata.get("nbgrader", {}).get("locked"))
+    return AssignmentPackage(files=files, gradebook=gradebook_file.read_bytes(), skipped_at_grading=skipped)

@@ -31,9 +31,11 @@ def recorded(monkeypatch):
     return counts
 
 
-def test_the_sample_class_grades_as_on_local_workers(cluster, tmp_path, recorded):
+def test_the_sample_class_grades_as_on_local_workers_and_as_without_full(cluster, tmp_path, recorded):
+    """Run in full, training cells included, on Dask: the grades are the committed ones, graded locally
+    with the training skipped."""
     root = course_copy(tmp_path)
-    assert grade_class(root, cell_timeout=CELL_TIMEOUT, scheduler=cluster.address) == NEEDS_ATTENTION
+    assert grade_class(root, cell_timeout=CELL_TIMEOUT, scheduler=cluster.address, full=True) == NEEDS_ATTENTION
     assert grades(root) == grades(COURSE_ROOT)
     assert recorded == Counter(grades(root).keys())
 

@@ -3,12 +3,14 @@ Stuck, dying and hostile kernels are in test_sandbox.py."""
 import tempfile
 from pathlib import Path
 
+import nbformat
 import pytest
 
-from course import COURSE_ROOT
+from course import COURSE_ROOT, kernels
 from course.release import assignment_dir, template_gradebook
+from course.sandbox import Limits
 from course.sample_class import EXPECTED_POINTS, notebook_path
-from course.unit import GradingJob, grade_submission, package_from
+from course.unit import SKIPPED_NOTE, GradingJob, grade_submission, package_from
 
 
 @pytest.fixture(scope="module")
@@ -37,3 +39,58 @@ def test_without_the_sandbox_a_submission_is_graded_the_same(package):
     assert result.status == "graded"
     assert {score.grade_id: score.points for score in result.scores} == {
         f"test_{exercise}": points for exercise, points in EXPECTED_POINTS["unscaled-dropout"].items()}
+
+
+TRAINING_AND_PLOTS = ("train_baseline", "plot_baseline", "train_l2", "plot_l2", "train_dropout", "plot_dropout")
+
+
+def test_the_package_skips_the_released_training_and_plot_cells(package):
+    assert package.skipped_at_grading == TRAINING_AND_PLOTS
+
+
+def outputs_by_grade_id(result):
+    nb = nbformat.reads(result.notebook.decode(), as_version=4)
+    return {cell.metadata.get("nbgrader", {}).get("grade_id"): cell.get("outputs", []) for cell in nb.cells}
+
+
+def test_skipping_follows_the_release_not_the_submissions_tags(package):
+    """A student who untags the training cells and tags the test and solution cells changes nothing."""
+    nb = nbformat.reads(notebook_path(COURSE_ROOT, "submitted", "full-marks").read_text(), as_version=4)
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") in TRAINING_AND_PLOTS:
+            cell.metadata["tags"] = []
+        elif "nbgrader" in cell.metadata:
+            cell.metadata["tags"] = ["skip-at-grading"]
+    result = grade_submission(GradingJob("tagger", nbformat.writes(nb).encode(), package))
+    assert result.points == 40
+    outputs = outputs_by_grade_id(result)
+    for grade_id in TRAINING_AND_PLOTS:
+        assert [output.get("text") for output in outputs[grade_id]] == [SKIPPED_NOTE], grade_id
+
+
+def test_full_runs_the_training_and_grades_the_same(package):
+    data = notebook_path(COURSE_ROOT, "submitted", "unscaled-dropout").read_bytes()
+    skipped, full = (grade_submission(GradingJob("unscaled-dropout", data, package, full=full)) for full in (False, True))
+    assert [score.points for score in full.scores] == [score.points for score in skipped.scores] == [10, 10, 0, 10]
+    outputs = outputs_by_grade_id(full)
+    assert "Cost after iteration 20000" in outputs["train_baseline"][0].text
+    assert all(any("image/png" in output.get("data", {}) for output in outputs[grade_id])
+               for grade_id in ("plot_baseline", "plot_l2", "plot_dropout"))
+
+
+def test_each_submission_gets_the_kernel_started_ahead_and_starts_the_next(package):
+    data = notebook_path(COURSE_ROOT, "submitted", "full-marks").read_bytes()
+    grade_submission(GradingJob("first", data, package))
+    ahead = kernels._ahead
+    assert ahead is not None and ahead.manager.has_kernel  # booting while nothing is graded
+    assert grade_submission(GradingJob("second", data, package)).points == 40
+    assert not ahead.scratch.exists()  # it graded "second", then was closed
+    assert kernels._ahead is not ahead and kernels._ahead.manager.has_kernel
+
+
+def test_a_kernel_started_for_other_limits_is_not_used(package):
+    data = notebook_path(COURSE_ROOT, "submitted", "full-marks").read_bytes()
+    grade_submission(GradingJob("first", data, package))
+    ahead = kernels._ahead
+    result = grade_submission(GradingJob("tight", data, package, limits=Limits(processes=32)))
+    assert result.points == 40 and not ahead.scratch.exists() and kernels._ahead.fits[-1] == Limits(processes=32)
