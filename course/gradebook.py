@@ -147,16 +147,16 @@ def _store(root: Path, url: str, result: GradingResult, helper_files: dict, fing
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
-    stand_in = _stand_in_for_unreadable(root, result) if result.status == "invalid" else b""
-    notebook = result.notebook or stand_in
+    stands_in = result.status == "invalid"  # not a notebook: recorded with a stand-in that says why
     with Gradebook(url) as gradebook, warnings.catch_warnings():
         # nbgrader's own queries trigger SQLAlchemy autoflush warnings here; they are harmless
         warnings.simplefilter("ignore", SAWarning)
         gradebook.update_or_create_student(result.student)
         gradebook.update_or_create_submission(ASSIGNMENT, result.student,
                                               timestamp=submitted_at(root, result.student))
-        if not notebook:
+        if not result.notebook and not stands_in:
             _score_zero(gradebook, result.student)
+    notebook = _stand_in_for_unreadable(root, result) if stands_in else result.notebook
     if notebook:
         for name, data in helper_files.items():
             (folder / name).parent.mkdir(parents=True, exist_ok=True)
@@ -168,7 +168,7 @@ def _store(root: Path, url: str, result: GradingResult, helper_files: dict, fing
         resources = {"nbgrader": {"notebook": NOTEBOOK, "assignment": ASSIGNMENT,
                                   "student": result.student, "db_url": url}}
         SaveAutoGrades().preprocess(nbformat.reads(notebook.decode("utf-8"), as_version=4), resources)
-        if stand_in:
+        if stands_in:
             _comment_everywhere(url, result.student, _not_graded_because(result))
     (folder / RECORD_FILE).write_text(json.dumps({
         "submission_sha256": result.submission_sha256, "assignment_fingerprint": fingerprint,
