@@ -166,9 +166,7 @@ def closing_block(root: Path, results) -> str:
     if not rows:
         return "\n".join([*lines, "", "nothing needs attention"])
     students = len({result.student for result, _ in rows})
-    lines += ["", f"needs attention: {students} student{'s' if students > 1 else ''} "
-                  f"(what to do is in {_shown(root / 'report' / 'index.html')})"]
-    student_width = max(len(result.student) for result, _ in rows)
-    kind_width = max(len(item.kind) for _, item in rows)
-    lines += [f"  {result.student:<{student_width}}  {item.kind:<{kind_width}}  {item.reason}" for result, item in rows]
+    lines += ["", f"{students} student{'s need' if students > 1 else ' needs'} attention "
+                  f"(what to do is in {_shown(root / 'report' / 'index.html')}):"]
+    lines += [f"needs attention: {result.student}: {item.reason} [{item.kind}]" for result, item in rows]
     return "\n".join(lines)

@@ -76,7 +76,7 @@ class Failure:
 class Attention:
     """Something about a student's grading the instructor should look at."""
     kind: str  # one of ATTENTION_KINDS
-    reason: str  # what happened, in a sentence or two
+    reason: str  # what happened, as the grader words it ("the file is not valid JSON (...)")
     what_to_do: str
 
 
@@ -147,12 +147,12 @@ def needs_attention(student: str, record: dict) -> list[Attention]:
     kind = {"invalid": NOT_A_NOTEBOOK, "error": GRADING_ERROR, "killed": DEAD_KERNEL}.get(record.get("status"))
     if kind:
         reason = "; ".join(record.get("problems", [])).removeprefix(f"{kind}: ")
-        found.append(Attention(kind, _sentence(reason or kind), WHAT_TO_DO[kind].format(student=student)))
+        found.append(Attention(kind, reason or kind, WHAT_TO_DO[kind].format(student=student)))
     stopped = {grade_id.removeprefix("test_"): failure.removeprefix(f"{TIMEOUT}:").strip()
                for grade_id, failure in sorted(record.get("failures", {}).items())
                if failure.startswith(f"{TIMEOUT}:")}
     if stopped:
-        reason = " ".join(f"The test of {function} {message}" for function, message in stopped.items())
+        reason = "; ".join(f"the test of {function} {message}" for function, message in stopped.items())
         others = "the other tests kept their points" if len(stopped) == 1 else "the others kept their points"
         found.append(Attention(TIMED_OUT, f"{reason} {'It' if len(stopped) == 1 else 'They'} scored 0; {others}.",
                                WHAT_TO_DO[TIMED_OUT].format(student=student)))
@@ -291,7 +291,7 @@ def _attention_section(results) -> str:
     students = len({result.student for result, _ in rows})
     return (f"<h2>Needs attention: {students} student{'s' if students > 1 else ''}</h2>\n"
             + _table(["student", "problem", "what happened", "what to do"],
-                     [(html.escape(result.student), html.escape(item.kind), html.escape(item.reason),
+                     [(html.escape(result.student), html.escape(item.kind), html.escape(_sentence(item.reason)),
                        html.escape(item.what_to_do)) for result, item in rows], "attention"))
 
 

@@ -153,8 +153,8 @@ def test_what_needs_attention_says_what_happened_and_what_to_do(course):
     _, results = collect(course)
     attention = {r.student: [(item.kind, item.reason) for item in r.attention] for r in results if r.attention}
     assert attention == {
-        "eve": [(NOT_A_NOTEBOOK, "The file is not valid JSON (truncated or edited outside Jupyter?).")],
-        "fay": [(TIMED_OUT, f"The test of backward_propagation_with_dropout {STOPPED} It scored 0; "
+        "eve": [(NOT_A_NOTEBOOK, "the file is not valid JSON (truncated or edited outside Jupyter?)")],
+        "fay": [(TIMED_OUT, f"the test of backward_propagation_with_dropout {STOPPED} It scored 0; "
                             "the other tests kept their points.")]}
     eve = next(r for r in results if r.student == "eve")
     assert "submitted/eve/regularization/" in eve.attention[0].what_to_do
@@ -166,11 +166,11 @@ def test_needs_attention_names_dead_kernels_and_grading_errors():
         "a cell ran past the timeout and the kernel ignored the interrupt, so it was killed; "
         "the test cells left were scored 0"]})
     assert [(item.kind, item.reason) for item in killed] == [(DEAD_KERNEL, (
-        "A cell ran past the timeout and the kernel ignored the interrupt, so it was killed; "
-        "the test cells left were scored 0."))]
+        "a cell ran past the timeout and the kernel ignored the interrupt, so it was killed; "
+        "the test cells left were scored 0"))]
     assert "autograded/gus/regularization/Regularization.ipynb" in killed[0].what_to_do
     failed = needs_attention("hal", {"status": "error", "problems": ["grading failed (OSError): disk full"]})
-    assert [(item.kind, item.reason) for item in failed] == [(GRADING_ERROR, "Grading failed (OSError): disk full.")]
+    assert [(item.kind, item.reason) for item in failed] == [(GRADING_ERROR, "grading failed (OSError): disk full")]
     assert "graded again" in failed[0].what_to_do
     assert needs_attention("ann", {"status": "graded", "problems": [], "failures": {COST: "AssertionError: x"}}) == []
     assert needs_attention("new", {}) == []
@@ -183,6 +183,8 @@ def test_report_shows_what_needs_attention_first_and_counts_only_the_graded(cour
     assert page.index('<section id="needs-attention">') < page.index("<h2>Scores</h2>")
     section = page[page.index('<section id="needs-attention">'):page.index("</section>")]
     assert "<h2>Needs attention: 2 students</h2>" in section
+    assert ("<td>eve</td><td>not a notebook</td><td>The file is not valid JSON (truncated or edited outside "
+            "Jupyter?).</td>") in section  # what happened, as a sentence
     assert section.index("<td>eve</td><td>not a notebook</td>") < section.index("<td>fay</td><td>timed out</td>")
     assert "Timeout: stopped after # s, the per-cell limit: an endless loop?" in page  # a failure named as such
     assert "NotGraded" not in page and "<td>eve</td><td>0</td>" in page  # eve's 0s are listed, not her failures
