@@ -5,14 +5,15 @@ workers of a Dask cluster; the gradebook, the autograded notebooks, the feedback
 then brought up to date for everyone. The roster (students.csv), when there is one, is loaded first.
 The run ends by naming the files it wrote and the students who need attention.
 """
+import shutil
 import sys
 import tempfile
 from pathlib import Path
 
 from course import ASSIGNMENT, NOTEBOOK, course_config
 from course.feedback import save_feedback, write_feedback
-from course.gradebook import (ROSTER, autograded_dir, db_url, import_roster, last_record, record, setup_lock,
-                              submitted_at)
+from course.gradebook import (COLLECTED_FILES, ROSTER, autograded_dir, db_url, import_roster, last_record, record,
+                              setup_lock, submitted_at)
 from course.pool import default_workers, run_jobs
 from course.progress import Progress
 from course.release import assignment_dir, assignment_fingerprint, build_release, template_gradebook
@@ -68,12 +69,19 @@ def sandbox_notice(requested: bool) -> tuple[bool, str]:
 
 def take_result(root: Path, url: str, result: GradingResult, helper_files: dict, fingerprint: str) -> None:
     """All this process does with a result: record it in the gradebook and save the files the worker
-    made (the autograded notebook and its feedback page)."""
+    made (the autograded notebook and its feedback page), with the files nbgrader collect put beside
+    the submission, which `nbgrader release_feedback` reads in the feedback folder."""
     record(root, url, result, helper_files, fingerprint)
+    autograded = autograded_dir(root, result.student)
     if result.feedback:
-        save_feedback(root, result.student, result.feedback)
-    elif (autograded_dir(root, result.student) / f"{NOTEBOOK}.ipynb").exists():  # the stand-in for a non-notebook
-        write_feedback(root, [result.student])
+        page = save_feedback(root, result.student, result.feedback)
+    elif (autograded / f"{NOTEBOOK}.ipynb").exists():  # the stand-in for a non-notebook
+        page = write_feedback(root, [result.student])[result.student]
+    else:
+        return
+    for name in COLLECTED_FILES:
+        if (autograded / name).exists():
+            shutil.copyfile(autograded / name, page.parent / name)
 
 
 def grade_class(root: Path, workers: int = 0, force: bool = False, cell_timeout: int = 0, scheduler: str = "",

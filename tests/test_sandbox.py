@@ -29,7 +29,7 @@ ORDINARY = ("full-marks", "half-missing-in-cost")
 OUTPUTS = {"autograded", "feedback", "report", "grades.csv", "gradebook.db"}  # what a grading run writes
 SECRET = hostile.SECRET
 SECRET_VALUE = secrets.token_hex(16)  # random, so that finding it anywhere means it leaked
-PROGRESS_LINE = re.compile(r"\[[#.]{30}\] \d+/\d+  elapsed .*")  # course.pool.Progress, off a terminal
+PROGRESS_LINE = re.compile(r"\[[#.]{30}\] \d+/\d+  elapsed .*")  # course.progress.Progress, off a terminal
 
 
 def checksums(root):
