@@ -17,6 +17,7 @@ RLIMIT_NPROC does not count), else RLIMIT_NPROC (as any other user, for whom it 
 """
 import os
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -79,7 +80,27 @@ def _system_mounts():
             arguments += ["--ro-bind", top, top]
     for prefix in sorted({sys.prefix, sys.base_prefix, sys.exec_prefix}):
         arguments += ["--ro-bind", prefix, prefix]
-    return arguments
+    return arguments + list(_private_system_files())
+
+
+@lru_cache(maxsize=1)
+def _private_system_files() -> tuple:
+    """Hide what under /etc others may not read (/etc/shadow, private keys): grading as root, the kernel
+    is root in its user namespace, so file permissions would not keep it out. Each such file is covered
+    by /dev/null, which a sandbox cannot open (device files are off in its mounts); each folder by an
+    empty one."""
+    hidden = []
+    for folder, folders, files in os.walk("/etc"):
+        for name in list(folders):
+            path = os.path.join(folder, name)
+            if not os.path.islink(path) and not os.stat(path).st_mode & stat.S_IROTH:
+                hidden += ["--tmpfs", path]
+                folders.remove(name)
+        for name in files:
+            mode = os.lstat(os.path.join(folder, name)).st_mode
+            if stat.S_ISREG(mode) and not mode & stat.S_IROTH:
+                hidden += ["--ro-bind", "/dev/null", os.path.join(folder, name)]
+    return tuple(hidden)
 
 
 def _bwrap_arguments(workdir: Path):

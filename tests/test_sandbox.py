@@ -173,19 +173,21 @@ def test_the_run_says_whether_the_sandbox_is_on(monkeypatch):
 
 def test_a_sandboxed_process_sees_only_its_folder_and_the_environment(tmp_path):
     """What the kernel's command line gives, checked with a plain python in it (it runs in a second):
-    its folder, the Python environment, a writable HOME, and only the allow-listed variables."""
+    its folder, the Python environment, a writable HOME, only the allow-listed variables, and of /etc
+    nothing that only root may read."""
     work = tmp_path / "work"
     work.mkdir()
     (tmp_path / "solutions.txt").write_text("next to the work folder")
     code = ("import json, os, sys, numpy\n"
+            "try:\n    shadow = repr(open('/etc/shadow').read())\nexcept PermissionError:\n    shadow = 'unreadable'\n"
             f"print(os.listdir('.'), os.path.exists({str(tmp_path / 'solutions.txt')!r}), os.path.exists(sys.prefix),"
-            " os.access(os.environ['HOME'], os.W_OK))\n"
+            " os.access(os.environ['HOME'], os.W_OK), shadow)\n"
             "print(json.dumps(sorted(os.environ)))\n"
             "open('written.txt', 'w').write('ok')")
     done = subprocess.run([*kernel_command(work, Limits()), sys.executable, "-c", code], capture_output=True, text=True,
                           env={**os.environ, SECRET: SECRET_VALUE})
     assert done.returncode == 0, done.stderr
     listing, environment = done.stdout.splitlines()
-    assert listing.split() == ["[]", "False", "True", "True"]
+    assert listing.split() == ["[]", "False", "True", "True", "unreadable"]  # /etc/shadow, even as root
     assert json.loads(environment) == sorted({*kernel_environment(), "PWD"})  # bwrap sets PWD
     assert (work / "written.txt").read_text() == "ok"
