@@ -1,9 +1,9 @@
 """The mutation check's catalogue judged in this process, in seconds rather than minutes.
 
 Each entry's graded functions run here instead of in a sandboxed kernel, and each test cell is judged
-the way course/judge.py judges it: the public test runs once on the functions with every call
-recorded as data, as the kernel hands them in (handin.py), and the hidden cases' planned calls are
-made; then the cell runs again against those records, the hidden cases by course.hidden_tests.judge.
+the way course/judge.py judges it: the test cell runs once with handin.py recording as it does in the
+kernel under autograding (the public test's calls and the hidden cases' planned calls); then it runs
+again against those records, the hidden cases by course.hidden_tests.judge.
 What this checks is the judges in public_tests.py and their planned calls, not the grading machinery,
 which tests/mutations.py grades for real.
 
@@ -11,8 +11,12 @@ which tests/mutations.py grades for real.
 
 prints the same score as `python -m tests.mutations`.
 """
+import contextlib
 import copy
+import os
 import sys
+import tempfile
+from pathlib import Path
 
 import nbformat
 import numpy as np
@@ -30,44 +34,21 @@ import testCases  # noqa: E402
 from course import hidden_tests  # noqa: E402
 
 
-def _as_handed_in(value):
-    """value after the trip from the kernel to the grader: encoded as data, then decoded."""
-    arrays = []
-    return handin.decode(handin.encode(value, arrays), arrays)
-
-
-class _Kernel:
-    """A graded function as the kernel runs it: every call recorded as handin records one."""
-
-    def __init__(self, function, target):
-        self.function, self.target, self.records = function, target, []
-
-    def __call__(self, *args):
-        before = handin.encode(args)
-        record = {"function": self.function, "arguments": handin.call_key(args)}
-        try:
-            result = self.target(*args)
-        except Exception as error:
-            record["raised"] = [type(error).__name__, str(error)]
-            raise
+@contextlib.contextmanager
+def _autograding(folder: Path):
+    """handin as it runs in the kernel under autograding, its records and plans in `folder`."""
+    saved = handin.RECORDS, handin.PLANS, os.environ.get("NBGRADER_EXECUTION")
+    handin.RECORDS, handin.PLANS = folder / ".handin", folder / ".hidden"
+    os.environ["NBGRADER_EXECUTION"] = "autograde"
+    hidden_tests.write_plans(handin.PLANS)
+    try:
+        yield
+    finally:
+        handin.RECORDS, handin.PLANS = saved[:2]
+        if saved[2] is None:
+            del os.environ["NBGRADER_EXECUTION"]
         else:
-            record["returned"] = _as_handed_in(result)
-            return result
-        finally:
-            if handin.encode(args) != before:
-                record["arguments_after"] = _as_handed_in(args)
-            self.records.append(record)
-
-
-def _kernel_hidden_tests(function, target):
-    """handin.hidden_tests under autograding: make the planned calls, check nothing."""
-    for arguments, seed in _as_handed_in([list(call) for call in hidden_tests.planned_calls(function)]):
-        if seed is not None:
-            np.random.seed(seed)
-        try:
-            target(*arguments)
-        except Exception:
-            pass
+            os.environ["NBGRADER_EXECUTION"] = saved[2]
 
 
 def _namespace():
@@ -102,9 +83,10 @@ def judge(submission: bytes, cells=None) -> dict:
             exec(cell.source, namespace)
     messages = {}
     for exercise, code in cells.items():
-        kernel = _Kernel(exercise, namespace[exercise])
-        _failure(code, {**namespace, exercise: kernel, "hidden_tests": _kernel_hidden_tests})
-        replay = handin.Replay(exercise, kernel.records)
+        with tempfile.TemporaryDirectory(prefix="quick-grading-") as folder, _autograding(Path(folder)):
+            _failure(code, {**namespace, "hidden_tests": handin.hidden_tests})  # the kernel's run, recorded
+            calls = [call for calls in handin.read_records(handin.RECORDS).values() for call in calls]
+        replay = handin.Replay(exercise, [call for call in calls if call["function"] == exercise])
         messages[exercise] = _failure(code, {**namespace, exercise: replay, "hidden_tests": hidden_tests.judge})
     return messages
 
