@@ -31,11 +31,8 @@ def dropout_fixture() -> str:
     pass with testCases.DROPOUT_BACKWARD_KEEP_PROB whose masks follow np.random.seed(11), an array a line."""
     import testCases
 
-    np.random.seed(1)
-    X = np.random.randn(3, 5)
-    parameters = {name: np.random.randn(*shape) for name, shape in testCases.LAYER_SHAPES}
+    X, parameters = testCases.forward_propagation_with_dropout_test_case()  # the same seeded X and weights
     _, cache = dropout_pass(X, parameters, testCases.DROPOUT_BACKWARD_KEEP_PROB, seed=11)
-    names = ("Z1", "D1", "A1", "W1", "b1", "Z2", "D2", "A2", "W2", "b2", "Z3", "A3", "W3", "b3")
     entries = {"X": X.tolist(), "Y": [[1, 1, 0, 1, 0]],
-               **{name: value.tolist() for name, value in zip(names, cache)}}
+               **{name: value.tolist() for name, value in zip(testCases.DROPOUT_CACHE_NAMES, cache)}}
     return "{\n" + ",\n".join(f"  {json.dumps(name)}: {json.dumps(value)}" for name, value in entries.items()) + "\n}\n"
