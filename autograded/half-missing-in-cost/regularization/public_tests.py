@@ -30,6 +30,7 @@ from handin import JudgingError, recorded
 from reg_utils import backward_propagation, compute_cost, forward_propagation, relu, sigmoid
 from testCases import (
     DROPOUT_BACKWARD_KEEP_PROB,
+    DROPOUT_CACHE_NAMES,
     backward_propagation_with_dropout_test_case,
     backward_propagation_with_regularization_test_case,
     compute_cost_with_regularization_test_case,
@@ -44,7 +45,6 @@ RTOL = 1e-5
 ATOL = 1e-8
 RATIO_RTOL = 1e-4  # how exactly a known mistake's ratio must show up to be named
 GRADIENT_KEYS = ("dZ3", "dW3", "db3", "dA2", "dZ2", "dW2", "db2", "dA1", "dZ1", "dW1", "db1")
-DROPOUT_CACHE_NAMES = ("Z1", "D1", "A1", "W1", "b1", "Z2", "D2", "A2", "W2", "b2", "Z3", "A3", "W3", "b3")
 
 # What each public test expects. Code that returns these on other inputs was written for the example.
 PUBLIC_EXPECTED = {

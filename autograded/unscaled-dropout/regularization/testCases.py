@@ -48,6 +48,8 @@ def forward_propagation_with_dropout_test_case():
 
 
 DROPOUT_BACKWARD_KEEP_PROB = 0.8
+# The layout of the cache forward_propagation_with_dropout returns and its backward pass takes.
+DROPOUT_CACHE_NAMES = ("Z1", "D1", "A1", "W1", "b1", "Z2", "D2", "A2", "W2", "b2", "Z3", "A3", "W3", "b3")
 # The public backward-dropout case holds a dropout pass, a graded function's result, so it ships as
 # data, written by `python -m course build`.
 DROPOUT_CASE_FILE = Path(__file__).resolve().parent / "testCases.json"
@@ -57,8 +59,7 @@ def backward_propagation_with_dropout_test_case():
     """Returns X (3, 5), Y (1, 5) and the cache (Z1, D1, A1, W1, b1, Z2, D2, A2, W2, b2, Z3, A3, W3, b3)
     of a dropout forward pass on X with keep_prob = DROPOUT_BACKWARD_KEEP_PROB."""
     stored = {name: np.array(value) for name, value in json.loads(DROPOUT_CASE_FILE.read_text()).items()}
-    cache = tuple(stored[name] for name in ("Z1", "D1", "A1", "W1", "b1", "Z2", "D2", "A2", "W2", "b2",
-                                            "Z3", "A3", "W3", "b3"))
+    cache = tuple(stored[name] for name in DROPOUT_CACHE_NAMES)
     return stored["X"], stored["Y"], cache
 
 
