@@ -107,7 +107,7 @@ def setup_lock(url: str):
         engine.dispose()
 
 
-def record(root: Path, url: str, result: GradingResult, helper_files: dict, fingerprint: str) -> None:
+def record(root: Path, url: str, result: GradingResult, fingerprint: str) -> None:
     """Store one result: the autograded folder as nbgrader lays it out, and the scores.
     fingerprint identifies the assignment version the submission was graded against.
     An unreachable gradebook is retried for RETRY_SECONDS, then GradebookUnreachable is raised;
@@ -115,7 +115,7 @@ def record(root: Path, url: str, result: GradingResult, helper_files: dict, fing
     deadline, warned = time.monotonic() + RETRY_SECONDS, False
     while True:
         try:
-            return _store(root, url, result, helper_files, fingerprint)
+            return _store(root, url, result, fingerprint)
         except Exception as error:
             cause = _connection_error(error)
             if cause is None:
@@ -142,7 +142,7 @@ def _connection_error(error: BaseException):
     return None
 
 
-def _store(root: Path, url: str, result: GradingResult, helper_files: dict, fingerprint: str) -> None:
+def _store(root: Path, url: str, result: GradingResult, fingerprint: str) -> None:
     folder = autograded_dir(root, result.student)
     if folder.exists():
         shutil.rmtree(folder)
@@ -158,9 +158,6 @@ def _store(root: Path, url: str, result: GradingResult, helper_files: dict, fing
             _score_zero(gradebook, result.student)
     notebook = _stand_in_for_unreadable(root, result) if stands_in else result.notebook
     if notebook:
-        for name, data in helper_files.items():
-            (folder / name).parent.mkdir(parents=True, exist_ok=True)
-            (folder / name).write_bytes(data)
         for name in COLLECTED_FILES:
             if (submitted_dir(root, result.student) / name).exists():
                 shutil.copyfile(submitted_dir(root, result.student) / name, folder / name)

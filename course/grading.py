@@ -67,11 +67,11 @@ def sandbox_notice(requested: bool) -> tuple[bool, str]:
                   f"processes capped by {cap})")
 
 
-def take_result(root: Path, url: str, result: GradingResult, helper_files: dict, fingerprint: str) -> None:
+def take_result(root: Path, url: str, result: GradingResult, fingerprint: str) -> None:
     """All this process does with a result: record it in the gradebook and save the files the worker
     made (the autograded notebook and its feedback page), with the files nbgrader collect put beside
     the submission, which `nbgrader release_feedback` reads in the feedback folder."""
-    record(root, url, result, helper_files, fingerprint)
+    record(root, url, result, fingerprint)
     autograded = autograded_dir(root, result.student)
     if result.feedback:
         page = save_feedback(root, result.student, result.feedback)
@@ -132,7 +132,7 @@ def grade_class(root: Path, workers: int = 0, force: bool = False, cell_timeout:
             results = run_jobs(jobs, workers)
         with Progress(len(jobs)) as progress:
             for result in results:
-                take_result(root, url, result, package.files, fingerprint)
+                take_result(root, url, result, fingerprint)
                 progress.update(*_outcome(root, result))
 
     exercises, results = write_report(root)

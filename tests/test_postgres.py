@@ -89,5 +89,5 @@ def test_a_gradebook_that_stays_away_stops_the_run_and_says_why(tmp_path, monkey
     monkeypatch.setattr(gradebook, "RETRY_SECONDS", 0)
     nowhere = f"postgresql://postgres@127.0.0.1:{free_port()}/gone"
     with pytest.raises(gradebook.GradebookUnreachable, match="could not record someone: .* run the command again"):
-        gradebook.record(tmp_path, nowhere, GradingResult("someone", "0" * 64, "invalid"), {}, "fingerprint")
+        gradebook.record(tmp_path, nowhere, GradingResult("someone", "0" * 64, "invalid"), "fingerprint")
     assert gradebook.last_record(tmp_path, "someone") == {}  # so the next run grades them again
