@@ -15,10 +15,12 @@ played back in the order the kernel made them. The checks are deterministic give
 values returned, so the public part of a test cell makes the same calls on both sides,
 and `recorded()` passes a Replay through unchanged, so one public_tests.py serves both.
 The hidden cases (`hidden_tests`) are calls the grader plans and hands over as data.
-A cell's records are found by the execution count of the cell that made them.
+A cell's records are found by the execution count of the cell that made them, and
+`replays()` turns one cell's records into the functions its rerun calls.
 
 Outside autograding (a student running the tests), `recorded` changes nothing.
 """
+
 import builtins
 import hashlib
 import json
@@ -27,8 +29,10 @@ from pathlib import Path
 
 import numpy as np
 
-RECORDS = Path.cwd() / ".handin"  # fixed when the notebook imports the tests, before any student code
-PLANS = Path.cwd() / ".hidden"  # where the grader puts the hidden cases' planned calls
+FOLDER = ".handin"  # the records' folder, beside the notebook
+RECORDS = Path.cwd() / FOLDER  # fixed when the notebook imports the tests, before any student code
+PLANS_FOLDER = ".hidden"  # where the grader puts the hidden cases' planned calls, beside the notebook
+PLANS = Path.cwd() / PLANS_FOLDER
 MAX_RECORD_BYTES = 64 * 2**20  # all records of a submission together
 MAX_DEPTH = 16
 
@@ -82,8 +86,7 @@ class _Recorder:
     def __call__(self, *args):
         __tracebackhide__ = True  # a student's error shows their own frames, not this one
         before = encode(args)
-        record = {"function": self.function, "cell": _running_cell(),
-                  "arguments": _digest(before)}
+        record = {"function": self.function, "cell": _running_cell(), "arguments": _digest(before)}
         try:
             result = self.target(*args)
         except BaseException as error:
@@ -110,8 +113,9 @@ def _write(record):
     RECORDS.mkdir(exist_ok=True)
     earlier = list(RECORDS.glob("*.call"))
     arrays = []
-    skeleton = {key: encode(value, arrays) if key in ("returned", "arguments_after") else value
-                for key, value in record.items()}
+    skeleton = {
+        key: encode(value, arrays) if key in ("returned", "arguments_after") else value for key, value in record.items()
+    }
     used = sum(path.stat().st_size for path in earlier)
     if used + sum(array.nbytes for array in arrays) > MAX_RECORD_BYTES:
         skeleton = {key: record[key] for key in ("function", "cell", "arguments")} | {"too_large": True}
@@ -120,6 +124,7 @@ def _write(record):
 
 
 # --- Encoding: JSON for the structure, raw bytes for arrays ---------------------------------
+
 
 def encode(value, arrays=None, depth=0):
     """A JSON-able description of value; arrays are appended to `arrays` and referred to by index
@@ -138,8 +143,9 @@ def encode(value, arrays=None, depth=0):
     if type(value) in (list, tuple):
         return {type(value).__name__: [encode(item, arrays, depth + 1) for item in value]}
     if type(value) is dict:
-        return {"dict": [[encode(key, arrays, depth + 1), encode(item, arrays, depth + 1)]
-                         for key, item in value.items()]}
+        return {
+            "dict": [[encode(key, arrays, depth + 1), encode(item, arrays, depth + 1)] for key, item in value.items()]
+        }
     return {"opaque": type(value).__name__}
 
 
@@ -156,19 +162,19 @@ def pack(skeleton, arrays) -> bytes:
 def unpack(data: bytes):
     """The skeleton and arrays of a packed record; ValueError for anything malformed."""
     size = int.from_bytes(data[:8], "little")
-    header = json.loads(data[8:8 + size])
-    body = memoryview(data)[8 + size:]
+    header = json.loads(data[8 : 8 + size])
+    body = memoryview(data)[8 + size :]
     arrays = []
     for dtype, shape, offset, nbytes in header["arrays"]:
         dtype = np.dtype(dtype)
         if dtype.hasobject or offset < 0 or offset + nbytes > len(body):
             raise ValueError("malformed array in a record")
-        arrays.append(np.frombuffer(body[offset:offset + nbytes], dtype=dtype).reshape(shape).copy())
+        arrays.append(np.frombuffer(body[offset : offset + nbytes], dtype=dtype).reshape(shape).copy())
     return header["skeleton"], arrays
 
 
 def decode(description, arrays):
-    (kind, content), = description.items()
+    ((kind, content),) = description.items()
     if kind == "value":
         return content
     if kind == "array":
@@ -198,6 +204,7 @@ def _opaque(type_name: str):
 
 # --- Grader side ------------------------------------------------------------------------------
 
+
 def read_records(folder: Path) -> dict:
     """Records by cell (execution count), each cell's in call order; unreadable files are skipped."""
     by_cell = {}
@@ -208,12 +215,23 @@ def read_records(folder: Path) -> dict:
             continue
         try:
             skeleton, arrays = unpack(path.read_bytes())
-            record = {key: decode(value, arrays) if key in ("returned", "arguments_after") else value
-                      for key, value in skeleton.items()}
+            record = {
+                key: decode(value, arrays) if key in ("returned", "arguments_after") else value
+                for key, value in skeleton.items()
+            }
             by_cell.setdefault(int(record["cell"]), []).append(record)
         except (ValueError, KeyError, TypeError, IndexError, AttributeError, RecursionError):
             continue
     return by_cell
+
+
+def replays(records: list, functions) -> dict:
+    """{function: its Replay} for one cell's records: a function the cell never called in the
+    kernel gets an empty Replay, so that a call to it in the rerun fails as unrecorded."""
+    return {
+        function: Replay(function, [record for record in records if record.get("function") == function])
+        for function in functions
+    }
 
 
 class Replay:
@@ -227,12 +245,15 @@ class Replay:
         key = call_key(args)
         record = next((record for record in self.records if record.get("arguments") == key), None)
         if record is None:
-            raise JudgingError(f"{self.function}: the test made a call the student's kernel did not make; "
-                               "the test cell did not run to its end there (or its functions were replaced).")
+            raise JudgingError(
+                f"{self.function}: the test made a call the student's kernel did not make; "
+                "the test cell did not run to its end there (or its functions were replaced)."
+            )
         self.records.remove(record)
         if record.get("too_large"):
-            raise JudgingError(f"{self.function}: its results were too large to hand in "
-                               f"(over {MAX_RECORD_BYTES // 2**20} MB in all).")
+            raise JudgingError(
+                f"{self.function}: its results were too large to hand in (over {MAX_RECORD_BYTES // 2**20} MB in all)."
+            )
         if "arguments_after" in record:
             _overwrite(list(args), list(record["arguments_after"]))
         if "raised" in record:

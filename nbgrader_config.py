@@ -1,4 +1,5 @@
 """nbgrader settings for the Regularization course; paths are anchored to this folder."""
+
 import os
 from pathlib import Path
 
@@ -19,4 +20,6 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 c.Execute.timeout = 30
 c.Execute.interrupt_on_timeout = True
 
-c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError(\"replace this line with your code\")"}
+c.ClearSolutions.code_stub = {
+    "python": '# YOUR CODE HERE\nraise NotImplementedError("replace this line with your code")'
+}

@@ -4,6 +4,7 @@ Every fixture re-seeds numpy's global generator or reads stored arrays, so a
 case gives the same arrays however often, and in whatever order, it is called. The network is a
 small 3 -> 2 -> 3 -> 1 one, on 5 examples.
 """
+
 import json
 from pathlib import Path
 

@@ -10,6 +10,7 @@ and 100 workers from the Dask + PostgreSQL run.
 
     .venv/bin/python benchmarks/cluster_benchmark.py [--students 60] [--workers N]
 """
+
 import argparse
 import os
 import sys
@@ -21,17 +22,23 @@ from unittest import mock
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from grading_benchmark import StageFailed, check_autograded, hand_in, quiet, synthetic_class, tail  # noqa: E402
+
 import course.cluster  # noqa: E402
 import course.grading  # noqa: E402
 from course import ASSIGNMENT  # noqa: E402
+from course.layout import copy_course  # noqa: E402
 from course.pool import default_workers  # noqa: E402
 from course.release import build_release  # noqa: E402
-from grading_benchmark import StageFailed, check_autograded, hand_in, new_course, quiet, synthetic_class, tail  # noqa: E402
 from tests.servers import dask_cluster, postgres_server  # noqa: E402
 
 BASELINE = "local, SQLite"
-RUNS = {BASELINE: (False, False), "Dask, SQLite": (True, False),  # name: (on Dask, into PostgreSQL)
-        "local, PostgreSQL": (False, True), "Dask, PostgreSQL": (True, True)}
+RUNS = {
+    BASELINE: (False, False),
+    "Dask, SQLite": (True, False),  # name: (on Dask, into PostgreSQL)
+    "local, PostgreSQL": (False, True),
+    "Dask, PostgreSQL": (True, True),
+}
 TARGET = 1.05
 CLASS_SIZE = 10_000
 PROJECTION_TARGET = 15 * 60  # seconds for CLASS_SIZE submissions on 100 workers
@@ -40,6 +47,7 @@ RECORDING_TARGET = 0.030  # seconds the recording process spends on each result
 
 def timed(function, seconds: list, generator=False):
     """function, appending the duration of each call (of each full iteration, for a generator) to seconds."""
+
     def call(*args, **kwargs):
         started = time.perf_counter()
         try:
@@ -60,12 +68,15 @@ def time_run(course_root: Path, workers: int, scheduler: str, db_url: str) -> di
     process's seconds per result (gradebook and files)."""
     loop, records = [], []
     environment = {"COURSE_DB_URL": db_url} if db_url else {}
-    with mock.patch.dict(os.environ, environment), \
-            mock.patch.object(course.grading, "run_jobs", timed(course.grading.run_jobs, loop, generator=True)), \
-            mock.patch.object(course.cluster, "run_jobs_on_cluster",
-                              timed(course.cluster.run_jobs_on_cluster, loop, generator=True)), \
-            mock.patch.object(course.grading, "take_result", timed(course.grading.take_result, records)), \
-            quiet(course_root / "benchmark.log"):
+    with (
+        mock.patch.dict(os.environ, environment),
+        mock.patch.object(course.grading, "run_jobs", timed(course.grading.run_jobs, loop, generator=True)),
+        mock.patch.object(
+            course.cluster, "run_jobs_on_cluster", timed(course.cluster.run_jobs_on_cluster, loop, generator=True)
+        ),
+        mock.patch.object(course.grading, "take_result", timed(course.grading.take_result, records)),
+        quiet(course_root / "benchmark.log"),
+    ):
         if not db_url:
             os.environ.pop("COURSE_DB_URL", None)
         started = time.perf_counter()
@@ -86,29 +97,40 @@ def clock(seconds: float) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--students", type=int, default=60, help="synthetic submissions (default 60)")
-    parser.add_argument("--workers", type=int, default=default_workers(), help="workers, local or Dask (default: all cores)")
+    parser.add_argument(
+        "--workers", type=int, default=default_workers(), help="workers, local or Dask (default: all cores)"
+    )
     args = parser.parse_args(argv)
     n, workers = args.students, args.workers
     if n < 1 or workers < 1:
         parser.error("--students and --workers must be at least 1")
-    print(f"{n} submissions, {workers} workers, load average {os.getloadavg()[0]:.2f} "
-          "(other processes on the machine skew the timings)")
+    print(
+        f"{n} submissions, {workers} workers, load average {os.getloadavg()[0]:.2f} "
+        "(other processes on the machine skew the timings)"
+    )
 
     times = {}
-    with tempfile.TemporaryDirectory(prefix="cluster-benchmark-") as tmp, postgres_server() as postgres, \
-            dask_cluster(Path(tmp) / "dask", workers) as cluster:
+    with (
+        tempfile.TemporaryDirectory(prefix="cluster-benchmark-") as tmp,
+        postgres_server() as postgres,
+        dask_cluster(Path(tmp) / "dask", workers) as cluster,
+    ):
         tmp = Path(tmp)
-        base = new_course(tmp / "base")
+        base = copy_course(tmp / "base")
         with quiet(tmp / "base.log"):
             release_dir = build_release(base)
         notebooks = synthetic_class(release_dir, base / "source" / ASSIGNMENT, n)
         for number, (name, (on_dask, on_postgres)) in enumerate(RUNS.items()):
             print(f"timing {name} ...", flush=True)
-            course_root = new_course(tmp / f"run{number}")
+            course_root = copy_course(tmp / f"run{number}")
             hand_in(course_root, notebooks, release_dir)
             try:
-                times[name] = time_run(course_root, workers, cluster.address if on_dask else "",
-                                       postgres.new_database(f"run{number}") if on_postgres else "")
+                times[name] = time_run(
+                    course_root,
+                    workers,
+                    cluster.address if on_dask else "",
+                    postgres.new_database(f"run{number}") if on_postgres else "",
+                )
             except StageFailed as error:
                 print(f"\n!!! {name} FAILED !!!\n{error}\n", file=sys.stderr, flush=True)
 
@@ -123,16 +145,21 @@ def main(argv=None) -> int:
     for engine, name in (("Dask", "Dask, SQLite"), ("PostgreSQL", "local, PostgreSQL")):
         if baseline and name in times:
             ratio = times[name]["total"] / baseline["total"]
-            print(f"{engine} adds {ratio - 1:+.1%}  target <= {TARGET - 1:.0%}: " + ("met" if ratio <= TARGET else "NOT met"))
+            print(
+                f"{engine} adds {ratio - 1:+.1%}  target <= {TARGET - 1:.0%}: "
+                + ("met" if ratio <= TARGET else "NOT met")
+            )
 
     measured = times.get("Dask, PostgreSQL")
     if measured:
         grading = measured["loop"] * workers / n  # worker-seconds per submission, scheduling and waits included
         fixed = measured["total"] - measured["loop"]  # release builds, report
-        print(f"\nper submission on Dask + PostgreSQL: {grading:.2f} worker-seconds of grading, feedback page "
-              f"included; in the one recording process {measured['record'] * 1000:.1f} ms (target <= "
-              f"{RECORDING_TARGET * 1000:g} ms: {'met' if measured['record'] <= RECORDING_TARGET else 'NOT met'}); "
-              f"{fixed:.0f} s fixed")
+        print(
+            f"\nper submission on Dask + PostgreSQL: {grading:.2f} worker-seconds of grading, feedback page "
+            f"included; in the one recording process {measured['record'] * 1000:.1f} ms (target <= "
+            f"{RECORDING_TARGET * 1000:g} ms: {'met' if measured['record'] <= RECORDING_TARGET else 'NOT met'}); "
+            f"{fixed:.0f} s fixed"
+        )
         print(f"projected wall time for {CLASS_SIZE} submissions (recording overlaps grading):")
         for count in (1, 10, 100):
             wall = fixed + CLASS_SIZE * max(grading / count, measured["record"])

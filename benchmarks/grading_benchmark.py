@@ -8,6 +8,7 @@ nbclient (the limit). Prints a table and whether the targets are met.
 
     .venv/bin/python benchmarks/grading_benchmark.py [--students 40] [--workers N] [--skip-sequential]
 """
+
 import argparse
 import contextlib
 import os
@@ -25,36 +26,33 @@ sys.path.insert(0, str(REPO))
 import nbformat  # noqa: E402
 from nbclient import NotebookClient  # noqa: E402
 
-from course import ASSIGNMENT, NOTEBOOK, course_config  # noqa: E402
+import course.feedback  # noqa: E401,E402,F401  (imported now, not inside the first timed run)
 from course import grading  # noqa: E402
 from course.grading import grade_class, take_result  # noqa: E402
+from course.layout import ASSIGNMENT, NOTEBOOK, copy_course, course_config, notebook_path  # noqa: E402
 from course.pool import default_workers  # noqa: E402
-from course.release import HELPER_FILES, build_release  # noqa: E402
+from course.release import build_release  # noqa: E402
 from course.sample_class import STUDENTS, solution_blocks, submission  # noqa: E402
-import course.feedback, course.report  # noqa: E401,E402,F401  (imported now, not inside the first timed run)
 
 # Valid notebooks that run to the end. infinite-loop and not-json are left out: they measure
 # the timeout and the parse error, not throughput.
-VARIANTS = ("full-marks", "half-missing-in-cost", "regularized-biases", "unscaled-dropout",
-            "mask-on-activations", "raises-in-function", "deleted-test-cell")
+VARIANTS = (
+    "full-marks",
+    "half-missing-in-cost",
+    "regularized-biases",
+    "unscaled-dropout",
+    "mask-on-activations",
+    "raises-in-function",
+    "deleted-test-cell",
+)
 RATIO_TARGET = 0.1  # ours (all cores) / sequential nbgrader, on 2 cores
 CORE_SECONDS_TARGET = 1.0  # ours: wall seconds x cores per submission, build, feedback and report included
 RECORDING_TARGET = 0.030  # seconds the recording process spends on each result
-GRADED_FUNCTIONS = ("compute_cost_with_regularization", "backward_propagation_with_regularization",
-                    "forward_propagation_with_dropout", "backward_propagation_with_dropout")
+from public_tests import GRADED_FUNCTIONS  # noqa: E402
 
 
 class StageFailed(Exception):
     pass
-
-
-def new_course(dest: Path) -> Path:
-    """A separate course at dest (nbgrader_config.py anchors paths to its own folder): no gradebook, no release."""
-    for name in ("nbgrader_config.py", *HELPER_FILES):
-        (dest / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(REPO / name, dest / name)
-    shutil.copytree(REPO / "source", dest / "source", ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
-    return dest
 
 
 def synthetic_class(release_dir: Path, source_dir: Path, count: int) -> dict:
@@ -94,7 +92,7 @@ def tail(log: Path, lines: int = 30) -> str:
 
 
 def check_autograded(course: Path, students) -> None:
-    missing = [s for s in students if not (course / "autograded" / s / ASSIGNMENT / f"{NOTEBOOK}.ipynb").exists()]
+    missing = [s for s in students if not notebook_path(course, "autograded", s).exists()]
     if missing:
         raise StageFailed(f"no autograded notebook for {len(missing)} student(s): {', '.join(missing[:5])}")
 
@@ -147,8 +145,11 @@ def graded_cells_only(nb):
     """The imports, the four graded functions, the example cell after each, and the test cells."""
     keep = {"imports", *GRADED_FUNCTIONS, *(f"test_{name}" for name in GRADED_FUNCTIONS)}
     ids = [cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") for cell in nb.cells]
-    nb.cells = [cell for index, cell in enumerate(nb.cells)
-                if ids[index] in keep or (index and ids[index - 1] in GRADED_FUNCTIONS)]
+    nb.cells = [
+        cell
+        for index, cell in enumerate(nb.cells)
+        if ids[index] in keep or (index and ids[index - 1] in GRADED_FUNCTIONS)
+    ]
     return nb
 
 
@@ -161,8 +162,13 @@ def time_notebooks_alone(release_dir: Path, notebooks: dict, timeout: int, selec
         with quiet(log), mock.patch.dict(os.environ, {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}):
             for data in notebooks.values():
                 nb = select(nbformat.reads(data.decode("utf-8"), as_version=4))
-                NotebookClient(nb, kernel_name="python3", timeout=timeout, allow_errors=True,
-                               resources={"metadata": {"path": str(release_dir)}}).execute()
+                NotebookClient(
+                    nb,
+                    kernel_name="python3",
+                    timeout=timeout,
+                    allow_errors=True,
+                    resources={"metadata": {"path": str(release_dir)}},
+                ).execute()
     except Exception as error:
         raise StageFailed(f"{type(error).__name__}: {error}\n{tail(log)}") from error
     return time.perf_counter() - started
@@ -171,20 +177,24 @@ def time_notebooks_alone(release_dir: Path, notebooks: dict, timeout: int, selec
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--students", type=int, default=40, help="synthetic submissions (default 40)")
-    parser.add_argument("--workers", type=int, default=default_workers(), help="workers for the all-cores run (default: all cores)")
+    parser.add_argument(
+        "--workers", type=int, default=default_workers(), help="workers for the all-cores run (default: all cores)"
+    )
     parser.add_argument("--skip-sequential", action="store_true", help="skip the slow sequential nbgrader run")
     args = parser.parse_args(argv)
     n, workers = args.students, args.workers
     if n < 1 or workers < 1:
         parser.error("--students and --workers must be at least 1")
     timeout = course_config(REPO).Execute.timeout
-    print(f"{n} submissions, {default_workers()} cores available, {workers} workers for the parallel run, "
-          f"load average {os.getloadavg()[0]:.2f} (other processes on the machine skew the timings)")
+    print(
+        f"{n} submissions, {default_workers()} cores available, {workers} workers for the parallel run, "
+        f"load average {os.getloadavg()[0]:.2f} (other processes on the machine skew the timings)"
+    )
 
     times, failed, setup = {}, [], None
     with tempfile.TemporaryDirectory(prefix="grading-benchmark-") as tmp:
         tmp = Path(tmp)
-        base = new_course(tmp / "base")
+        base = copy_course(tmp / "base")
         with quiet(tmp / "base.log"):
             release_dir = build_release(base)
         notebooks = synthetic_class(release_dir, base / "source" / ASSIGNMENT, n)
@@ -199,15 +209,17 @@ def main(argv=None) -> int:
                 print(f"\n!!! {name} FAILED !!!\n{error}\n", file=sys.stderr, flush=True)
 
         def course_with_class(name):
-            course = new_course(tmp / name)
+            course = copy_course(tmp / name)
             hand_in(course, notebooks, release_dir)
             return course
 
         if not args.skip_sequential:
+
             def sequential():
                 nonlocal setup
                 setup, seconds = time_sequential_nbgrader(course_with_class("sequential"), students)
                 return seconds
+
             stage("sequential nbgrader", sequential)
         recording = []
         stage(f"ours, {workers} workers", lambda: time_ours(course_with_class("ours"), students, workers, recording))
@@ -221,22 +233,31 @@ def main(argv=None) -> int:
     for name in failed:
         print(f"{name:28}{'FAILED':>10}")
     if setup is not None:
-        print(f"(nbgrader generate_assignment before the sequential run, not in its total: {setup:.1f} s;\n"
-              " each grade_class total includes two such builds, release and template gradebook, plus feedback and report)")
+        print(
+            f"(nbgrader generate_assignment before the sequential run, not in its total: {setup:.1f} s;\n"
+            " each grade_class total includes two such builds, release and template gradebook,"
+            " plus feedback and report)"
+        )
     print()
 
     seq, ours = times.get("sequential nbgrader"), times.get(f"ours, {workers} workers")
     if ours and seq:
-        print(f"ours ({workers} workers) / sequential nbgrader: {ours / seq:.3f}  target <= {RATIO_TARGET} on 2 cores: "
-              + ("met" if ours / seq <= RATIO_TARGET else "NOT met"))
+        print(
+            f"ours ({workers} workers) / sequential nbgrader: {ours / seq:.3f}  target <= {RATIO_TARGET} on 2 cores: "
+            + ("met" if ours / seq <= RATIO_TARGET else "NOT met")
+        )
     if ours:
         core_seconds = ours * workers / n
-        print(f"ours, seconds per submission per core: {core_seconds:.2f}  target <= {CORE_SECONDS_TARGET:g}: "
-              + ("met" if core_seconds <= CORE_SECONDS_TARGET else "NOT met"))
+        print(
+            f"ours, seconds per submission per core: {core_seconds:.2f}  target <= {CORE_SECONDS_TARGET:g}: "
+            + ("met" if core_seconds <= CORE_SECONDS_TARGET else "NOT met")
+        )
     if recording:
         per_result = sum(recording) / len(recording)
-        print(f"recording process, per result: {per_result * 1000:.1f} ms  target <= {RECORDING_TARGET * 1000:g} ms: "
-              + ("met" if per_result <= RECORDING_TARGET else "NOT met"))
+        print(
+            f"recording process, per result: {per_result * 1000:.1f} ms  target <= {RECORDING_TARGET * 1000:g} ms: "
+            + ("met" if per_result <= RECORDING_TARGET else "NOT met")
+        )
     limit = times.get("graded cells alone")
     if ours and limit:
         print(f"ours ({workers} workers) / graded cells alone (1 kernel at a time): {ours / limit:.2f}")

@@ -7,27 +7,39 @@
 
 The gradebook is the one nbgrader_config.py names: SQLite beside it, or $COURSE_DB_URL.
 """
+
 import argparse
 import sys
 
-from course import COURSE_ROOT
+from course.layout import COURSE_ROOT
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m course", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m course", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("build", help="regenerate the student release")
     grade = commands.add_parser("grade", help="build, autograde the class, write feedback and reports")
     grade.add_argument("--workers", type=int, default=0, help="worker processes (default: all cores)")
     grade.add_argument("--force", action="store_true", help="regrade unchanged submissions too")
     grade.add_argument("--timeout", type=int, default=0, help="seconds a cell may run (default: nbgrader_config.py's)")
-    grade.add_argument("--scheduler", default="", metavar="ADDRESS",
-                       help="grade on the workers of this Dask scheduler (tcp://host:8786) instead of local ones")
-    grade.add_argument("--full", action="store_true",
-                       help="also run the cells that only train or plot (skipped by default: no score depends on them)")
-    grade.add_argument("--no-sandbox", action="store_true",
-                       help="run student code without the bubblewrap sandbox (local debugging only)")
+    grade.add_argument(
+        "--scheduler",
+        default="",
+        metavar="ADDRESS",
+        help="grade on the workers of this Dask scheduler (tcp://host:8786) instead of local ones",
+    )
+    grade.add_argument(
+        "--full",
+        action="store_true",
+        help="also run the cells that only train or plot (skipped by default: no score depends on them)",
+    )
+    grade.add_argument(
+        "--no-sandbox",
+        action="store_true",
+        help="run student code without the bubblewrap sandbox (local debugging only)",
+    )
     args = parser.parse_args(argv)
 
     if args.command == "build":
@@ -37,8 +49,15 @@ def main(argv=None) -> int:
         return 0
     from course.grading import grade_class
 
-    return grade_class(COURSE_ROOT, workers=args.workers, force=args.force, cell_timeout=args.timeout,
-                       scheduler=args.scheduler, sandbox=not args.no_sandbox, full=args.full)
+    return grade_class(
+        COURSE_ROOT,
+        workers=args.workers,
+        force=args.force,
+        cell_timeout=args.timeout,
+        scheduler=args.scheduler,
+        sandbox=not args.no_sandbox,
+        full=args.full,
+    )
 
 
 if __name__ == "__main__":

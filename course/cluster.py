@@ -1,6 +1,6 @@
 """Grade many submissions at once on a Dask cluster instead of local worker processes.
 
-Each submission is one Dask task running course.unit.grade_submission unchanged: the job
+Each submission is one Dask task running course.autograde.grade_submission unchanged: the job
 carries the submission and the assignment files as bytes, so workers share no filesystem
 with this process; they need only the course's requirements and the `course` package.
 Results come back to this process, the single writer of the gradebook, as they complete.
@@ -10,12 +10,13 @@ that was running on `distributed.scheduler.allowed-failures` + 1 workers that al
 with KilledWorker; that submission is then reported and scored 0, and the run goes on. Each
 task's future completes once, however often the task ran, so each result is recorded once.
 """
+
 from itertools import islice
 
 from distributed import Client, KilledWorker, as_completed
 
-from course.pool import killed_workers
-from course.unit import grade_submission
+from course.autograde import grade_submission
+from course.job import killed_workers
 
 TASKS_PER_THREAD = 2  # queued ahead of the workers: they never wait, and the scheduler never holds a whole class
 

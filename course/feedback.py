@@ -10,6 +10,7 @@ preprocessors are added: one replaces each hidden-test block with a comment, one
 tracebacks in grade cells down to "ExceptionName: message" (IPython prints the source lines of
 every frame).
 """
+
 from functools import lru_cache
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Unicode
 from traitlets.config import Config
 
-from course import ASSIGNMENT, NOTEBOOK
+from course.layout import ASSIGNMENT, NOTEBOOK, feedback_page, notebook_path, students_in
 
 FORMGRADER = Path(nbgrader.__file__).parent / "server_extensions" / "formgrader"
 
@@ -34,8 +35,11 @@ class ScoresFromGrading(NbGraderPreprocessor):
     def preprocess(self, nb, resources):
         nb, resources = super().preprocess(nb, resources)
         graded = [cell.metadata.nbgrader for cell in nb.cells if utils.is_grade(cell)]
-        resources["nbgrader"].update(score=sum(cell["score"] for cell in graded),
-                                     max_score=sum(cell["points"] for cell in graded), late_penalty=0)
+        resources["nbgrader"].update(
+            score=sum(cell["score"] for cell in graded),
+            max_score=sum(cell["points"] for cell in graded),
+            late_penalty=0,
+        )
         return nb, resources
 
     def preprocess_cell(self, cell, resources, index):
@@ -60,7 +64,7 @@ class HideHiddenTests(NbGraderPreprocessor):
         for line in cell.source.split("\n"):
             if self.begin_delimiter in line:
                 hiding = True
-                indent = line[:len(line) - len(line.lstrip())]
+                indent = line[: len(line) - len(line.lstrip())]
                 lines.append(indent + self.placeholder)
             elif self.end_delimiter in line:
                 hiding = False
@@ -82,23 +86,15 @@ class ShortenGradeCellErrors(NbGraderPreprocessor):
         return cell, resources
 
 
-def autograded_students(root: Path) -> list[str]:
-    """Students with an autograded notebook on disk, sorted."""
-    pattern = f"autograded/*/{ASSIGNMENT}/{NOTEBOOK}.ipynb"
-    return sorted(path.parent.parent.name for path in Path(root).glob(pattern))
-
-
-def feedback_path(root: Path, student: str) -> Path:
-    return Path(root) / "feedback" / student / ASSIGNMENT / f"{NOTEBOOK}.html"
-
-
 @lru_cache(maxsize=1)
 def _feedback_exporter() -> HTMLExporter:
     """nbgrader's feedback template and styles, as its GenerateFeedback converter sets them up."""
     config = Config()
     config.HTMLExporter.template_name = "feedback"
     config.HTMLExporter.extra_template_basedirs = [str(FORMGRADER / "templates")]
-    config.HTMLExporter.extra_template_paths = [str(FORMGRADER / "static" / "node_modules" / "bootstrap" / "dist" / "css")]
+    config.HTMLExporter.extra_template_paths = [
+        str(FORMGRADER / "static" / "node_modules" / "bootstrap" / "dist" / "css")
+    ]
     config.CSSHTMLHeaderPreprocessor.style = "default"
     exporter = HTMLExporter(config=config)
     for preprocessor in (ScoresFromGrading, HideHiddenTests, ShortenGradeCellErrors, CSSHTMLHeaderPreprocessor):
@@ -108,14 +104,16 @@ def _feedback_exporter() -> HTMLExporter:
 
 def render_feedback(nb, student: str) -> bytes:
     """The feedback page of one autograded notebook."""
-    resources = {"nbgrader": {"notebook": NOTEBOOK, "assignment": ASSIGNMENT, "student": student},
-                 "metadata": {"name": NOTEBOOK}}
+    resources = {
+        "nbgrader": {"notebook": NOTEBOOK, "assignment": ASSIGNMENT, "student": student},
+        "metadata": {"name": NOTEBOOK},
+    }
     html, _ = _feedback_exporter().from_notebook_node(nb, resources=resources)
     return html.encode("utf-8")
 
 
 def save_feedback(root: Path, student: str, page: bytes) -> Path:
-    path = feedback_path(root, student)
+    path = feedback_page(root, student)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(page)
     return path
@@ -124,6 +122,17 @@ def save_feedback(root: Path, student: str, page: bytes) -> Path:
 def write_feedback(root: Path, students=None) -> dict[str, Path]:
     """Render (overwrite) the feedback page of each student, by default of every autograded one,
     from their autograded notebook on disk. Returns {student: html path}."""
-    return {student: save_feedback(root, student, render_feedback(nbformat.read(
-                Path(root) / "autograded" / student / ASSIGNMENT / f"{NOTEBOOK}.ipynb", as_version=4), student))
-            for student in (autograded_students(root) if students is None else sorted(students))}
+    if students is None:
+        students = [
+            student
+            for student in students_in(root, "autograded")
+            if notebook_path(root, "autograded", student).exists()
+        ]
+    return {
+        student: save_feedback(
+            root,
+            student,
+            render_feedback(nbformat.read(notebook_path(root, "autograded", student), as_version=4), student),
+        )
+        for student in sorted(students)
+    }

@@ -1,18 +1,17 @@
-"""Record grading results in the course's nbgrader gradebook, from a single process.
+"""Save grading results in the course's nbgrader gradebook, from a single process.
 
 Workers only compute; this module is the one writer. Scores are saved by nbgrader's
 own SaveAutoGrades preprocessor, run on the autograded notebook a worker returned, so
-the gradebook holds exactly what `nbgrader autograde` would have put there. Re-recording
-a student updates their one submission: grades are never duplicated, so a record interrupted by
-an unreachable database (a server restart) is simply done again once it answers.
+the gradebook holds exactly what `nbgrader autograde` would have put there. Saving a student
+again updates their one submission: grades are never duplicated, so a save interrupted by an
+unreachable database (a server restart) is simply done again once it answers.
 
 Formgrader reads the gradebook too: the roster gives it names, each submission's time comes from the
 timestamp.txt nbgrader collect puts beside it, and a file that is not a notebook is recorded with a
 stand-in notebook that says why, so that it is listed for manual grading like the others.
 """
-import contextlib
+
 import csv
-import json
 import shutil
 import subprocess
 import sys
@@ -25,22 +24,17 @@ import nbformat
 from nbgrader import utils as nbgrader_utils
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import SaveAutoGrades
-from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.exc import InterfaceError, OperationalError, SAWarning
-from sqlalchemy.pool import NullPool
 from tqdm import tqdm
 
-from course import ASSIGNMENT, NOTEBOOK, course_directory
-from course.release import assignment_dir
-from course.unit import GradingResult
+from course import last_graded
+from course.job import GradingResult
+from course.layout import ASSIGNMENT, NOTEBOOK, ROSTER, assignment_dir, course_directory, notebook_path
 
-RECORD_FILE = "grading.json"  # beside the autograded notebook: which submission it came from
-ROSTER = "students.csv"  # at the course root: id,first_name,last_name,email, as `nbgrader db student import` reads it
 # What nbgrader collect puts beside a submitted notebook; autograde copies them on, and release_feedback reads both.
 COLLECTED_FILES = ("timestamp.txt", "submission_secret.txt")
 NOT_GRADED = "NotGraded"  # the error name a stand-in notebook's test cells fail with
 RETRY_SECONDS = 120  # how long one result waits for an unreachable gradebook before the run stops
-SETUP_LOCK = 7_220_308  # PostgreSQL advisory lock id held while a run builds the release
 
 
 class GradebookUnreachable(RuntimeError):
@@ -52,19 +46,11 @@ def db_url(root: Path) -> str:
     return course_directory(root).db_url
 
 
-def autograded_dir(root: Path, student: str) -> Path:
-    return root / "autograded" / student / ASSIGNMENT
-
-
-def submitted_dir(root: Path, student: str) -> Path:
-    return root / "submitted" / student / ASSIGNMENT
-
-
 def submitted_at(root: Path, student: str) -> datetime | None:
     """When the student handed the submission in, from nbgrader collect's timestamp.txt (naive UTC, as
     nbgrader stores it), or None without one. Formgrader counts a submission as autograded only when
     the gradebook holds this very time, so no other guess (the file's modification time) is recorded."""
-    timestamp = submitted_dir(root, student) / "timestamp.txt"
+    timestamp = assignment_dir(root, "submitted", student) / "timestamp.txt"
     text = timestamp.read_text().strip() if timestamp.exists() else ""
     return nbgrader_utils.parse_utc(text) if text else None
 
@@ -75,47 +61,24 @@ def import_roster(root: Path) -> int:
     roster = root / ROSTER
     if not roster.exists():
         return 0
-    done = subprocess.run([sys.executable, "-m", "nbgrader", "db", "student", "import", ROSTER],
-                          cwd=root, capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "nbgrader", "db", "student", "import", ROSTER], cwd=root, capture_output=True, text=True
+    )
     if done.returncode:
         raise RuntimeError(f"nbgrader could not import {roster}:\n{done.stdout}{done.stderr}")
     with open(roster, newline="", encoding="utf-8") as table:
         return sum(1 for _ in csv.DictReader(table))
 
 
-def last_record(root: Path, student: str) -> dict:
-    """What was recorded for the student's last graded submission ({} if nothing was):
-    submission_sha256, assignment_fingerprint, status, problems, failures."""
-    record_file = autograded_dir(root, student) / RECORD_FILE
-    return json.loads(record_file.read_text()) if record_file.exists() else {}
-
-
-@contextlib.contextmanager
-def setup_lock(url: str):
-    """Hold this while building the release. Runs sharing a PostgreSQL gradebook must take turns:
-    nbgrader creates its tables and the assignment's rows unguarded, and two at once collide.
-    SQLite needs nothing: writers lock its whole file."""
-    if make_url(url).get_backend_name() != "postgresql":
-        yield
-        return
-    engine = create_engine(url, poolclass=NullPool)
-    try:
-        with engine.connect() as connection:  # the lock lasts as long as this session
-            connection.execute(text("SELECT pg_advisory_lock(:id)"), {"id": SETUP_LOCK})
-            yield
-    finally:
-        engine.dispose()
-
-
-def record(root: Path, url: str, result: GradingResult, fingerprint: str) -> None:
-    """Store one result: the autograded folder as nbgrader lays it out, and the scores.
+def save_result(root: Path, url: str, result: GradingResult, fingerprint: str) -> None:
+    """Save one result: the autograded folder as nbgrader lays it out, and the scores.
     fingerprint identifies the assignment version the submission was graded against.
     An unreachable gradebook is retried for RETRY_SECONDS, then GradebookUnreachable is raised;
     the student's grading.json is written last, so a later run grades them again."""
     deadline, warned = time.monotonic() + RETRY_SECONDS, False
     while True:
         try:
-            return _store(root, url, result, fingerprint)
+            return _save(root, url, result, fingerprint)
         except Exception as error:
             cause = _connection_error(error)
             if cause is None:
@@ -123,11 +86,15 @@ def record(root: Path, url: str, result: GradingResult, fingerprint: str) -> Non
             reason = str(cause).strip().splitlines()[0]
             if time.monotonic() > deadline:
                 raise GradebookUnreachable(
-                    f"could not record {result.student}: the gradebook has been unreachable for {RETRY_SECONDS} s "
-                    f"[{reason}]. Grades recorded so far are kept; run the command again to grade the rest.") from error
+                    f"could not save {result.student}: the gradebook has been unreachable for {RETRY_SECONDS} s "
+                    f"[{reason}]. Grades recorded so far are kept; run the command again to grade the rest."
+                ) from error
             if not warned:  # above the progress bar, if one is up
-                tqdm.write(f"gradebook unreachable while recording {result.student} [{reason}]; "
-                           f"retrying for up to {RETRY_SECONDS} s", file=sys.stderr)
+                tqdm.write(
+                    f"gradebook unreachable while saving {result.student} [{reason}]; "
+                    f"retrying for up to {RETRY_SECONDS} s",
+                    file=sys.stderr,
+                )
                 warned = True
             time.sleep(2)
 
@@ -142,8 +109,8 @@ def _connection_error(error: BaseException):
     return None
 
 
-def _store(root: Path, url: str, result: GradingResult, fingerprint: str) -> None:
-    folder = autograded_dir(root, result.student)
+def _save(root: Path, url: str, result: GradingResult, fingerprint: str) -> None:
+    folder = assignment_dir(root, "autograded", result.student)
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
@@ -152,45 +119,52 @@ def _store(root: Path, url: str, result: GradingResult, fingerprint: str) -> Non
         # nbgrader's own queries trigger SQLAlchemy autoflush warnings here; they are harmless
         warnings.simplefilter("ignore", SAWarning)
         gradebook.update_or_create_student(result.student)
-        gradebook.update_or_create_submission(ASSIGNMENT, result.student,
-                                              timestamp=submitted_at(root, result.student))
+        gradebook.update_or_create_submission(ASSIGNMENT, result.student, timestamp=submitted_at(root, result.student))
         if not result.notebook and not stands_in:
             _score_zero(gradebook, result.student)
     notebook = _stand_in_for_unreadable(root, result) if stands_in else result.notebook
     if notebook:
+        submitted = assignment_dir(root, "submitted", result.student)
         for name in COLLECTED_FILES:
-            if (submitted_dir(root, result.student) / name).exists():
-                shutil.copyfile(submitted_dir(root, result.student) / name, folder / name)
+            if (submitted / name).exists():
+                shutil.copyfile(submitted / name, folder / name)
         (folder / f"{NOTEBOOK}.ipynb").write_bytes(notebook)
-        resources = {"nbgrader": {"notebook": NOTEBOOK, "assignment": ASSIGNMENT,
-                                  "student": result.student, "db_url": url}}
+        resources = {
+            "nbgrader": {"notebook": NOTEBOOK, "assignment": ASSIGNMENT, "student": result.student, "db_url": url}
+        }
         SaveAutoGrades().preprocess(nbformat.reads(notebook.decode("utf-8"), as_version=4), resources)
         if stands_in:
             _comment_everywhere(url, result.student, _not_graded_because(result))
-    (folder / RECORD_FILE).write_text(json.dumps({
-        "submission_sha256": result.submission_sha256, "assignment_fingerprint": fingerprint,
-        "status": result.status, "problems": result.problems,
-        "failures": {score.grade_id: score.failure for score in result.scores if score.failure},
-    }, indent=1, sort_keys=True) + "\n")
+    last_graded.write(root, result, fingerprint)
 
 
 def _not_graded_because(result: GradingResult) -> str:
-    return (f"Not graded: {'; '.join(result.problems)}. Nothing in the file could run, so every exercise "
-            "scores 0. Hand in the notebook as Jupyter saves it (in JupyterLab: File > Download).")
+    return (
+        f"Not graded: {'; '.join(result.problems)}. Nothing in the file could run, so every exercise "
+        "scores 0. Hand in the notebook as Jupyter saves it (in JupyterLab: File > Download)."
+    )
 
 
 def _stand_in_for_unreadable(root: Path, result: GradingResult) -> bytes:
     """The released notebook, the reason on top and every test cell failed with the problem: what Formgrader
     lists and the feedback shows for a file that is not a notebook."""
-    nb = nbformat.read(assignment_dir(root, "release") / f"{NOTEBOOK}.ipynb", as_version=4)
+    nb = nbformat.read(notebook_path(root, "release"), as_version=4)
     problems = "; ".join(result.problems)
     for cell in nb.cells:
         if nbgrader_utils.is_grade(cell) and cell.cell_type == "code":
-            cell.outputs = [nbformat.v4.new_output("error", ename=NOT_GRADED, evalue=problems,
-                                                   traceback=[f"{NOT_GRADED}: {problems}"])]
-    nb.cells.insert(0, nbformat.v4.new_markdown_cell(
-        f"**{_not_graded_because(result)}**\n\nBelow is the assignment as released, not the file that was handed in.",
-        id="not-graded"))
+            cell.outputs = [
+                nbformat.v4.new_output(
+                    "error", ename=NOT_GRADED, evalue=problems, traceback=[f"{NOT_GRADED}: {problems}"]
+                )
+            ]
+    nb.cells.insert(
+        0,
+        nbformat.v4.new_markdown_cell(
+            f"**{_not_graded_because(result)}**\n\n"
+            "Below is the assignment as released, not the file that was handed in.",
+            id="not-graded",
+        ),
+    )
     return nbformat.writes(nb).encode("utf-8")
 
 

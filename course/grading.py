@@ -5,31 +5,41 @@ workers of a Dask cluster; the gradebook, the autograded notebooks, the feedback
 then brought up to date for everyone. The roster (students.csv), when there is one, is loaded first.
 The run ends by naming the files it wrote and the students who need attention.
 """
+
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 
-from course import ASSIGNMENT, NOTEBOOK, course_config
+from course import last_graded
 from course.feedback import save_feedback, write_feedback
-from course.gradebook import (COLLECTED_FILES, ROSTER, autograded_dir, db_url, import_roster, last_record, record,
-                              setup_lock, submitted_at)
+from course.gradebook import COLLECTED_FILES, db_url, import_roster, save_result, submitted_at
+from course.job import GradingJob, GradingResult, sha256
+from course.layout import (
+    ASSIGNMENT,
+    GRADES_CSV,
+    REPORT_DIR,
+    ROSTER,
+    assignment_dir,
+    course_config,
+    feedback_page,
+    notebook_path,
+    students_in,
+)
+from course.package import assignment_package
 from course.pool import default_workers, run_jobs
 from course.progress import Progress
-from course.release import assignment_dir, assignment_fingerprint, build_release, template_gradebook
+from course.release import assignment_fingerprint, build_lock, build_release
 from course.sandbox import process_cap_kind, unavailable_because
-from course.unit import GradingJob, GradingResult, package_from, sha256
 
 NEEDS_ATTENTION = 3  # exit status when some submissions could not be graded normally
 
 
 def submissions(root: Path) -> dict:
     """Each student's submitted notebook as bytes (empty when the folder has no notebook)."""
-    found = {}
-    for folder in sorted((root / "submitted").glob(f"*/{ASSIGNMENT}")):
-        notebook = folder / f"{NOTEBOOK}.ipynb"
-        found[folder.parent.name] = notebook.read_bytes() if notebook.exists() else b""
-    return found
+    return {
+        student: path.read_bytes() if (path := notebook_path(root, "submitted", student)).exists() else b""
+        for student in students_in(root, "submitted")
+    }
 
 
 def _recorded_times(url: str) -> dict:
@@ -37,45 +47,59 @@ def _recorded_times(url: str) -> dict:
     from nbgrader.api import Gradebook
 
     with Gradebook(url) as gradebook:
-        return {submission.student_id: submission.timestamp
-                for submission in gradebook.find_assignment(ASSIGNMENT).submissions}
+        return {
+            submission.student_id: submission.timestamp
+            for submission in gradebook.find_assignment(ASSIGNMENT).submissions
+        }
 
 
 def _needs_grading(root: Path, student: str, data: bytes, recorded: dict, fingerprint: str) -> bool:
     """New, changed, handed in again (another timestamp.txt), graded against another version of the
     assignment, or not graded last time because grading itself failed."""
-    last = last_record(root, student)
-    return (student not in recorded or recorded[student] != submitted_at(root, student)
-            or last.get("submission_sha256") != sha256(data) or last.get("assignment_fingerprint") != fingerprint
-            or last.get("status") == "error")
+    last = last_graded.read(root, student)
+    return (
+        student not in recorded
+        or recorded[student] != submitted_at(root, student)
+        or last.get("submission_sha256") != sha256(data)
+        or last.get("assignment_fingerprint") != fingerprint
+        or last.get("status") == "error"
+    )
 
 
 def sandbox_notice(requested: bool) -> tuple[bool, str]:
     """Whether kernels run sandboxed, and the line that tells the instructor so."""
     if not requested:
-        return False, ("WARNING: sandbox turned off (--no-sandbox): student code runs with your rights and "
-                       "can read the solutions, change the gradebook and write anywhere you can")
+        return False, (
+            "WARNING: sandbox turned off (--no-sandbox): student code runs with your rights and "
+            "can read the solutions, change the gradebook and write anywhere you can"
+        )
     reason = unavailable_because()
     if reason:
-        return False, (f"WARNING: NO SANDBOX: {reason}. Student code runs with your rights and can read the "
-                       "solutions, change the gradebook and write anywhere you can")
+        return False, (
+            f"WARNING: NO SANDBOX: {reason}. Student code runs with your rights and can read the "
+            "solutions, change the gradebook and write anywhere you can"
+        )
     cap = process_cap_kind()
     if not cap:
-        return True, ("WARNING: sandbox on, but NO PROCESS CAP: grading as root without a pids cgroup it may "
-                      "create, so a fork bomb can exhaust the machine")
-    return True, (f"sandbox: on (each kernel in bubblewrap: no network, only its own scratch folder visible; "
-                  f"processes capped by {cap})")
+        return True, (
+            "WARNING: sandbox on, but NO PROCESS CAP: grading as root without a pids cgroup it may "
+            "create, so a fork bomb can exhaust the machine"
+        )
+    return True, (
+        f"sandbox: on (each kernel in bubblewrap: no network, only its own scratch folder visible; "
+        f"processes capped by {cap})"
+    )
 
 
 def take_result(root: Path, url: str, result: GradingResult, fingerprint: str) -> None:
-    """All this process does with a result: record it in the gradebook and save the files the worker
+    """All this process does with a result: save it in the gradebook and save the files the worker
     made (the autograded notebook and its feedback page), with the files nbgrader collect put beside
     the submission, which `nbgrader release_feedback` reads in the feedback folder."""
-    record(root, url, result, fingerprint)
-    autograded = autograded_dir(root, result.student)
+    save_result(root, url, result, fingerprint)
+    autograded = assignment_dir(root, "autograded", result.student)
     if result.feedback:
         page = save_feedback(root, result.student, result.feedback)
-    elif (autograded / f"{NOTEBOOK}.ipynb").exists():  # the stand-in for a non-notebook
+    elif notebook_path(root, "autograded", result.student).exists():  # the stand-in for a non-notebook
         page = write_feedback(root, [result.student])[result.student]
     else:
         return
@@ -84,8 +108,15 @@ def take_result(root: Path, url: str, result: GradingResult, fingerprint: str) -
             shutil.copyfile(autograded / name, page.parent / name)
 
 
-def grade_class(root: Path, workers: int = 0, force: bool = False, cell_timeout: int = 0, scheduler: str = "",
-                sandbox: bool = True, full: bool = False) -> int:
+def grade_class(
+    root: Path,
+    workers: int = 0,
+    force: bool = False,
+    cell_timeout: int = 0,
+    scheduler: str = "",
+    sandbox: bool = True,
+    full: bool = False,
+) -> int:
     """Run the whole job; returns the process exit status. cell_timeout 0 means nbgrader_config's;
     with a Dask scheduler address (tcp://host:8786) the submissions are graded on its workers;
     full=True also runs the cells that only train or plot.
@@ -93,7 +124,7 @@ def grade_class(root: Path, workers: int = 0, force: bool = False, cell_timeout:
     from course.report import summary_text, write_report
 
     url = db_url(root)
-    with setup_lock(url):
+    with build_lock(url):
         build_release(root)
         on_roster = import_roster(root)
     if on_roster:
@@ -102,25 +133,36 @@ def grade_class(root: Path, workers: int = 0, force: bool = False, cell_timeout:
     submitted = submissions(root)
     recorded = _recorded_times(url)
     fingerprint = assignment_fingerprint(root)
-    to_grade = [student for student, data in submitted.items()
-                if force or _needs_grading(root, student, data, recorded, fingerprint)]
-    print(f"{len(submitted)} submissions, {len(to_grade)} to grade"
-          + (f", {len(submitted) - len(to_grade)} unchanged since last graded (--force regrades them)" if len(to_grade) < len(submitted) else ""))
+    to_grade = [
+        student
+        for student, data in submitted.items()
+        if force or _needs_grading(root, student, data, recorded, fingerprint)
+    ]
+    print(
+        f"{len(submitted)} submissions, {len(to_grade)} to grade"
+        + (
+            f", {len(submitted) - len(to_grade)} unchanged since last graded (--force regrades them)"
+            if len(to_grade) < len(submitted)
+            else ""
+        )
+    )
 
     if to_grade:
-        with tempfile.TemporaryDirectory(prefix="course-template-") as scratch:
-            package = package_from(assignment_dir(root, "release"), template_gradebook(root, Path(scratch)))
+        package = assignment_package(root)
         if scheduler:  # the workers check bubblewrap themselves and refuse to grade without it
             sandboxed, notice = sandbox, "sandbox: " + ("required on every worker" if sandbox else "off (--no-sandbox)")
         else:
             sandboxed, notice = sandbox_notice(sandbox)
         print(notice, file=sys.stderr if notice.startswith("WARNING") else sys.stdout)
         skipped = len(package.skipped_at_grading)
-        print("training and plotting cells: " + ("run (--full)" if full else
-                                                 f"{skipped} skipped, no score depends on them (--full runs them)"))
-        jobs = [GradingJob(student, submitted[student], package, cell_timeout=cell_timeout, sandbox=sandboxed,
-                           full=full)
-                for student in to_grade]
+        print(
+            "training and plotting cells: "
+            + ("run (--full)" if full else f"{skipped} skipped, no score depends on them (--full runs them)")
+        )
+        jobs = [
+            GradingJob(student, submitted[student], package, cell_timeout=cell_timeout, sandbox=sandboxed, full=full)
+            for student in to_grade
+        ]
         if scheduler:
             from course.cluster import run_jobs_on_cluster
 
@@ -146,7 +188,7 @@ def _outcome(root: Path, result: GradingResult) -> tuple[str, bool]:
     whether it needs attention."""
     from course.report import needs_attention
 
-    found = needs_attention(result.student, last_record(root, result.student))
+    found = needs_attention(result.student, last_graded.read(root, result.student))
     return f"{result.student}: {', '.join([*(item.kind for item in found), f'{result.points:g} points'])}", bool(found)
 
 
@@ -162,11 +204,13 @@ def closing_block(root: Path, results) -> str:
     """What the run leaves behind: the files written and the students who need attention."""
     from course.report import attention_rows
 
-    feedback_pages = len(list((root / "feedback").glob(f"*/{ASSIGNMENT}/{NOTEBOOK}.html")))
-    written = [(root / "grades.csv", "points per student and exercise, ready for an LMS import"),
-               (root / "report" / "index.html", "class report: what needs attention, scores, frequent failures"),
-               (root / "feedback", f"{feedback_pages} students' feedback pages, for nbgrader release_feedback"),
-               (root / "autograded", "the graded notebooks, as nbgrader autograde lays them out")]
+    feedback_pages = sum(feedback_page(root, student).exists() for student in students_in(root, "feedback"))
+    written = [
+        (root / GRADES_CSV, "points per student and exercise, ready for an LMS import"),
+        (root / REPORT_DIR / "index.html", "class report: what needs attention, scores, frequent failures"),
+        (root / "feedback", f"{feedback_pages} students' feedback pages, for nbgrader release_feedback"),
+        (root / "autograded", "the graded notebooks, as nbgrader autograde lays them out"),
+    ]
     names = [_shown(path) + ("/" if path.is_dir() else "") for path, _ in written]
     width = max(map(len, names))
     lines = ["", "written:", *(f"  {name:<{width}}  {what}" for name, (_, what) in zip(names, written))]
@@ -174,7 +218,10 @@ def closing_block(root: Path, results) -> str:
     if not rows:
         return "\n".join([*lines, "", "nothing needs attention"])
     students = len({result.student for result, _ in rows})
-    lines += ["", f"{students} student{'s need' if students > 1 else ' needs'} attention "
-                  f"(what to do is in {_shown(root / 'report' / 'index.html')}):"]
+    lines += [
+        "",
+        f"{students} student{'s need' if students > 1 else ' needs'} attention "
+        f"(what to do is in {_shown(root / REPORT_DIR / 'index.html')}):",
+    ]
     lines += [f"needs attention: {result.student}: {item.reason} [{item.kind}]" for result, item in rows]
     return "\n".join(lines)

@@ -7,9 +7,10 @@ run on the same inputs against those results, with expected values computed here
 code nor an expected value ever reaches the kernel, so nothing a submission prints, raises or
 writes can carry them into its feedback.
 
-Everything here runs inside judge.course_modules(helpers): reg_utils, testCases, public_tests and
+Everything here runs inside layout.course_modules(helpers): reg_utils, testCases, public_tests and
 handin are the grader's trusted copies, imported when a function runs.
 """
+
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,8 +44,9 @@ def _expected_regularized_gradients(X, Y, cache, lambd, parameters):
     from reg_utils import compute_cost, forward_propagation
 
     def regularized_cost():
-        return (compute_cost(forward_propagation(X, parameters)[0], Y)
-                + lambd / (2 * X.shape[1]) * _squared_weights(parameters))
+        return compute_cost(forward_propagation(X, parameters)[0], Y) + lambd / (2 * X.shape[1]) * _squared_weights(
+            parameters
+        )
 
     return ({"d" + name: numeric_gradient(regularized_cost, value) for name, value in parameters.items()},)
 
@@ -73,36 +75,83 @@ def cases(function: str) -> list:
 
     built = []
     if function == "compute_cost_with_regularization":
-        for seed, layer_dims, m, lambd in [(101, [4, 5, 2, 1], 7, 0.3), (102, [2, 20, 3, 1], 12, 2.0),
-                                           (103, [3, 1, 4, 1], 1, 0.05)]:
+        for seed, layer_dims, m, lambd in [
+            (101, [4, 5, 2, 1], 7, 0.3),
+            (102, [2, 20, 3, 1], 12, 2.0),
+            (103, [3, 1, 4, 1], 1, 0.05),
+        ]:
             X, Y, parameters = random_case(seed, layer_dims, m)
-            built.append(Case("check_cost", (forward_propagation(X, parameters)[0], Y, parameters, lambd), None,
-                              lambda A3, Y, parameters, lambd: _expected_cost(A3, Y, parameters, lambd)))
+            built.append(
+                Case(
+                    "check_cost",
+                    (forward_propagation(X, parameters)[0], Y, parameters, lambd),
+                    None,
+                    lambda A3, Y, parameters, lambd: _expected_cost(A3, Y, parameters, lambd),
+                )
+            )
     elif function == "backward_propagation_with_regularization":
-        for seed, layer_dims, m, lambd in [(211, [4, 5, 2, 1], 7, 0.3), (212, [2, 20, 3, 1], 12, 2.0),
-                                           (203, [3, 1, 4, 1], 1, 0.05)]:
+        for seed, layer_dims, m, lambd in [
+            (211, [4, 5, 2, 1], 7, 0.3),
+            (212, [2, 20, 3, 1], 12, 2.0),
+            (203, [3, 1, 4, 1], 1, 0.05),
+        ]:
             X, Y, parameters = random_case(seed, layer_dims, m)
-            built.append(Case("check_regularized_gradients", (X, Y, forward_propagation(X, parameters)[1], lambd),
-                              None, lambda X, Y, cache, lambd, parameters=parameters:
-                              _expected_regularized_gradients(X, Y, cache, lambd, parameters)))
+            built.append(
+                Case(
+                    "check_regularized_gradients",
+                    (X, Y, forward_propagation(X, parameters)[1], lambd),
+                    None,
+                    lambda X, Y, cache, lambd, parameters=parameters: _expected_regularized_gradients(
+                        X, Y, cache, lambd, parameters
+                    ),
+                )
+            )
     elif function == "forward_propagation_with_dropout":
-        for seed, layer_dims, m, keep_prob in [(301, [4, 6, 3, 1], 9, 0.5), (302, [2, 20, 3, 1], 15, 0.86),
-                                               (303, [3, 5, 2, 1], 4, 1.0)]:
+        for seed, layer_dims, m, keep_prob in [
+            (301, [4, 6, 3, 1], 9, 0.5),
+            (302, [2, 20, 3, 1], 15, 0.86),
+            (303, [3, 5, 2, 1], 4, 1.0),
+        ]:
             X, _, parameters = random_case(seed, layer_dims, m)
-            built.append(Case("check_dropout_forward", (X, parameters, keep_prob), seed,
-                              lambda X, parameters, keep_prob, seed=seed:
-                              (seed, reference.dropout_pass(X, parameters, keep_prob, seed)[0])))
+            built.append(
+                Case(
+                    "check_dropout_forward",
+                    (X, parameters, keep_prob),
+                    seed,
+                    lambda X, parameters, keep_prob, seed=seed: (
+                        seed,
+                        reference.dropout_pass(X, parameters, keep_prob, seed)[0],
+                    ),
+                )
+            )
         X, _, parameters = random_case(**STATISTICS_CASE)
-        built.append(Case("check_dropout_statistics", (X, parameters, 0.25), STATISTICS_CASE["seed"],
-                          lambda *arguments: (), check_arguments=(0.25,)))
+        built.append(
+            Case(
+                "check_dropout_statistics",
+                (X, parameters, 0.25),
+                STATISTICS_CASE["seed"],
+                lambda *arguments: (),
+                check_arguments=(0.25,),
+            )
+        )
     elif function == "backward_propagation_with_dropout":
-        for seed, layer_dims, m, keep_prob in [(401, [4, 6, 3, 1], 9, 0.5), (402, [2, 20, 3, 1], 15, 0.86),
-                                               (403, [3, 5, 2, 1], 4, 1.0)]:
+        for seed, layer_dims, m, keep_prob in [
+            (401, [4, 6, 3, 1], 9, 0.5),
+            (402, [2, 20, 3, 1], 15, 0.86),
+            (403, [3, 5, 2, 1], 4, 1.0),
+        ]:
             X, Y, parameters = random_case(seed, layer_dims, m)
             cache = reference.dropout_pass(X, parameters, keep_prob, seed)[1]
-            built.append(Case("check_dropout_backward", (X, Y, cache, keep_prob), None,
-                              lambda X, Y, cache, keep_prob, seed=seed, parameters=parameters:
-                              _expected_dropout_gradients(X, Y, keep_prob, seed, parameters)))
+            built.append(
+                Case(
+                    "check_dropout_backward",
+                    (X, Y, cache, keep_prob),
+                    None,
+                    lambda X, Y, cache, keep_prob, seed=seed, parameters=parameters: _expected_dropout_gradients(
+                        X, Y, keep_prob, seed, parameters
+                    ),
+                )
+            )
     else:
         raise KeyError(f"no hidden cases for {function!r}")
     return built
@@ -112,15 +161,20 @@ def planned_calls(function: str) -> list:
     """The calls the student's kernel makes for `function`'s hidden cases: [(arguments, seed), ...]."""
     import public_tests
 
-    return [call for case in cases(function)
-            for call in public_tests.planned_calls(getattr(public_tests, case.check), case.arguments, case.seed)]
+    return [
+        call
+        for case in cases(function)
+        for call in public_tests.planned_calls(getattr(public_tests, case.check), case.arguments, case.seed)
+    ]
 
 
-def write_plans(folder: Path):
-    """Hand each graded function's planned calls to the kernel as data, in folder/<function>.plan."""
+def write_plans(workdir: Path) -> None:
+    """Hand each graded function's planned calls to the kernel as data, in the plans folder of the
+    kernel's folder `workdir` (handin.PLANS there)."""
     import handin
     import public_tests
 
+    folder = workdir / handin.PLANS_FOLDER
     folder.mkdir(parents=True, exist_ok=True)
     for function in public_tests.GRADED_FUNCTIONS:
         arrays = []

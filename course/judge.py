@@ -12,59 +12,44 @@ which is what nbgrader scores. A test that made calls the kernel never recorded 
 its verdict cannot be known. A test cell stopped by the timeout, or whose function's cell
 could not be compiled, says so in words.
 """
+
 import contextlib
 import io
 import re
-import sys
 from pathlib import Path
 
 import nbformat
 from nbgrader import utils as nbgrader_utils
 
 from course import hidden_tests
+from course.execute import TIMEOUT
+from course.layout import course_modules
 
 # What a solution cell that could not even be compiled shows: its function was never defined.
 COMPILE_ERRORS = ("SyntaxError", "IndentationError", "TabError")
-TIMEOUT = "Timeout"  # the ename GuardedExecute gives a cell stopped by the per-cell limit
 
 
-@contextlib.contextmanager
-def course_modules(folder: Path):
-    """The helper modules of `folder` importable by their plain names (reg_utils, ...), for the
-    duration only: another job may bring other versions of them."""
-    names = [path.stem for path in folder.glob("*.py")]
-    saved = {name: sys.modules.pop(name) for name in names if name in sys.modules}
-    sys.path.insert(0, str(folder))
-    try:
-        yield
-    finally:
-        sys.path.remove(str(folder))
-        for name in names:
-            sys.modules.pop(name, None)
-        sys.modules.update(saved)
-
-
-def judge_test_cells(nb, helpers: Path, records: Path):
-    """Rerun every grade cell of the executed notebook `nb` in this process against the kernel's
-    records (the folder `records`), with the helpers from the trusted folder `helpers`."""
+def judge_test_cells(nb, helpers: Path, workdir: Path):
+    """Rerun every grade cell of the executed notebook `nb` in this process against the records the
+    kernel left in its folder `workdir`, with the helpers from the trusted folder `helpers`."""
     with course_modules(helpers):
         import handin
         import public_tests
 
         namespace = {}
-        exec("import numpy as np\n" + "".join(f"from {path.stem} import *\n" for path in sorted(helpers.glob("*.py"))),
-             namespace)
+        exec(
+            "import numpy as np\n" + "".join(f"from {path.stem} import *\n" for path in sorted(helpers.glob("*.py"))),
+            namespace,
+        )
         namespace["hidden_tests"] = hidden_tests.judge
-        by_cell = handin.read_records(records)
+        by_cell = handin.read_records(workdir / handin.FOLDER)
         for cell in nb.cells:
             if not (nbgrader_utils.is_grade(cell) and cell.cell_type == "code"):
                 continue
             if any(output.get("ename") == TIMEOUT for output in cell.outputs):
                 cell.outputs = [output for output in cell.outputs if output.get("ename") == TIMEOUT]
                 continue  # the test never finished in the kernel: it fails as it is
-            calls = by_cell.get(cell.get("execution_count") or -1, [])
-            replays = {name: handin.Replay(name, [call for call in calls if call.get("function") == name])
-                       for name in public_tests.GRADED_FUNCTIONS}
+            replays = handin.replays(by_cell.get(cell.get("execution_count") or -1, []), public_tests.GRADED_FUNCTIONS)
             verdict = _run_test_cell(cell, {**namespace, **replays})
             if verdict is not None and (not_run := _definition_not_run(nb, _tested_function(cell))):
                 verdict = not_run
@@ -88,8 +73,10 @@ def _definition_not_run(nb, function: str):
                 if output.output_type == "error" and output.ename in COMPILE_ERRORS:
                     line = re.search(r"line (\d+)", output.evalue)
                     where = f" at line {line.group(1)}" if line else ""
-                    return NotRun(f"the cell that defines {function} did not run: {output.ename}{where} "
-                                  f"({output.evalue.split(' (')[0]})")
+                    return NotRun(
+                        f"the cell that defines {function} did not run: {output.ename}{where} "
+                        f"({output.evalue.split(' (')[0]})"
+                    )
     return None
 
 

@@ -8,6 +8,7 @@ kernel for one submission it starts the next one's, which boots while this one i
 scratch/<assignment>/ is the kernel's folder (the only one it sees when sandboxed); scratch/helpers/
 and the gradebook beside them are the grader's alone.
 """
+
 import atexit
 import shutil
 import tempfile
@@ -20,8 +21,8 @@ from jupyter_core.utils import run_sync
 from nbgrader import utils as nbgrader_utils
 from traitlets.config import Config
 
-from course import ASSIGNMENT, hidden_tests
-from course.judge import course_modules
+from course import hidden_tests
+from course.layout import ASSIGNMENT, course_modules
 from course.sandbox import SandboxedKernelManager, process_cap
 
 # The kernel's environment under grading. One BLAS thread: a worker per core, and threads would only
@@ -94,7 +95,7 @@ def _start(job) -> Kernel:
             (folder / name).write_bytes(data)
     (kernel.workdir / ".kernel").mkdir()
     with course_modules(kernel.helpers):
-        hidden_tests.write_plans(kernel.workdir / ".hidden")
+        hidden_tests.write_plans(kernel.workdir)
     kernel.gradebook.write_bytes(job.package.gradebook)
     cgroup = cleanup.enter_context(process_cap(job.limits.processes)) if job.sandbox else ""
     manager_class = SandboxedKernelManager if job.sandbox else AsyncKernelManager

@@ -6,12 +6,14 @@ the single writer of the gradebook, in completion order. A worker that dies take
 its pool down with it; the unfinished jobs are then run again on a fresh pool, and a
 submission that kills workers twice is reported instead of retried forever.
 """
+
 import os
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 
-from course.unit import GradingResult, grade_submission, sha256
+from course.autograde import grade_submission
+from course.job import killed_workers
 
 MAX_ATTEMPTS = 2
 
@@ -21,7 +23,7 @@ def default_workers() -> int:
 
 
 def _warm_up():
-    import course.unit  # noqa: F401  (imports nbgrader, nbclient, jupyter_client once per worker)
+    import course.autograde  # noqa: F401  (imports nbgrader, nbclient, jupyter_client once per worker)
 
 
 def run_jobs(jobs, workers: int):
@@ -29,8 +31,9 @@ def run_jobs(jobs, workers: int):
     pending = {job.student: job for job in jobs}
     attempts = dict.fromkeys(pending, 0)
     while pending:
-        with ProcessPoolExecutor(max_workers=min(workers, len(pending)), mp_context=get_context("spawn"),
-                                 initializer=_warm_up) as pool:
+        with ProcessPoolExecutor(
+            max_workers=min(workers, len(pending)), mp_context=get_context("spawn"), initializer=_warm_up
+        ) as pool:
             futures = {pool.submit(grade_submission, job): student for student, job in pending.items()}
             for student in futures.values():
                 attempts[student] += 1
@@ -46,10 +49,3 @@ def run_jobs(jobs, workers: int):
                 for student in list(futures.values()):
                     if attempts[student] >= MAX_ATTEMPTS:
                         yield killed_workers(pending.pop(student), MAX_ATTEMPTS)
-
-
-def killed_workers(job, times: int) -> GradingResult:
-    """The result of a submission that took its grading worker down every time it ran: scored 0."""
-    return GradingResult(job.student, sha256(job.submission), "error", problems=[
-        f"the grading worker died {times} times while grading this submission"])
-

@@ -4,6 +4,7 @@ On a terminal, one tqdm bar: done/total, elapsed, ETA and how many submissions n
 Elsewhere (a log file, CI), where a redrawn bar would pile up, one line per result in the same terms.
 Anything else printed while the bar is up goes through `tqdm.write`, which prints above it.
 """
+
 import sys
 import time
 
@@ -16,16 +17,24 @@ class Progress:
     def __init__(self, total: int, stream=None):
         self.total, self.done, self.attention = total, 0, 0
         self.stream, self.started = stream or sys.stderr, time.monotonic()
-        self.bar = tqdm(total=total, file=self.stream, desc="grading", unit="submission", dynamic_ncols=True,
-                        postfix="needs attention: 0", disable=not self.stream.isatty())
+        self.bar = tqdm(
+            total=total,
+            file=self.stream,
+            desc="grading",
+            unit="submission",
+            dynamic_ncols=True,
+            postfix="needs attention: 0",
+            disable=not self.stream.isatty(),
+        )
 
     def update(self, outcome: str, needs_attention: bool) -> None:
         """One more submission done; outcome is its line in a log ("<student>: <what happened>")."""
         self.done += 1
         self.attention += needs_attention
         if self.bar.disable:
-            meter = tqdm.format_meter(self.done, self.total, time.monotonic() - self.started,
-                                      bar_format=LOG_LINE, ascii=".#")
+            meter = tqdm.format_meter(
+                self.done, self.total, time.monotonic() - self.started, bar_format=LOG_LINE, ascii=".#"
+            )
             self.stream.write(f"{meter}  needs attention {self.attention}  ({outcome})\n")
             self.stream.flush()
         else:

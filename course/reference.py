@@ -1,6 +1,7 @@
 """The grader's own dropout pass. It never ships to students: the release may not compute a graded
 function's result, so what needs one (the fixtures of the public dropout tests, the hidden cases'
 inputs and expected outputs) gets it from here, on the grader's side."""
+
 import json
 
 import numpy as np
@@ -33,6 +34,9 @@ def dropout_fixture() -> str:
 
     X, parameters = testCases.forward_propagation_with_dropout_test_case()  # the same seeded X and weights
     _, cache = dropout_pass(X, parameters, testCases.DROPOUT_BACKWARD_KEEP_PROB, seed=11)
-    entries = {"X": X.tolist(), "Y": [[1, 1, 0, 1, 0]],
-               **{name: value.tolist() for name, value in zip(testCases.DROPOUT_CACHE_NAMES, cache)}}
+    entries = {
+        "X": X.tolist(),
+        "Y": [[1, 1, 0, 1, 0]],
+        **{name: value.tolist() for name, value in zip(testCases.DROPOUT_CACHE_NAMES, cache)},
+    }
     return "{\n" + ",\n".join(f"  {json.dumps(name)}: {json.dumps(value)}" for name, value in entries.items()) + "\n}\n"

@@ -1,9 +1,11 @@
 """Build the student release: copy the root helpers into the assignment, then let nbgrader
-strip the solutions and hidden tests.
+strip the solutions.
 
 The modules and the data at the course root are the only ones anyone edits; the copies in
 source/<assignment>/ exist because a notebook imports its helpers from its own folder.
 """
+
+import contextlib
 import filecmp
 import hashlib
 import shutil
@@ -11,22 +13,23 @@ import subprocess
 import sys
 from pathlib import Path
 
-from course import ASSIGNMENT, COURSE_ROOT, reference
-from course.judge import course_modules
+from sqlalchemy import create_engine, make_url, text
+from sqlalchemy.pool import NullPool
 
-HELPER_FILES = ("reg_utils.py", "testCases.py", "testCases.json", "public_tests.py", "handin.py", "datasets/data.mat")
+from course import reference
+from course.layout import ASSIGNMENT, COURSE_ROOT, HELPER_FILES, assignment_dir, course_modules
 
-
-def assignment_dir(root: Path, stage: str) -> Path:
-    """source/, release/, ... folder of the assignment under the course root."""
-    return root / stage / ASSIGNMENT
+BUILD_LOCK = 7_220_308  # PostgreSQL advisory lock id held while a run builds the release
 
 
 def stale_helper_copies(root: Path = COURSE_ROOT) -> list[str]:
     """Helper files whose copy in source/<assignment>/ is missing or differs from the root."""
     source = assignment_dir(root, "source")
-    return [name for name in HELPER_FILES
-            if not (source / name).exists() or not filecmp.cmp(root / name, source / name, shallow=False)]
+    return [
+        name
+        for name in HELPER_FILES
+        if not (source / name).exists() or not filecmp.cmp(root / name, source / name, shallow=False)
+    ]
 
 
 def sync_helpers(root: Path = COURSE_ROOT) -> list[str]:
@@ -39,7 +42,7 @@ def sync_helpers(root: Path = COURSE_ROOT) -> list[str]:
     return stale
 
 
-def write_fixtures(root: Path = COURSE_ROOT):
+def write_fixtures(root: Path = COURSE_ROOT) -> None:
     """Write the test fixtures that hold a graded function's result (testCases.json) from the grader's
     reference: students get the data, never the code that computes it."""
     with course_modules(root):
@@ -51,24 +54,42 @@ def build_release(root: Path = COURSE_ROOT, db_url: str = "") -> Path:
     records the source cells in the gradebook: db_url's, or by default the one nbgrader_config.py names."""
     write_fixtures(root)
     sync_helpers(root)
-    subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", ASSIGNMENT, "--force", "--quiet",
-                    *([f"--db={db_url}"] if db_url else [])], cwd=root, check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "nbgrader",
+            "generate_assignment",
+            ASSIGNMENT,
+            "--force",
+            "--quiet",
+            *([f"--db={db_url}"] if db_url else []),
+        ],
+        cwd=root,
+        check=True,
+    )
     return assignment_dir(root, "release")
 
 
-def template_gradebook(root: Path, scratch: Path) -> Path:
-    """A gradebook that knows the assignment and its source cells and nothing else,
-    made by running the release build on a copy of source/ in `scratch`."""
-    shutil.copytree(root / "source", scratch / "source")
-    for name in ("nbgrader_config.py", *HELPER_FILES):
-        (scratch / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(root / name, scratch / name)
-    build_release(scratch, db_url=f"sqlite:///{scratch / 'gradebook.db'}")  # even when the course's is a server
-    return scratch / "gradebook.db"
+@contextlib.contextmanager
+def build_lock(url: str):
+    """Hold this while building the release. Runs sharing a PostgreSQL gradebook must take turns:
+    nbgrader creates its tables and the assignment's rows unguarded, and two at once collide.
+    SQLite needs nothing: writers lock its whole file."""
+    if make_url(url).get_backend_name() != "postgresql":
+        yield
+        return
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:  # the lock lasts as long as this session
+            connection.execute(text("SELECT pg_advisory_lock(:id)"), {"id": BUILD_LOCK})
+            yield
+    finally:
+        engine.dispose()
 
 
 def assignment_fingerprint(root: Path) -> str:
-    """sha256 over source/<assignment>/: grades recorded under another fingerprint are stale."""
+    """sha256 over source/<assignment>/: grades saved under another fingerprint are stale."""
     digest = hashlib.sha256()
     source = assignment_dir(root, "source")
     for path in sorted(p for p in source.rglob("*") if p.is_file() and "__pycache__" not in p.parts):

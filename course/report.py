@@ -15,6 +15,7 @@ grader's record of each student's last grading, with the reason in words and wha
 shows it first. A submission that could not be graded at all scores 0 but is not counted as graded.
 Failure messages come from the error outputs of the test cells in the autograded notebooks.
 """
+
 import csv
 import html
 import re
@@ -27,9 +28,10 @@ from matplotlib.figure import Figure
 from nbgrader import utils
 from nbgrader.api import Gradebook, MissingEntry
 
-from course import ASSIGNMENT, NOTEBOOK
-from course.gradebook import db_url, last_record
-from course.judge import TIMEOUT
+from course import last_graded
+from course.execute import TIMEOUT
+from course.gradebook import db_url
+from course.layout import ASSIGNMENT, GRADES_CSV, NOTEBOOK, REPORT_DIR, notebook_path
 
 NUMBER = re.compile(r"(?<![\w.])[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?(?!\w)", re.IGNORECASE)
 PNG_OPTIONS = {"dpi": 100, "metadata": {"Software": None}}  # no version stamp: re-runs give the same bytes
@@ -41,15 +43,16 @@ NOTHING_GRADED = (NOT_A_NOTEBOOK, GRADING_ERROR)
 REGRADE_ONE = "delete autograded/{student}/ and grade again"  # a run regrades what it has no record of
 WHAT_TO_DO = {
     NOT_A_NOTEBOOK: "Ask the student for the notebook again, as Jupyter saves it (JupyterLab: File > Download), "
-                    "put it in submitted/{student}/" + ASSIGNMENT + "/ and grade again. Until then it scores 0; "
-                    "its feedback says why.",
+    "put it in submitted/{student}/" + ASSIGNMENT + "/ and grade again. Until then it scores 0; "
+    "its feedback says why.",
     GRADING_ERROR: "Not the student's doing: fix what the reason names and grade again. A submission whose "
-                   "grading failed is graded again on every run until it succeeds.",
+    "grading failed is graded again on every run until it succeeds.",
     DEAD_KERNEL: f"Open autograded/{{student}}/{ASSIGNMENT}/{NOTEBOOK}.ipynb: the cell where the kernel stopped "
-                 "says why, and the test cells after it scored 0. If the code was only slow, " + REGRADE_ONE
-                 + " with a longer --timeout.",
+    "says why, and the test cells after it scored 0. If the code was only slow, "
+    + REGRADE_ONE
+    + " with a longer --timeout.",
     TIMED_OUT: "Most likely a loop that never ends, which the student's feedback names. If the code is only "
-               "slow, " + REGRADE_ONE + " with a longer --timeout.",
+    "slow, " + REGRADE_ONE + " with a longer --timeout.",
 }
 
 
@@ -75,6 +78,7 @@ class Failure:
 @dataclass
 class Attention:
     """Something about a student's grading the instructor should look at."""
+
     kind: str  # one of ATTENTION_KINDS
     reason: str  # what happened, as the grader words it ("the file is not valid JSON (...)")
     what_to_do: str
@@ -106,17 +110,14 @@ def points_text(value) -> str:
     return str(int(value)) if value.is_integer() else str(value)
 
 
-def autograded_notebook(root: Path, student: str) -> Path:
-    return Path(root) / "autograded" / student / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
-
-
 def notebook_order(root: Path) -> list[str]:
     """grade_ids in the order of the source notebook, which the gradebook does not keep."""
-    source = Path(root) / "source" / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
+    source = notebook_path(root, "source")
     if not source.exists():
         return []
-    return [cell.metadata.nbgrader["grade_id"] for cell in nbformat.read(source, as_version=4).cells
-            if utils.is_grade(cell)]
+    return [
+        cell.metadata.nbgrader["grade_id"] for cell in nbformat.read(source, as_version=4).cells if utils.is_grade(cell)
+    ]
 
 
 def failures_in(path: Path, exercises) -> list[Failure]:
@@ -141,21 +142,28 @@ def _sentence(text: str) -> str:
 
 
 def needs_attention(student: str, record: dict) -> list[Attention]:
-    """What the grader's record of a student's last grading (gradebook.last_record) holds that the
+    """What the grader's record of a student's last grading (course.last_graded) holds that the
     instructor should look at, most serious first; [] when all went normally."""
     found = []
     kind = {"invalid": NOT_A_NOTEBOOK, "error": GRADING_ERROR, "killed": DEAD_KERNEL}.get(record.get("status"))
     if kind:
         reason = "; ".join(record.get("problems", [])).removeprefix(f"{kind}: ")
         found.append(Attention(kind, reason or kind, WHAT_TO_DO[kind].format(student=student)))
-    stopped = {grade_id.removeprefix("test_"): failure.removeprefix(f"{TIMEOUT}:").strip()
-               for grade_id, failure in sorted(record.get("failures", {}).items())
-               if failure.startswith(f"{TIMEOUT}:")}
+    stopped = {
+        grade_id.removeprefix("test_"): failure.removeprefix(f"{TIMEOUT}:").strip()
+        for grade_id, failure in sorted(record.get("failures", {}).items())
+        if failure.startswith(f"{TIMEOUT}:")
+    }
     if stopped:
         reason = "; ".join(f"the test of {function} {message}" for function, message in stopped.items())
         others = "the other tests kept their points" if len(stopped) == 1 else "the others kept their points"
-        found.append(Attention(TIMED_OUT, f"{reason} {'It' if len(stopped) == 1 else 'They'} scored 0; {others}.",
-                               WHAT_TO_DO[TIMED_OUT].format(student=student)))
+        found.append(
+            Attention(
+                TIMED_OUT,
+                f"{reason} {'It' if len(stopped) == 1 else 'They'} scored 0; {others}.",
+                WHAT_TO_DO[TIMED_OUT].format(student=student),
+            )
+        )
     return found
 
 
@@ -173,13 +181,12 @@ def collect(root: Path) -> tuple[list[Exercise], list[StudentResult]]:
                 submitted = gradebook.find_submission_notebook(NOTEBOOK, ASSIGNMENT, student.id)
             except MissingEntry:
                 continue
-            scores[student.id] = ({g.name: g.score for g in submitted.grades},
-                                  submitted.late_submission_penalty or 0)
+            scores[student.id] = ({g.name: g.score for g in submitted.grades}, submitted.late_submission_penalty or 0)
         students = sorted(student.id for student in gradebook.students)
 
     results = []
     for student in students:
-        attention = needs_attention(student, last_record(root, student))
+        attention = needs_attention(student, last_graded.read(root, student))
         kinds = ", ".join(item.kind for item in attention)
         if student not in scores:
             results.append(StudentResult(student, None, None, "no submission", attention=attention))
@@ -187,7 +194,7 @@ def collect(root: Path) -> tuple[list[Exercise], list[StudentResult]]:
         grades, penalty = scores[student]
         points = {ex.label: grades.get(ex.grade_id, 0.0) for ex in exercises}
         result = StudentResult(student, points, sum(points.values()) - penalty, "", attention=attention)
-        path = autograded_notebook(root, student)
+        path = notebook_path(root, "autograded", student)
         if not result.graded:
             result.status = f"not graded: {kinds}"
         elif path.exists():
@@ -221,8 +228,7 @@ def failure_groups(exercises, results) -> list[tuple[Failure, list[str]]]:
     for result in results:
         for failure in result.failures:
             groups.setdefault(failure.key, (failure, []))[1].append(result.student)
-    return sorted(groups.values(),
-                  key=lambda group: (-len(group[1]), order.index(group[0].exercise), group[0].key[1]))
+    return sorted(groups.values(), key=lambda group: (-len(group[1]), order.index(group[0].exercise), group[0].key[1]))
 
 
 def _save(figure: Figure, path: Path) -> Path:
@@ -289,10 +295,19 @@ def _attention_section(results) -> str:
     if not rows:
         return "<h2>Needs attention</h2>\n<p>Nothing: every submission was graded in full.</p>\n"
     students = len({result.student for result, _ in rows})
-    return (f"<h2>Needs attention: {students} student{'s' if students > 1 else ''}</h2>\n"
-            + _table(["student", "problem", "what happened", "what to do"],
-                     [(html.escape(result.student), html.escape(item.kind), html.escape(_sentence(item.reason)),
-                       html.escape(item.what_to_do)) for result, item in rows], "attention"))
+    return f"<h2>Needs attention: {students} student{'s' if students > 1 else ''}</h2>\n" + _table(
+        ["student", "problem", "what happened", "what to do"],
+        [
+            (
+                html.escape(result.student),
+                html.escape(item.kind),
+                html.escape(_sentence(item.reason)),
+                html.escape(item.what_to_do),
+            )
+            for result, item in rows
+        ],
+        "attention",
+    )
 
 
 def write_html(folder: Path, exercises, results) -> Path:
@@ -301,13 +316,24 @@ def write_html(folder: Path, exercises, results) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     plot_scores(folder / "scores.png", exercises, results)
     plot_pass_rate(folder / "pass_rate.png", exercises, results)
-    failures = [(_breakable(f.exercise),
-                 html.escape(NUMBER.sub("#", f.first_line)) + (f"<br><i>{html.escape(f.hint)}</i>" if f.hint else ""),
-                 len(students), html.escape(", ".join(students)))
-                for f, students in failure_groups(exercises, results)]
-    students = [(html.escape(r.student),
-                 *(points_text(r.points[ex.label]) if r.points else "" for ex in exercises),
-                 points_text(r.total), html.escape(r.status)) for r in results]
+    failures = [
+        (
+            _breakable(f.exercise),
+            html.escape(NUMBER.sub("#", f.first_line)) + (f"<br><i>{html.escape(f.hint)}</i>" if f.hint else ""),
+            len(students),
+            html.escape(", ".join(students)),
+        )
+        for f, students in failure_groups(exercises, results)
+    ]
+    students = [
+        (
+            html.escape(r.student),
+            *(points_text(r.points[ex.label]) if r.points else "" for ex in exercises),
+            points_text(r.total),
+            html.escape(r.status),
+        )
+        for r in results
+    ]
     graded = [r.total for r in results if r.graded]
     not_graded = sum(r.points is not None and not r.graded for r in results)
     missing = sum(r.points is None for r in results)
@@ -366,8 +392,10 @@ def summary_text(exercises, results) -> str:
         total = f"{points_text(r.total)}/{max_total}" if r.total is not None else "-"
         rows.append([r.student, *points, total, r.status])
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
-    lines = ["  ".join([row[0].ljust(widths[0]), *(cell.rjust(w) for cell, w in zip(row[1:-1], widths[1:])), row[-1]])
-             for row in rows]
+    lines = [
+        "  ".join([row[0].ljust(widths[0]), *(cell.rjust(w) for cell, w in zip(row[1:-1], widths[1:])), row[-1]])
+        for row in rows
+    ]
     lines += [f"{label} = {ex.label}" for label, ex in zip(labels, exercises)]
     return "\n".join(line.rstrip() for line in lines)
 
@@ -381,6 +409,6 @@ def write_report(root: Path) -> tuple[list[Exercise], list[StudentResult]]:
     """Write grades.csv and report/ under root; return what they were made from."""
     root = Path(root)
     exercises, results = collect(root)
-    write_grades_csv(root / "grades.csv", exercises, results)
-    write_html(root / "report", exercises, results)
+    write_grades_csv(root / GRADES_CSV, exercises, results)
+    write_html(root / REPORT_DIR, exercises, results)
     return exercises, results

@@ -7,19 +7,17 @@ code that must find its target: a change to the source fails here instead of bui
 Run `python -m course.sample_class` to write submitted/<student>/<assignment>/<notebook>.ipynb, and beside
 each the timestamp.txt that nbgrader collect would have written.
 """
+
 import copy
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import nbformat
 
-from course import ASSIGNMENT, COURSE_ROOT, NOTEBOOK
+from course.layout import COURSE_ROOT, notebook_path
 
-EXERCISES = ("compute_cost_with_regularization", "backward_propagation_with_regularization",
-             "forward_propagation_with_dropout", "backward_propagation_with_dropout")
-POINTS_PER_EXERCISE = 10
 # The stub nbgrader_config.py puts in place of each solution block, indented like the block.
 STUB_LINES = ("# YOUR CODE HERE", 'raise NotImplementedError("replace this line with your code")')
 STUB = re.compile(rf"^([ \t]*){re.escape(STUB_LINES[0])}\n\1{re.escape(STUB_LINES[1])}$", re.MULTILINE)
@@ -33,6 +31,7 @@ class Edit:
     block=None edits the whole cell after its solutions are filled in: a student may also change
     the code the release provides around the stubs.
     """
+
     cell: str
     old: str
     new: str
@@ -42,10 +41,11 @@ class Edit:
 @dataclass(frozen=True)
 class DeleteCell:
     """Remove the cell with this grade_id, as a student clearing out "noise" might."""
+
     cell: str
 
 
-UNFILLED = "unfilled"    # hand in the release as received: every stub still raises
+UNFILLED = "unfilled"  # hand in the release as received: every stub still raises
 TRUNCATED = "truncated"  # a broken upload: the file stops halfway through its JSON
 
 STUDENTS = {
@@ -55,18 +55,29 @@ STUDENTS = {
         Edit("compute_cost_with_regularization", "lambd / (2 * m)", "lambd / m", block=0),
     ],
     "regularized-biases": [
-        Edit("backward_propagation_with_regularization", f"np.sum(dZ{layer}, axis=1, keepdims=True)\n",
-             f"np.sum(dZ{layer}, axis=1, keepdims=True) + lambd / m * b{layer}\n")
+        Edit(
+            "backward_propagation_with_regularization",
+            f"np.sum(dZ{layer}, axis=1, keepdims=True)\n",
+            f"np.sum(dZ{layer}, axis=1, keepdims=True) + lambd / m * b{layer}\n",
+        )
         for layer in (3, 2, 1)
     ],
     "unscaled-dropout": [
-        Edit("forward_propagation_with_dropout", f"A{layer} = A{layer} * D{layer}\n    A{layer} = A{layer} / keep_prob",
-             f"A{layer} = A{layer} * D{layer}", block=block)
+        Edit(
+            "forward_propagation_with_dropout",
+            f"A{layer} = A{layer} * D{layer}\n    A{layer} = A{layer} / keep_prob",
+            f"A{layer} = A{layer} * D{layer}",
+            block=block,
+        )
         for block, layer in ((0, 1), (1, 2))
     ],
     "mask-on-activations": [
-        Edit("backward_propagation_with_dropout", f"dA{layer} = dA{layer} * D{layer}\n    dA{layer} = dA{layer} / keep_prob",
-             f"A{layer} = A{layer} * D{layer} / keep_prob", block=block)
+        Edit(
+            "backward_propagation_with_dropout",
+            f"dA{layer} = dA{layer} * D{layer}\n    dA{layer} = dA{layer} / keep_prob",
+            f"A{layer} = A{layer} * D{layer} / keep_prob",
+            block=block,
+        )
         for block, layer in ((0, 2), (1, 1))
     ],
     "raises-in-function": [
@@ -74,9 +85,12 @@ STUDENTS = {
     ],
     # Masks one unit's row at a time but never moves on to the next row.
     "infinite-loop": [
-        Edit("backward_propagation_with_dropout", "dA2 = dA2 * D2\n",
-             "i = 0\n    while i < dA2.shape[0]:  # mask unit by unit\n        dA2[i] = dA2[i] * D2[i]\n",
-             block=0),
+        Edit(
+            "backward_propagation_with_dropout",
+            "dA2 = dA2 * D2\n",
+            "i = 0\n    while i < dA2.shape[0]:  # mask unit by unit\n        dA2[i] = dA2[i] * D2[i]\n",
+            block=0,
+        ),
     ],
     "not-json": [TRUNCATED],
     "deleted-test-cell": [DeleteCell("test_forward_propagation_with_dropout")],
@@ -84,7 +98,7 @@ STUDENTS = {
 
 
 # When each student handed in: fixed, so that the sample class and its grading reproduce byte for byte.
-FIRST_HANDED_IN = datetime(2025, 3, 14, 9, 12, 5, 250000, tzinfo=timezone.utc)
+FIRST_HANDED_IN = datetime(2025, 3, 14, 9, 12, 5, 250000, tzinfo=UTC)
 BETWEEN_STUDENTS = timedelta(minutes=47, seconds=31)
 COLLECT_TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f %Z"  # nbgrader's ExchangeCollect.timestamp_format, in UTC
 
@@ -94,40 +108,17 @@ def handed_in(student: str) -> str:
     return (FIRST_HANDED_IN + list(STUDENTS).index(student) * BETWEEN_STUDENTS).strftime(COLLECT_TIME_FORMAT)
 
 
-def points_losing(lost=()):
-    """Points per exercise for a student who loses exactly the exercises in `lost`."""
-    return {name: 0 if name in lost else POINTS_PER_EXERCISE for name in EXERCISES}
-
-
-# What grading must give each student. None: the file cannot be read, so it is reported and scores 0.
-EXPECTED_POINTS = {
-    "full-marks": points_losing(),
-    "untouched": points_losing(lost=EXERCISES),
-    "half-missing-in-cost": points_losing(lost=["compute_cost_with_regularization"]),
-    "regularized-biases": points_losing(lost=["backward_propagation_with_regularization"]),
-    "unscaled-dropout": points_losing(lost=["forward_propagation_with_dropout"]),
-    "mask-on-activations": points_losing(lost=["backward_propagation_with_dropout"]),
-    "raises-in-function": points_losing(lost=["backward_propagation_with_regularization"]),
-    "infinite-loop": points_losing(lost=["backward_propagation_with_dropout"]),  # the per-cell timeout stops it
-    "not-json": None,
-    "deleted-test-cell": points_losing(),  # the grader restores the deleted test cell from the source
-}
-
-
-def notebook_path(root: Path, stage: str, student: str | None = None) -> Path:
-    """<root>/<stage>[/<student>]/<assignment>/<notebook>.ipynb, nbgrader's layout."""
-    folder = root / stage if student is None else root / stage / student
-    return folder / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
-
-
 def grade_id(cell) -> str | None:
     return cell.metadata.get("nbgrader", {}).get("grade_id")
 
 
 def solution_blocks(source_nb) -> dict[str, list[str]]:
     """grade_id -> the correct code between each BEGIN/END SOLUTION pair of that cell, in order."""
-    return {grade_id(cell): SOLUTION_BLOCK.findall(cell.source)
-            for cell in source_nb.cells if cell.metadata.get("nbgrader", {}).get("solution")}
+    return {
+        grade_id(cell): SOLUTION_BLOCK.findall(cell.source)
+        for cell in source_nb.cells
+        if cell.metadata.get("nbgrader", {}).get("solution")
+    }
 
 
 def _replace_once(text: str, edit: Edit) -> str:
@@ -168,7 +159,7 @@ def submission(release_nb, blocks: dict[str, list[str]], edits: list) -> bytes:
     text = nbformat.writes(nb) + "\n"  # the same bytes nbformat.write puts on disk
     if TRUNCATED in edits:
         lines = text.splitlines(keepends=True)
-        text = "".join(lines[:len(lines) // 2])  # cut at a line end: still UTF-8, no longer JSON
+        text = "".join(lines[: len(lines) // 2])  # cut at a line end: still UTF-8, no longer JSON
     return text.encode("utf-8")
 
 

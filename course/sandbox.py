@@ -15,6 +15,7 @@ it could reopen through /proc/1/fd.
 The process cap uses a pids cgroup where this process may create one (as root, for whom
 RLIMIT_NPROC does not count), else RLIMIT_NPROC (as any other user, for whom it does).
 """
+
 import os
 import shutil
 import stat
@@ -33,8 +34,16 @@ from traitlets import Int, Unicode
 
 # What the sandbox inherits of the grader's environment; nothing else (a database URL with its
 # password, say) gets in.
-KERNEL_ENVIRONMENT = ("PATH", "LANG", "LC_ALL", "TZ", "NBGRADER_EXECUTION", "OMP_NUM_THREADS",
-                      "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+KERNEL_ENVIRONMENT = (
+    "PATH",
+    "LANG",
+    "LC_ALL",
+    "TZ",
+    "NBGRADER_EXECUTION",
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+)
 # On the private /tmp: a HOME that contains the scratch folder would make IPython print its paths as ~/...
 SANDBOX_HOME = "/tmp/.home"
 PIDS_HIERARCHIES = (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup"))  # cgroup v1, then v2
@@ -54,8 +63,12 @@ def unavailable_because() -> str:
     if not shutil.which("bwrap"):
         return "bubblewrap (bwrap) is not installed (Debian: apt-get install bubblewrap)"
     with tempfile.TemporaryDirectory(prefix="sandbox-probe-") as folder:
-        probe = subprocess.run([*kernel_command(Path(folder), Limits()), sys.executable, "-c", "pass"],
-                               capture_output=True, text=True, env=kernel_environment())
+        probe = subprocess.run(
+            [*kernel_command(Path(folder), Limits()), sys.executable, "-c", "pass"],
+            capture_output=True,
+            text=True,
+            env=kernel_environment(),
+        )
     if probe.returncode != 0:
         return f"the sandbox cannot start here: {probe.stderr.strip()[:200]}"
     return ""
@@ -107,14 +120,29 @@ def _bwrap_arguments(workdir: Path):
     # bwrap mounts in order: the private /tmp first, or it would hide what is bound under /tmp
     # (the scratch folder usually, a virtual environment sometimes).
     # HOME exists and is writable, as IPython expects (else it warns at every start).
-    return ["bwrap", "--unshare-all", "--die-with-parent", "--tmpfs", "/tmp", "--dir", SANDBOX_HOME,
-            *_system_mounts(), "--proc", "/proc", "--dev", "/dev",
-            "--bind", str(workdir), str(workdir),
-            "--chdir", str(workdir),
-            # The kernel gets this environment whatever bwrap was started with: no JPY_PARENT_PID, say, which
-            # would make ipykernel shut itself down (its parent is bwrap's init).
-            "--clearenv", *(argument for name, value in kernel_environment().items()
-                            for argument in ("--setenv", name, value))]
+    return [
+        "bwrap",
+        "--unshare-all",
+        "--die-with-parent",
+        "--tmpfs",
+        "/tmp",
+        "--dir",
+        SANDBOX_HOME,
+        *_system_mounts(),
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "--bind",
+        str(workdir),
+        str(workdir),
+        "--chdir",
+        str(workdir),
+        # The kernel gets this environment whatever bwrap was started with: no JPY_PARENT_PID, say, which
+        # would make ipykernel shut itself down (its parent is bwrap's init).
+        "--clearenv",
+        *(argument for name, value in kernel_environment().items() for argument in ("--setenv", name, value)),
+    ]
 
 
 def kernel_command(workdir: Path, limits: Limits, cgroup: str = "") -> list:

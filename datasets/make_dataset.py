@@ -13,6 +13,7 @@ Train and test sets come from the same distribution and one seeded generator,
 and the MAT-file header is fixed, so every run writes the same bytes.
 Run: python datasets/make_dataset.py   (no arguments, any working directory)
 """
+
 import io
 from pathlib import Path
 
@@ -21,10 +22,10 @@ import scipy.io
 
 SEED = 7
 N_TRAIN = N_TEST = 200
-HALF_WIDTH = 0.75   # positions are uniform on [-HALF_WIDTH, HALF_WIDTH]^2
-BEND = 0.25         # how far the boundary curves away from a straight line
-JITTER = 0.08       # std of the coin-toss zone around the boundary
-FLIP_RATE = 0.04    # fraction of headers whose outcome is flipped outright
+HALF_WIDTH = 0.75  # positions are uniform on [-HALF_WIDTH, HALF_WIDTH]^2
+BEND = 0.25  # how far the boundary curves away from a straight line
+JITTER = 0.08  # std of the coin-toss zone around the boundary
+FLIP_RATE = 0.04  # fraction of headers whose outcome is flipped outright
 HEADER_TEXT = b"MATLAB 5.0 MAT-file, regularization course kicks dataset"
 OUT_FILE = Path(__file__).resolve().parent / "data.mat"
 
@@ -57,8 +58,7 @@ def main():
     X, y = sample_headers(rng, N_TRAIN)
     Xval, yval = sample_headers(rng, N_TEST)
     OUT_FILE.write_bytes(mat_bytes({"X": X, "y": y, "Xval": Xval, "yval": yval}))
-    print(f"wrote {OUT_FILE}: {N_TRAIN} train, {N_TEST} test, "
-          f"{y.mean():.0%} / {yval.mean():.0%} won by us")
+    print(f"wrote {OUT_FILE}: {N_TRAIN} train, {N_TEST} test, {y.mean():.0%} / {yval.mean():.0%} won by us")
 
 
 if __name__ == "__main__":

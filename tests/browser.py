@@ -1,5 +1,6 @@
 """A real browser and a real Formgrader for the tests that look at pages as instructors and students do:
 Debian's Chromium driven by Playwright, and a Jupyter server with nbgrader's extensions on loopback."""
+
 import contextlib
 import os
 import signal
@@ -14,8 +15,15 @@ from tests.servers import free_port
 
 CHROMIUM = Path("/usr/bin/chromium")  # Debian's package: Playwright's own browser downloads are never used
 INSTALL_HINT = "install Chromium with `apt-get install -y chromium` (as .ci/run does)"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 WINDOW = {"width": 1280, "height": 900}  # the report must fit a window this wide
 SERVER_START_SECONDS = 60
 
@@ -29,7 +37,8 @@ def browser_page():
 
     with tempfile.TemporaryDirectory(prefix="chromium-profile-") as profile, sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
-            profile, executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS, viewport=WINDOW)
+            profile, executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS, viewport=WINDOW
+        )
         try:
             yield context.new_page()
         finally:
@@ -45,11 +54,24 @@ def formgrader(root: Path):
         log = Path(runtime) / "server.log"
         with open(log, "wb") as output:
             server = subprocess.Popen(
-                [sys.executable, "-m", "jupyter_server", "--no-browser", "--allow-root", "--ServerApp.ip=127.0.0.1",
-                 f"--ServerApp.port={port}", "--ServerApp.port_retries=0", "--IdentityProvider.token=",
-                 f"--ServerApp.root_dir={root}"],
-                cwd=root, env={**os.environ, "JUPYTER_RUNTIME_DIR": runtime}, stdout=output, stderr=subprocess.STDOUT,
-                start_new_session=True)
+                [
+                    sys.executable,
+                    "-m",
+                    "jupyter_server",
+                    "--no-browser",
+                    "--allow-root",
+                    "--ServerApp.ip=127.0.0.1",
+                    f"--ServerApp.port={port}",
+                    "--ServerApp.port_retries=0",
+                    "--IdentityProvider.token=",
+                    f"--ServerApp.root_dir={root}",
+                ],
+                cwd=root,
+                env={**os.environ, "JUPYTER_RUNTIME_DIR": runtime},
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         url = f"http://127.0.0.1:{port}"
         try:
             _wait_for(url, server, log)

@@ -1,12 +1,13 @@
-import sys
-
 import pytest
 
-from course import COURSE_ROOT
+from tests import notebooks
 
-sys.path.insert(0, str(COURSE_ROOT))  # reg_utils, testCases, public_tests live at the course root
 
-from tests import notebooks  # noqa: E402
+def pytest_collection_modifyitems(items):
+    """Tests that need the whole source notebook run (training included) are slow too."""
+    for item in items:
+        if "executed_source" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,5 @@
 """How far an analytic gradient is from public_tests.numeric_gradient's finite differences, CS231n style."""
+
 import numpy as np
 
 

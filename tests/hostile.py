@@ -2,13 +2,15 @@
 by one cheat. Each knows the points it really earns. The attacks are bounded (a fork bomb stops at
 300 processes, the output flood at 2 GiB, the memory bomb at 8 GiB), so a sandbox that fails cannot
 take the machine down with it."""
+
 import copy
 from dataclasses import dataclass, field
 
 import nbformat
 
-from course import COURSE_ROOT
-from course.sample_class import EXERCISES, STUDENTS, Edit, notebook_path, solution_blocks, submission
+from course.layout import COURSE_ROOT, notebook_path
+from course.sample_class import STUDENTS, Edit, solution_blocks, submission
+from public_tests import GRADED_FUNCTIONS
 
 OUTCOME = "hostile outcome:"  # the attack cells print their result after this marker
 SECRET = "COURSE_TEST_SECRET"  # an environment variable of the grader, as a database password would be
@@ -35,20 +37,29 @@ def _inside(exercise, code):
 
 
 WRONG_COST = STUDENTS["half-missing-in-cost"]
-COST_AS_ARRAY = [Edit("compute_cost_with_regularization", "* squared_weights", "* np.array([squared_weights])", block=0)]
+COST_AS_ARRAY = [
+    Edit("compute_cost_with_regularization", "* squared_weights", "* np.array([squared_weights])", block=0)
+]
 
 CATALOGUE = [
-    Hostile("reads-solutions", cell=f"""
+    Hostile(
+        "reads-solutions",
+        cell=f"""
 import os
 targets = ["../../../source/regularization/Regularization.ipynb", "../gradebook.db",
-           "{{root}}/source/regularization/Regularization.ipynb", "{{root}}/gradebook.db", "{{root}}/nbgrader_config.py"]
+           "{{root}}/source/regularization/Regularization.ipynb", "{{root}}/gradebook.db",
+           "{{root}}/nbgrader_config.py"]
 found = [path for path in targets if os.path.exists(path)]
 print("{OUTCOME}", "read", found)
-""", outcome=r"read \[\]"),
+""",
+        outcome=r"read \[\]",
+    ),
     # Prints every environment and command line it can read (bwrap's init, which the grader started, is PID 1),
     # for the test to look for the secret's value; and which files those processes hold open, such as the
     # grader's log or terminal, which it could reopen through /proc.
-    Hostile("reads-secrets", cell=f"""
+    Hostile(
+        "reads-secrets",
+        cell=f"""
 import os
 def read(path):
     try:
@@ -71,8 +82,12 @@ for pid in sorted(int(name) for name in os.listdir("/proc") if name.isdigit()):
         if target.startswith("/") and target != "/dev/null":
             files.append(target)
 print("{OUTCOME}", "environments read", read_from, "files open", files)
-""", outcome=r"environments read \[1, 2\] files open \[\]"),
-    Hostile("tampers-with-gradebook", cell=f"""
+""",
+        outcome=r"environments read \[1, 2\] files open \[\]",
+    ),
+    Hostile(
+        "tampers-with-gradebook",
+        cell=f"""
 import sqlite3
 try:
     with sqlite3.connect("{{root}}/gradebook.db") as db:
@@ -80,8 +95,12 @@ try:
     print("{OUTCOME}", "wrote the gradebook")
 except Exception as error:
     print("{OUTCOME}", "blocked", type(error).__name__)
-""", outcome="blocked .*"),
-    Hostile("writes-elsewhere", cell=f"""
+""",
+        outcome="blocked .*",
+    ),
+    Hostile(
+        "writes-elsewhere",
+        cell=f"""
 written = []
 for path in ["{{root}}/pwned.txt", "{{root}}/submitted/full-marks/regularization/Regularization.ipynb",
              "{{root}}/release/regularization/public_tests.py", "{{root}}/autograded/full-marks/pwned.txt"]:
@@ -92,16 +111,24 @@ for path in ["{{root}}/pwned.txt", "{{root}}/submitted/full-marks/regularization
     except OSError:
         pass
 print("{OUTCOME}", "wrote", written)
-""", outcome=r"wrote \[\]"),
-    Hostile("opens-a-connection", cell=f"""
+""",
+        outcome=r"wrote \[\]",
+    ),
+    Hostile(
+        "opens-a-connection",
+        cell=f"""
 import socket
 try:
     socket.create_connection(("127.0.0.1", {{port}}), timeout=3).sendall(b"exfiltrated")
     print("{OUTCOME}", "connected")
 except OSError as error:
     print("{OUTCOME}", "blocked", type(error).__name__)
-""", outcome="blocked .*"),
-    Hostile("kills-other-processes", cell=f"""
+""",
+        outcome="blocked .*",
+    ),
+    Hostile(
+        "kills-other-processes",
+        cell=f"""
 import os, signal
 killed = []
 for pid in [os.getppid()] + [int(name) for name in os.listdir("/proc") if name.isdigit()]:
@@ -112,23 +139,51 @@ for pid in [os.getppid()] + [int(name) for name in os.listdir("/proc") if name.i
         except OSError:
             pass
 print("{OUTCOME}", "visible processes", sorted(int(name) for name in os.listdir("/proc") if name.isdigit()))
-""", outcome=r"visible processes \[1, 2\]"),
-    Hostile("os-exit-in-function", edits=[_inside("backward_propagation_with_dropout", "import os; os._exit(0)")],
-            lost=("backward_propagation_with_dropout",)),
-    Hostile("sys-exit-in-function", edits=[_inside("compute_cost_with_regularization", "import sys; sys.exit()")],
-            lost=("compute_cost_with_regularization",)),
-    Hostile("loop-ignoring-interrupts", edits=[_inside("forward_propagation_with_dropout", """
+""",
+        outcome=r"visible processes \[1, 2\]",
+    ),
+    Hostile(
+        "os-exit-in-function",
+        edits=[_inside("backward_propagation_with_dropout", "import os; os._exit(0)")],
+        lost=("backward_propagation_with_dropout",),
+    ),
+    Hostile(
+        "sys-exit-in-function",
+        edits=[_inside("compute_cost_with_regularization", "import sys; sys.exit()")],
+        lost=("compute_cost_with_regularization",),
+    ),
+    Hostile(
+        "loop-ignoring-interrupts",
+        edits=[
+            _inside(
+                "forward_propagation_with_dropout",
+                """
 import time
 while True:
     try:
         time.sleep(0.1)
     except KeyboardInterrupt:
         pass
-""")], lost=("forward_propagation_with_dropout", "backward_propagation_with_dropout")),
-    Hostile("memory-bomb", edits=[_inside("backward_propagation_with_regularization", """
+""",
+            )
+        ],
+        lost=("forward_propagation_with_dropout", "backward_propagation_with_dropout"),
+    ),
+    Hostile(
+        "memory-bomb",
+        edits=[
+            _inside(
+                "backward_propagation_with_regularization",
+                """
 hoard = [bytearray(256 * 2**20) for _ in range(32)]
-""")], lost=("backward_propagation_with_regularization",)),
-    Hostile("fork-bomb", cell=f"""
+""",
+            )
+        ],
+        lost=("backward_propagation_with_regularization",),
+    ),
+    Hostile(
+        "fork-bomb",
+        cell=f"""
 import os, time
 children = []
 for _ in range(300):
@@ -143,43 +198,73 @@ for _ in range(300):
 for pid in children:
     os.waitpid(pid, 0)
 print("{OUTCOME}", "forked", len(children))
-""", outcome=r"forked \d+"),
-    Hostile("floods-output", may_kill_its_kernel=True, cell="""
+""",
+        outcome=r"forked \d+",
+    ),
+    Hostile(
+        "floods-output",
+        may_kill_its_kernel=True,
+        cell="""
 for _ in range(2048):
     print("x" * 2**20)
-"""),
+""",
+    ),
     # The patched allclose also derails exercise 3's test in the kernel: it stops after one call, and
     # the grader cannot judge the calls that were never made, so that correct function scores 0 too.
-    Hostile("patches-numpy", edits=WRONG_COST, lost=("compute_cost_with_regularization", "forward_propagation_with_dropout"),
-            cell="""
+    Hostile(
+        "patches-numpy",
+        edits=WRONG_COST,
+        lost=("compute_cost_with_regularization", "forward_propagation_with_dropout"),
+        cell="""
 import numpy, numpy.testing
 numpy.allclose = numpy.isclose = lambda *args, **kwargs: True
 numpy.array_equal = lambda *args, **kwargs: True
 numpy.testing.assert_allclose = lambda *args, **kwargs: None
-"""),
-    Hostile("patches-builtins", edits=COST_AS_ARRAY, lost=("compute_cost_with_regularization",), cell="""
+""",
+    ),
+    Hostile(
+        "patches-builtins",
+        edits=COST_AS_ARRAY,
+        lost=("compute_cost_with_regularization",),
+        cell="""
 import builtins, numbers
 real_isinstance = isinstance
 builtins.isinstance = lambda obj, kind: kind is numbers.Real or real_isinstance(obj, kind)
-"""),
-    Hostile("hides-tracebacks", edits=STUDENTS["regularized-biases"], lost=("backward_propagation_with_regularization",),
-            cell="""
+""",
+    ),
+    Hostile(
+        "hides-tracebacks",
+        edits=STUDENTS["regularized-biases"],
+        lost=("backward_propagation_with_regularization",),
+        cell="""
 import sys
 sys.excepthook = lambda *args: None
 get_ipython().showtraceback = lambda *args, **kwargs: None
 get_ipython()._showtraceback = lambda *args, **kwargs: None
-"""),
-    Hostile("redefines-the-tests", edits=WRONG_COST, lost=EXERCISES, cell="""
+""",
+    ),
+    Hostile(
+        "redefines-the-tests",
+        edits=WRONG_COST,
+        lost=GRADED_FUNCTIONS,
+        cell="""
 import public_tests
 def compute_cost_with_regularization_test(target):
     print("All tests passed.")
 check_cost = check_regularized_gradients = check_dropout_forward = check_dropout_backward = lambda *a, **k: None
 check_dropout_statistics = lambda *a, **k: None
 public_tests.recorded = lambda target, function: target
-"""),
-    Hostile("edits-test-cells", edits=STUDENTS["regularized-biases"], lost=("backward_propagation_with_regularization",),
-            test_cells={"test_backward_propagation_with_regularization": "print('All tests passed.')",
-                        "test_backward_propagation_with_dropout": None}),
+""",
+    ),
+    Hostile(
+        "edits-test-cells",
+        edits=STUDENTS["regularized-biases"],
+        lost=("backward_propagation_with_regularization",),
+        test_cells={
+            "test_backward_propagation_with_regularization": "print('All tests passed.')",
+            "test_backward_propagation_with_dropout": None,
+        },
+    ),
     Hostile("another-language", kernelspec={"name": "ir", "display_name": "R", "language": "R"}),
 ]
 

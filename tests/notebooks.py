@@ -1,4 +1,5 @@
 """Reading and running the course notebooks from the tests."""
+
 import re
 from pathlib import Path
 
@@ -6,25 +7,31 @@ import nbformat
 import numpy as np
 from nbclient import NotebookClient
 
-from course import ASSIGNMENT, COURSE_ROOT, NOTEBOOK
+from course.layout import COURSE_ROOT, notebook_path
 from public_tests import GRADED_FUNCTIONS
 
-SOURCE_NOTEBOOK = COURSE_ROOT / "source" / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
-RELEASE_NOTEBOOK = COURSE_ROOT / "release" / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
+SOURCE_NOTEBOOK = notebook_path(COURSE_ROOT, "source")
+RELEASE_NOTEBOOK = notebook_path(COURSE_ROOT, "release")
 NUMBER = re.compile(r"-?\d+\.\d*(?:e[-+]?\d+)?")
 
 
 def execute(path: Path, timeout: int = 300):
     """Run a notebook top to bottom in its own folder, errors recorded rather than raised."""
     nb = nbformat.read(path, as_version=4)
-    NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    NotebookClient(
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        allow_errors=True,
+        resources={"metadata": {"path": str(path.parent)}},
+    ).execute()
     return nb
 
 
 def stdout(cell) -> str:
-    return "".join(out.get("text", "") for out in cell.get("outputs", [])
-                   if out.output_type == "stream" and out.name == "stdout")
+    return "".join(
+        out.get("text", "") for out in cell.get("outputs", []) if out.output_type == "stream" and out.name == "stdout"
+    )
 
 
 def errors(cell) -> list:
@@ -56,8 +63,11 @@ def same_text_and_numbers(got: str, expected: str, rtol: float = 1e-6) -> bool:
     got_numbers = [float(x) for x in NUMBER.findall(got)]
     expected_numbers = [float(x) for x in NUMBER.findall(expected)]
     same_words = NUMBER.sub("#", got).split() == NUMBER.sub("#", expected).split()
-    return same_words and len(got_numbers) == len(expected_numbers) and bool(
-        np.allclose(got_numbers, expected_numbers, rtol=rtol, atol=1e-12))
+    return (
+        same_words
+        and len(got_numbers) == len(expected_numbers)
+        and bool(np.allclose(got_numbers, expected_numbers, rtol=rtol, atol=1e-12))
+    )
 
 
 def accuracies(cell) -> tuple[float, float]:

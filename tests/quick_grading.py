@@ -11,6 +11,7 @@ which tests/mutations.py grades for real.
 
 prints the same score as `python -m tests.mutations`.
 """
+
 import contextlib
 import copy
 import os
@@ -21,26 +22,25 @@ from pathlib import Path
 import nbformat
 import numpy as np
 
-from course import COURSE_ROOT
-from course.sample_class import EXERCISES, POINTS_PER_EXERCISE, grade_id, notebook_path
+import handin
+import public_tests
+import reg_utils
+import testCases
+from course import hidden_tests
+from course.layout import COURSE_ROOT, notebook_path
+from course.sample_class import grade_id
+from public_tests import GRADED_FUNCTIONS
 from tests import mutations
-
-sys.path.insert(0, str(COURSE_ROOT))  # the helpers, imported by their plain names as in the notebook
-
-import handin  # noqa: E402
-import public_tests  # noqa: E402
-import reg_utils  # noqa: E402
-import testCases  # noqa: E402
-from course import hidden_tests  # noqa: E402
+from tests.sample_grades import POINTS_PER_EXERCISE
 
 
 @contextlib.contextmanager
 def _autograding(folder: Path):
     """handin as it runs in the kernel under autograding, its records and plans in `folder`."""
     saved = handin.RECORDS, handin.PLANS, os.environ.get("NBGRADER_EXECUTION")
-    handin.RECORDS, handin.PLANS = folder / ".handin", folder / ".hidden"
+    handin.RECORDS, handin.PLANS = folder / handin.FOLDER, folder / handin.PLANS_FOLDER
     os.environ["NBGRADER_EXECUTION"] = "autograde"
-    hidden_tests.write_plans(handin.PLANS)
+    hidden_tests.write_plans(folder)
     try:
         yield
     finally:
@@ -61,8 +61,10 @@ def _namespace():
 
 def _test_cells():
     source = nbformat.read(notebook_path(COURSE_ROOT, "source"), as_version=4)
-    return {exercise: next(cell.source for cell in source.cells if grade_id(cell) == f"test_{exercise}")
-            for exercise in EXERCISES}
+    return {
+        exercise: next(cell.source for cell in source.cells if grade_id(cell) == f"test_{exercise}")
+        for exercise in GRADED_FUNCTIONS
+    }
 
 
 def _failure(code, namespace) -> str:
@@ -79,15 +81,15 @@ def judge(submission: bytes, cells=None) -> dict:
     cells = cells or _test_cells()
     namespace = _namespace()
     for cell in nbformat.reads(submission.decode("utf-8"), as_version=4).cells:
-        if grade_id(cell) in EXERCISES:
+        if grade_id(cell) in GRADED_FUNCTIONS:
             exec(cell.source, namespace)
     messages = {}
     for exercise, code in cells.items():
         with tempfile.TemporaryDirectory(prefix="quick-grading-") as folder, _autograding(Path(folder)):
             _failure(code, {**namespace, "hidden_tests": handin.hidden_tests})  # the kernel's run, recorded
-            calls = [call for calls in handin.read_records(handin.RECORDS).values() for call in calls]
-        replay = handin.Replay(exercise, [call for call in calls if call["function"] == exercise])
-        messages[exercise] = _failure(code, {**namespace, exercise: replay, "hidden_tests": hidden_tests.judge})
+            calls = handin.read_records(handin.RECORDS).get(0, [])  # outside IPython every call is in "cell" 0
+        replays = handin.replays(calls, [exercise])
+        messages[exercise] = _failure(code, {**namespace, **replays, "hidden_tests": hidden_tests.judge})
     return messages
 
 

@@ -1,5 +1,6 @@
 """Real servers on loopback for the tests and the cluster benchmark: a Dask scheduler with its
 workers, and a throwaway PostgreSQL cluster. Each runs as separate processes, as in production."""
+
 import contextlib
 import glob
 import os
@@ -13,13 +14,15 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from course import COURSE_ROOT
+from course.layout import COURSE_ROOT
 
 INSTALL_HINT = "install PostgreSQL with `apt-get install -y postgresql` (as .ci/run does)"
 # Scheduler settings the README recommends: one submission per single-threaded worker at a time
 # (a dying worker then takes only its own task down), and a killer submission tried twice, not four times.
-DASK_SETTINGS = {"DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION": "1.0",
-                 "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "1"}
+DASK_SETTINGS = {
+    "DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION": "1.0",
+    "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "1",
+}
 
 
 def free_port() -> int:
@@ -59,14 +62,35 @@ def dask_cluster(folder: Path, workers: int = 2):
 
     def start(name, *args):
         with open(folder / f"{name}.log", "wb") as log:
-            processes.append(subprocess.Popen([dask, *args, "--no-dashboard"], env=env, stdout=log,
-                                              stderr=subprocess.STDOUT, start_new_session=True))
+            processes.append(
+                subprocess.Popen(
+                    [dask, *args, "--no-dashboard"],
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            )
         return processes[-1]
 
     try:
         start("scheduler", "scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1])
-        started = [start(f"worker-{i}", "worker", address, "--name", f"w{i}", "--nthreads", "1",
-                         "--host", "127.0.0.1", "--local-directory", str(folder / f"w{i}")) for i in range(workers)]
+        started = [
+            start(
+                f"worker-{i}",
+                "worker",
+                address,
+                "--name",
+                f"w{i}",
+                "--nthreads",
+                "1",
+                "--host",
+                "127.0.0.1",
+                "--local-directory",
+                str(folder / f"w{i}"),
+            )
+            for i in range(workers)
+        ]
         with Client(address, timeout=60, set_as_default=False) as client:
             client.wait_for_workers(workers, timeout=120)
         yield DaskCluster(address, started)
@@ -77,8 +101,9 @@ def dask_cluster(folder: Path, workers: int = 2):
 
 def postgres_binary(name: str) -> str:
     """A PostgreSQL server program: on PATH, or where Debian's package puts it (not on PATH)."""
-    found = shutil.which(name) or max(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), default=None,
-                                      key=lambda path: int(Path(path).parts[-3]))
+    found = shutil.which(name) or max(
+        glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), default=None, key=lambda path: int(Path(path).parts[-3])
+    )
     if not found:
         raise RuntimeError(f"PostgreSQL's `{name}` is not installed: {INSTALL_HINT}")
     return found
@@ -111,8 +136,10 @@ class PostgresServer:
     def create(self) -> None:
         self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "--no-sync")
         with open(self.data / "postgresql.conf", "a") as conf:  # durability is not wanted here, speed is
-            conf.write(f"listen_addresses = '127.0.0.1'\nport = {self.port}\n"
-                       f"unix_socket_directories = '{self.folder}'\nfsync = off\n")
+            conf.write(
+                f"listen_addresses = '127.0.0.1'\nport = {self.port}\n"
+                f"unix_socket_directories = '{self.folder}'\nfsync = off\n"
+            )
         self.pg_ctl("start")
 
     def remove(self) -> None:

@@ -1,5 +1,6 @@
 """The mutation check's catalogue judged in this process (tests/quick_grading.py): the same verdicts as
 real autograding, in seconds, so a change to public_tests.py's judges or planned calls shows here first."""
+
 import pytest
 
 from tests import mutations, quick_grading

@@ -1,4 +1,5 @@
 """Grading on a real Dask cluster: `dask scheduler` and two `dask worker` processes on loopback."""
+
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -7,10 +8,14 @@ import nbformat
 import pytest
 from distributed import Client
 
-from course import ASSIGNMENT, COURSE_ROOT, NOTEBOOK, grading
+from course import grading
 from course.grading import NEEDS_ATTENTION, grade_class
+from course.layout import COURSE_ROOT, notebook_path
 from tests.servers import dask_cluster
 from tests.test_grading import CELL_TIMEOUT, course_copy, grades
+
+pytestmark = pytest.mark.slow  # grades classes on a Dask cluster
+
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
@@ -44,16 +49,17 @@ def test_a_submission_that_kills_its_worker_is_scored_zero_and_the_run_goes_on(c
     """In the sandbox a kernel cannot reach its worker (tests/hostile.py tries); a worker can still die
     under a submission, of a crash in a library say. Unsandboxed, the kernel kills its parent, the worker."""
     root = course_copy(tmp_path, students=["full-marks", "half-missing-in-cost"])
-    nb = nbformat.read(root / "submitted" / "full-marks" / ASSIGNMENT / f"{NOTEBOOK}.ipynb", as_version=4)
+    nb = nbformat.read(notebook_path(root, "submitted", "full-marks"), as_version=4)
     nb.cells.insert(0, nbformat.v4.new_code_cell("import os, signal\nos.kill(os.getppid(), signal.SIGKILL)"))
-    (root / "submitted" / "killer" / ASSIGNMENT).mkdir(parents=True)
-    nbformat.write(nb, root / "submitted" / "killer" / ASSIGNMENT / f"{NOTEBOOK}.ipynb")
+    notebook_path(root, "submitted", "killer").parent.mkdir(parents=True)
+    nbformat.write(nb, notebook_path(root, "submitted", "killer"))
 
     assert grade_class(root, cell_timeout=CELL_TIMEOUT, scheduler=cluster.address, sandbox=False) == NEEDS_ATTENTION
     table, committed = grades(root), grades(COURSE_ROOT)
     assert table["killer"]["total"] == "0"
-    assert {student: table[student] for student in ("full-marks", "half-missing-in-cost")} == \
-           {student: committed[student] for student in ("full-marks", "half-missing-in-cost")}
+    assert {student: table[student] for student in ("full-marks", "half-missing-in-cost")} == {
+        student: committed[student] for student in ("full-marks", "half-missing-in-cost")
+    }
     assert "needs attention: killer: the grading worker died 2 times" in capsys.readouterr().out
 
 

@@ -4,7 +4,7 @@ import sys
 
 import scipy.io
 
-from course import COURSE_ROOT
+from course.layout import COURSE_ROOT
 
 DATA = COURSE_ROOT / "datasets" / "data.mat"
 
@@ -13,8 +13,9 @@ def test_generator_rewrites_the_committed_file_byte_for_byte(tmp_path):
     (tmp_path / "datasets").mkdir()
     shutil.copyfile(COURSE_ROOT / "datasets" / "make_dataset.py", tmp_path / "datasets" / "make_dataset.py")
     for _ in range(2):
-        subprocess.run([sys.executable, str(tmp_path / "datasets" / "make_dataset.py")], check=True,
-                       capture_output=True)
+        subprocess.run(
+            [sys.executable, str(tmp_path / "datasets" / "make_dataset.py")], check=True, capture_output=True
+        )
         assert (tmp_path / "datasets" / "data.mat").read_bytes() == DATA.read_bytes()
 
 

@@ -1,14 +1,19 @@
 """The reference solutions against the published numbers, calculus, and the public tests' judgement."""
+
 import numpy as np
 import pytest
 
 import public_tests
 from public_tests import numeric_gradient
 from reg_utils import compute_cost, forward_propagation, relu
-from testCases import (DROPOUT_BACKWARD_KEEP_PROB, backward_propagation_with_dropout_test_case,
-                       backward_propagation_with_regularization_test_case,
-                       compute_cost_with_regularization_test_case, forward_propagation_with_dropout_test_case,
-                       random_case)
+from testCases import (
+    DROPOUT_BACKWARD_KEEP_PROB,
+    backward_propagation_with_dropout_test_case,
+    backward_propagation_with_regularization_test_case,
+    compute_cost_with_regularization_test_case,
+    forward_propagation_with_dropout_test_case,
+    random_case,
+)
 from tests.gradcheck import relative_error
 
 
@@ -30,7 +35,9 @@ def test_public_tests_literals_are_what_the_reference_computes(solutions):
     original = public_tests.check_array
     public_tests.check_array = lambda f, name, got, expected, hint=None: recorded.append((name, got, expected))
     try:
-        public_tests.backward_propagation_with_regularization_test(solutions["backward_propagation_with_regularization"])
+        public_tests.backward_propagation_with_regularization_test(
+            solutions["backward_propagation_with_regularization"]
+        )
         public_tests.forward_propagation_with_dropout_test(solutions["forward_propagation_with_dropout"])
         public_tests.backward_propagation_with_dropout_test(solutions["backward_propagation_with_dropout"])
     finally:
@@ -85,7 +92,9 @@ def test_public_tests_pass_the_reference(solutions, capsys):
 
 
 def test_a_python_float_cost_is_accepted(solutions, capsys):
-    public_tests.compute_cost_with_regularization_test(lambda *args: float(solutions["compute_cost_with_regularization"](*args)))
+    public_tests.compute_cost_with_regularization_test(
+        lambda *args: float(solutions["compute_cost_with_regularization"](*args))
+    )
     assert "All tests passed." in capsys.readouterr().out
 
 
@@ -98,11 +107,17 @@ def fails_with(test, function, *fragments):
 
 def test_cost_messages(solutions):
     def l2_over_m(A3, Y, parameters, lambd):
-        return compute_cost(A3, Y) + lambd / Y.shape[1] * sum(np.sum(parameters[f"W{l}"] ** 2) for l in (1, 2, 3))
+        return compute_cost(A3, Y) + lambd / Y.shape[1] * sum(
+            np.sum(parameters[f"W{layer}"] ** 2) for layer in (1, 2, 3)
+        )
 
     fails_with(public_tests.compute_cost_with_regularization_test, l2_over_m, "the cost is", "lambd/(2m)")
-    fails_with(public_tests.compute_cost_with_regularization_test, lambda *args: np.array([[1.0]]),
-               "should be a real number", "shape (1, 1)")
+    fails_with(
+        public_tests.compute_cost_with_regularization_test,
+        lambda *args: np.array([[1.0]]),
+        "should be a real number",
+        "shape (1, 1)",
+    )
 
 
 def test_gradient_messages_name_the_key(solutions):
@@ -184,13 +199,21 @@ def test_a_shape_clash_inside_the_function_is_explained(solutions):
     def other_layers_mask(X, Y, cache, keep_prob):
         return backward(X, Y, cache[:1] + (cache[6],) + cache[2:], keep_prob)
 
-    fails_with(public_tests.backward_propagation_with_dropout_test, other_layers_mask,
-               "operands could not be broadcast", "dA1 with D1, dA2 with D2")
+    fails_with(
+        public_tests.backward_propagation_with_dropout_test,
+        other_layers_mask,
+        "operands could not be broadcast",
+        "dA1 with D1, dA2 with D2",
+    )
 
 
 def test_fixtures_are_seeded():
-    for case in (compute_cost_with_regularization_test_case, backward_propagation_with_regularization_test_case,
-                 forward_propagation_with_dropout_test_case, backward_propagation_with_dropout_test_case):
+    for case in (
+        compute_cost_with_regularization_test_case,
+        backward_propagation_with_regularization_test_case,
+        forward_propagation_with_dropout_test_case,
+        backward_propagation_with_dropout_test_case,
+    ):
         first, second = case(), case()
         assert repr(first) == repr(second), case.__name__
     assert DROPOUT_BACKWARD_KEEP_PROB == 0.8

@@ -5,6 +5,7 @@ Most tests build a course by hand (a gradebook filled through nbgrader's API, au
 with made-up outputs, the grader's records), which takes a second; one runs the real `nbgrader
 autograde` on a submission.
 """
+
 import json
 import re
 import shutil
@@ -18,41 +19,62 @@ from nbformat.v4 import new_output
 from nbgrader import utils
 from nbgrader.api import Gradebook
 
-from course import ASSIGNMENT, COURSE_ROOT, NOTEBOOK
+from course import last_graded
+from course.execute import TIMEOUT
 from course.feedback import HideHiddenTests, ShortenGradeCellErrors, write_feedback
-from course.gradebook import RECORD_FILE
-from course.judge import TIMEOUT
-from course.release import HELPER_FILES, build_release
-from course.report import (DEAD_KERNEL, GRADING_ERROR, NOT_A_NOTEBOOK, TIMED_OUT, collect, needs_attention, summary,
-                           summary_text, write_report)
+from course.layout import ASSIGNMENT, COURSE_ROOT, NOTEBOOK, assignment_dir, copy_course, notebook_path
+from course.release import build_release
+from course.report import (
+    DEAD_KERNEL,
+    GRADING_ERROR,
+    NOT_A_NOTEBOOK,
+    TIMED_OUT,
+    collect,
+    needs_attention,
+    summary,
+    summary_text,
+    write_report,
+)
 from tests.notebooks import RELEASE_NOTEBOOK, SOURCE_NOTEBOOK, cell_by_id, grade_id
 
 HIDDEN_CODE = ("BEGIN HIDDEN", "random_case(seed", "numeric_gradient(", "dropout_cache(X")
 COST, FORWARD = "test_compute_cost_with_regularization", "test_forward_propagation_with_dropout"
 BACKWARD_DROPOUT = "test_backward_propagation_with_dropout"
 COST_HINT = "Hint: the L2 term uses lambd/m; the cost needs lambd/(2m)."
-FORWARD_ERROR = ("forward_propagation_with_dropout: A1 was masked but not divided by keep_prob.\n"
-                 "Hint: activations were not divided by keep_prob: inverted dropout scales the kept units up.")
+FORWARD_ERROR = (
+    "forward_propagation_with_dropout: A1 was masked but not divided by keep_prob.\n"
+    "Hint: activations were not divided by keep_prob: inverted dropout scales the kept units up."
+)
 STOPPED = "stopped after 30 s, the per-cell limit: an endless loop?"
 NOT_JSON = "not a notebook: the file is not valid JSON (truncated or edited outside Jupyter?)"
 # student -> {failing grade cell: (ename, evalue)}; every other test cell passes
 FAILURES = {
     "ann": {},
-    "ben": {COST: ("AssertionError",
-                   f"compute_cost_with_regularization: the cost is 1.97, but it should be 1.79.\n{COST_HINT}"),
-            FORWARD: ("AssertionError", FORWARD_ERROR)},
-    "cat": {COST: ("AssertionError",
-                   f"compute_cost_with_regularization: the cost is 2.4, but it should be 1.8.\n{COST_HINT}")},
+    "ben": {
+        COST: (
+            "AssertionError",
+            f"compute_cost_with_regularization: the cost is 1.97, but it should be 1.79.\n{COST_HINT}",
+        ),
+        FORWARD: ("AssertionError", FORWARD_ERROR),
+    },
+    "cat": {
+        COST: (
+            "AssertionError",
+            f"compute_cost_with_regularization: the cost is 2.4, but it should be 1.8.\n{COST_HINT}",
+        )
+    },
     "fay": {BACKWARD_DROPOUT: (TIMEOUT, STOPPED)},
 }
 
 
 def ipython_traceback(cell, ename, evalue):
     """An IPython-like traceback that quotes the test cell, hidden tests included."""
-    return ["\x1b[31m---------------------------------------------------------------------------\x1b[39m",
-            f"\x1b[31m{ename}\x1b[39m                            Traceback (most recent call last)",
-            "Cell \x1b[32mIn[16], line 12\x1b[39m\n" + cell.source,
-            f"\x1b[31m{ename}\x1b[39m: {evalue}"]
+    return [
+        "\x1b[31m---------------------------------------------------------------------------\x1b[39m",
+        f"\x1b[31m{ename}\x1b[39m                            Traceback (most recent call last)",
+        "Cell \x1b[32mIn[16], line 12\x1b[39m\n" + cell.source,
+        f"\x1b[31m{ename}\x1b[39m: {evalue}",
+    ]
 
 
 def autograded_notebook(failures):
@@ -61,19 +83,27 @@ def autograded_notebook(failures):
     for cell in nb.cells:
         if utils.is_grade(cell):
             ename, evalue = failures.get(grade_id(cell), (None, None))
-            cell.outputs = [new_output("error", ename=ename, evalue=evalue,
-                                       traceback=ipython_traceback(cell, ename, evalue)) if evalue
-                            else new_output("stream", name="stdout", text="All tests passed.\n")]
+            cell.outputs = [
+                new_output("error", ename=ename, evalue=evalue, traceback=ipython_traceback(cell, ename, evalue))
+                if evalue
+                else new_output("stream", name="stdout", text="All tests passed.\n")
+            ]
     return nb
 
 
 def write_record(root, student, status="graded", problems=(), failures=None):
-    """What the grader records beside an autograded notebook (course.gradebook.last_record reads it)."""
-    folder = root / "autograded" / student / ASSIGNMENT
+    """What the grader notes beside an autograded notebook (course.last_graded reads it)."""
+    folder = assignment_dir(root, "autograded", student)
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / RECORD_FILE).write_text(json.dumps({
-        "status": status, "problems": list(problems),
-        "failures": {cell: f"{ename}: {evalue}" for cell, (ename, evalue) in (failures or {}).items()}}))
+    (folder / last_graded.FILE).write_text(
+        json.dumps(
+            {
+                "status": status,
+                "problems": list(problems),
+                "failures": {cell: f"{ename}: {evalue}" for cell, (ename, evalue) in (failures or {}).items()},
+            }
+        )
+    )
 
 
 # nbgrader's own Gradebook.add_submission (autograde's too) trips SQLAlchemy's autoflush warnings.
@@ -87,16 +117,21 @@ def built_course(tmp_path_factory):
     ivy is on the roster but handed nothing in."""
     tmp_path = tmp_path_factory.mktemp("course")
     shutil.copyfile(COURSE_ROOT / "nbgrader_config.py", tmp_path / "nbgrader_config.py")
-    (tmp_path / "source" / ASSIGNMENT).mkdir(parents=True)
-    shutil.copyfile(SOURCE_NOTEBOOK, tmp_path / "source" / ASSIGNMENT / f"{NOTEBOOK}.ipynb")
+    notebook_path(tmp_path, "source").parent.mkdir(parents=True)
+    shutil.copyfile(SOURCE_NOTEBOOK, notebook_path(tmp_path, "source"))
     source = nbformat.read(SOURCE_NOTEBOOK, as_version=4)
     with Gradebook(f"sqlite:///{tmp_path / 'gradebook.db'}") as gradebook:
         gradebook.update_or_create_assignment(ASSIGNMENT)
         gradebook.update_or_create_notebook(NOTEBOOK, ASSIGNMENT)
         for cell in source.cells:  # what generate_assignment records
             if utils.is_grade(cell):
-                gradebook.update_or_create_grade_cell(grade_id(cell), NOTEBOOK, ASSIGNMENT, cell_type=cell.cell_type,
-                                                      max_score=cell.metadata.nbgrader["points"])
+                gradebook.update_or_create_grade_cell(
+                    grade_id(cell),
+                    NOTEBOOK,
+                    ASSIGNMENT,
+                    cell_type=cell.cell_type,
+                    max_score=cell.metadata.nbgrader["points"],
+                )
             if utils.is_solution(cell):
                 gradebook.update_or_create_solution_cell(grade_id(cell), NOTEBOOK, ASSIGNMENT)
         for student in (*FAILURES, "dan", "eve"):  # what autograde records
@@ -110,7 +145,7 @@ def built_course(tmp_path_factory):
         gradebook.db.commit()
     for student, failures in FAILURES.items():
         write_record(tmp_path, student, failures=failures)
-        path = tmp_path / "autograded" / student / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
+        path = notebook_path(tmp_path, "autograded", student)
         nbformat.write(autograded_notebook(failures), path)
     write_record(tmp_path, "eve", status="invalid", problems=[NOT_JSON])
     return tmp_path
@@ -154,20 +189,39 @@ def test_what_needs_attention_says_what_happened_and_what_to_do(course):
     attention = {r.student: [(item.kind, item.reason) for item in r.attention] for r in results if r.attention}
     assert attention == {
         "eve": [(NOT_A_NOTEBOOK, "the file is not valid JSON (truncated or edited outside Jupyter?)")],
-        "fay": [(TIMED_OUT, f"the test of backward_propagation_with_dropout {STOPPED} It scored 0; "
-                            "the other tests kept their points.")]}
+        "fay": [
+            (
+                TIMED_OUT,
+                f"the test of backward_propagation_with_dropout {STOPPED} It scored 0; "
+                "the other tests kept their points.",
+            )
+        ],
+    }
     eve = next(r for r in results if r.student == "eve")
     assert "submitted/eve/regularization/" in eve.attention[0].what_to_do
     assert [r.student for r in results if r.graded] == ["ann", "ben", "cat", "dan", "fay"]
 
 
 def test_needs_attention_names_dead_kernels_and_grading_errors():
-    killed = needs_attention("gus", {"status": "killed", "problems": [
-        "a cell ran past the timeout and the kernel ignored the interrupt, so it was killed; "
-        "the test cells left were scored 0"]})
-    assert [(item.kind, item.reason) for item in killed] == [(DEAD_KERNEL, (
-        "a cell ran past the timeout and the kernel ignored the interrupt, so it was killed; "
-        "the test cells left were scored 0"))]
+    killed = needs_attention(
+        "gus",
+        {
+            "status": "killed",
+            "problems": [
+                "a cell ran past the timeout and the kernel ignored the interrupt, so it was killed; "
+                "the test cells left were scored 0"
+            ],
+        },
+    )
+    assert [(item.kind, item.reason) for item in killed] == [
+        (
+            DEAD_KERNEL,
+            (
+                "a cell ran past the timeout and the kernel ignored the interrupt, so it was killed; "
+                "the test cells left were scored 0"
+            ),
+        )
+    ]
     assert "autograded/gus/regularization/Regularization.ipynb" in killed[0].what_to_do
     failed = needs_attention("hal", {"status": "error", "problems": ["grading failed (OSError): disk full"]})
     assert [(item.kind, item.reason) for item in failed] == [(GRADING_ERROR, "grading failed (OSError): disk full")]
@@ -181,10 +235,11 @@ def test_report_shows_what_needs_attention_first_and_counts_only_the_graded(cour
     page = (course / "report" / "index.html").read_text()
     assert "<p>7 students: 5 graded, 1 not graded (see Needs attention), 1 without a submission; " in page
     assert page.index('<section id="needs-attention">') < page.index("<h2>Scores</h2>")
-    section = page[page.index('<section id="needs-attention">'):page.index("</section>")]
+    section = page[page.index('<section id="needs-attention">') : page.index("</section>")]
     assert "<h2>Needs attention: 2 students</h2>" in section
-    assert ("<td>eve</td><td>not a notebook</td><td>The file is not valid JSON (truncated or edited outside "
-            "Jupyter?).</td>") in section  # what happened, as a sentence
+    assert (
+        "<td>eve</td><td>not a notebook</td><td>The file is not valid JSON (truncated or edited outside Jupyter?).</td>"
+    ) in section  # what happened, as a sentence
     assert section.index("<td>eve</td><td>not a notebook</td>") < section.index("<td>fay</td><td>timed out</td>")
     assert "Timeout: stopped after # s, the per-cell limit: an endless loop?" in page  # a failure named as such
     assert "NotGraded" not in page and "<td>eve</td><td>0</td>" in page  # eve's 0s are listed, not her failures
@@ -203,11 +258,14 @@ def test_failures_are_grouped_across_different_numbers(course):
     ben = next(r for r in results if r.student == "ben")
     assert [f.first_line for f in ben.failures] == [
         "AssertionError: compute_cost_with_regularization: the cost is 1.97, but it should be 1.79.",
-        "AssertionError: forward_propagation_with_dropout: A1 was masked but not divided by keep_prob."]
+        "AssertionError: forward_propagation_with_dropout: A1 was masked but not divided by keep_prob.",
+    ]
     write_report(course)
     page = (course / "report" / "index.html").read_text()
-    assert ("<td>AssertionError: compute_cost_with_regularization: the cost is #, but it should be #."
-            f"<br><i>{COST_HINT}</i></td><td>2</td><td>ben, cat</td>") in page
+    assert (
+        "<td>AssertionError: compute_cost_with_regularization: the cost is #, but it should be #."
+        f"<br><i>{COST_HINT}</i></td><td>2</td><td>ben, cat</td>"
+    ) in page
     assert "<td>1</td><td>ben</td>" in page
     assert page.index("ben, cat") < page.index("<td>1</td><td>ben</td>")  # most frequent first
     assert 'src="scores.png"' in page and 'src="pass_rate.png"' in page
@@ -236,17 +294,23 @@ def test_feedback_hides_hidden_tests_and_keeps_the_message(course):
 
 
 def test_hide_hidden_tests_keeps_indentation_and_hides_an_unterminated_block():
-    cell = nbformat.v4.new_code_cell("check(f)\nif True:\n    ### BEGIN HIDDEN TESTS\n    secret()\n"
-                                     "    ### END HIDDEN TESTS\nafter()\n### BEGIN HIDDEN TESTS\nmore_secret()")
+    cell = nbformat.v4.new_code_cell(
+        "check(f)\nif True:\n    ### BEGIN HIDDEN TESTS\n    secret()\n"
+        "    ### END HIDDEN TESTS\nafter()\n### BEGIN HIDDEN TESTS\nmore_secret()"
+    )
     HideHiddenTests().preprocess_cell(cell, {}, 0)
-    assert cell.source == ("check(f)\nif True:\n    # hidden tests are not shown\nafter()\n"
-                           "# hidden tests are not shown")
+    assert cell.source == (
+        "check(f)\nif True:\n    # hidden tests are not shown\nafter()\n# hidden tests are not shown"
+    )
 
 
 def test_only_grade_cells_lose_their_traceback():
     error = dict(ename="ValueError", evalue="bad\nHint: h", traceback=["frame", "ValueError: bad"])
-    grade = nbformat.v4.new_code_cell("t()", outputs=[new_output("error", **error)],
-                                      metadata={"nbgrader": {"grade": True, "grade_id": "t", "points": 1}})
+    grade = nbformat.v4.new_code_cell(
+        "t()",
+        outputs=[new_output("error", **error)],
+        metadata={"nbgrader": {"grade": True, "grade_id": "t", "points": 1}},
+    )
     plain = nbformat.v4.new_code_cell("f()", outputs=[new_output("error", **error)])
     for cell in (grade, plain):
         ShortenGradeCellErrors().preprocess_cell(cell, {}, 0)
@@ -254,22 +318,22 @@ def test_only_grade_cells_lose_their_traceback():
     assert plain.outputs[0].traceback == ["frame", "ValueError: bad"]
 
 
+@pytest.mark.slow
 def test_real_autograde_output(tmp_path):
     """generate_assignment, one submission through `nbgrader autograde`, then feedback and report (~20 s)."""
-    for name in ("nbgrader_config.py", *HELPER_FILES):
-        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(COURSE_ROOT / name, tmp_path / name)
-    shutil.copytree(COURSE_ROOT / "source", tmp_path / "source")
+    copy_course(tmp_path)
     build_release(tmp_path)
     submission = nbformat.read(RELEASE_NOTEBOOK, as_version=4)
     solution = cell_by_id(nbformat.read(SOURCE_NOTEBOOK, as_version=4), "forward_propagation_with_dropout")
-    cell_by_id(submission, "forward_propagation_with_dropout").source = (
-        re.sub(r" *### (BEGIN|END) SOLUTION\n", "", solution.source).replace("A1 = A1 / keep_prob", "pass"))  # the classic mistake; the other three stay stubs
-    folder = tmp_path / "submitted" / "zoe" / ASSIGNMENT
+    cell_by_id(submission, "forward_propagation_with_dropout").source = re.sub(
+        r" *### (BEGIN|END) SOLUTION\n", "", solution.source
+    ).replace("A1 = A1 / keep_prob", "pass")  # the classic mistake; the other three stay stubs
+    folder = assignment_dir(tmp_path, "submitted", "zoe")
     folder.mkdir(parents=True)
     nbformat.write(submission, folder / f"{NOTEBOOK}.ipynb")
-    subprocess.run([sys.executable, "-m", "nbgrader", "autograde", ASSIGNMENT, "--create", "--quiet"],
-                   cwd=tmp_path, check=True)
+    subprocess.run(
+        [sys.executable, "-m", "nbgrader", "autograde", ASSIGNMENT, "--create", "--quiet"], cwd=tmp_path, check=True
+    )
 
     assert summary(tmp_path).splitlines()[1].split() == ["zoe", "0", "0", "0", "0", "0/40", "0/4", "passed"]
     write_report(tmp_path)

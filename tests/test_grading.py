@@ -1,5 +1,6 @@
 """End to end: the sample class through the real grading run, in a copy of the course, and what it shows
 on the terminal, in the report, in the feedback and in Formgrader (the pages in a real browser)."""
+
 import contextlib
 import csv
 import io
@@ -12,29 +13,29 @@ from typing import NamedTuple
 import pytest
 from nbgrader.api import Gradebook
 
-from course import ASSIGNMENT, COURSE_ROOT, NOTEBOOK
-from course.gradebook import NOT_GRADED, ROSTER, db_url, submitted_at
+from course.gradebook import NOT_GRADED, db_url, submitted_at
 from course.grading import NEEDS_ATTENTION, grade_class
-from course.release import HELPER_FILES
-from course.sample_class import EXERCISES, EXPECTED_POINTS, handed_in
+from course.layout import ASSIGNMENT, COURSE_ROOT, NOTEBOOK, ROSTER, copy_course, feedback_page, notebook_path
+from course.sample_class import handed_in
+from public_tests import GRADED_FUNCTIONS
 from tests.browser import browser_page, formgrader
+from tests.sample_grades import EXPECTED_POINTS
+
+pytestmark = pytest.mark.slow  # grades the sample class end to end
 
 CELL_TIMEOUT = 15  # the infinite loop costs three of these; training cells need about 3 s
 
 
 def course_copy(target, students=None):
     """The course under target, with the whole sample class or only `students`' submissions and roster lines."""
-    for name in ("nbgrader_config.py", *HELPER_FILES):
-        (target / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(COURSE_ROOT / name, target / name)
-    for folder in ("source", "release", "submitted"):
-        shutil.copytree(COURSE_ROOT / folder, target / folder)
+    copy_course(target, folders=("source", "release", "submitted"))
     for submission in (target / "submitted").iterdir():
         if students is not None and submission.name not in students:
             shutil.rmtree(submission)
     header, *rows = (COURSE_ROOT / ROSTER).read_text().splitlines(keepends=True)
-    (target / ROSTER).write_text(header + "".join(row for row in rows
-                                                  if students is None or row.split(",")[0] in students))
+    (target / ROSTER).write_text(
+        header + "".join(row for row in rows if students is None or row.split(",")[0] in students)
+    )
     return target
 
 
@@ -79,14 +80,14 @@ def test_every_student_gets_what_their_work_deserves(graded):
     table = grades(root)
     assert set(table) == set(EXPECTED_POINTS)
     for student, expected in EXPECTED_POINTS.items():
-        expected = expected or dict.fromkeys(EXERCISES, 0)  # None: not a notebook, scored 0
+        expected = expected or dict.fromkeys(GRADED_FUNCTIONS, 0)  # None: not a notebook, scored 0
         assert {exercise: float(table[student][exercise]) for exercise in expected} == expected, student
         assert float(table[student]["total"]) == sum(expected.values()), student
 
 
 def test_a_broken_file_is_reported_and_stands_in_as_the_release_saying_why(graded):
     assert graded.status == NEEDS_ATTENTION
-    stand_in = (graded.root / "autograded" / "not-json" / ASSIGNMENT / f"{NOTEBOOK}.ipynb").read_text()
+    stand_in = notebook_path(graded.root, "autograded", "not-json").read_text()
     assert "not valid JSON" in stand_in and f'"ename": "{NOT_GRADED}"' in stand_in
     with Gradebook(db_url(graded.root)) as gradebook:
         notebook = gradebook.find_submission_notebook(NOTEBOOK, ASSIGNMENT, "not-json")
@@ -110,16 +111,18 @@ def test_autograded_notebooks_are_the_committed_ones(graded):
     for student in EXPECTED_POINTS:
         if student == "infinite-loop":
             continue
-        name = f"autograded/{student}/{ASSIGNMENT}/{NOTEBOOK}.ipynb"
-        assert (root / name).read_bytes() == (COURSE_ROOT / name).read_bytes(), student
+        assert (
+            notebook_path(root, "autograded", student).read_bytes()
+            == notebook_path(COURSE_ROOT, "autograded", student).read_bytes()
+        ), student
 
 
 def test_feedback_shows_failures_but_never_hidden_tests(graded):
     root = graded.root
     for student in EXPECTED_POINTS:
-        html = (root / "feedback" / student / ASSIGNMENT / f"{NOTEBOOK}.html").read_text()
+        html = feedback_page(root, student).read_text()
         assert "random_case(seed" not in html and "BEGIN HIDDEN TESTS" not in html, student
-    html = (root / "feedback" / "half-missing-in-cost" / ASSIGNMENT / f"{NOTEBOOK}.html").read_text()
+    html = feedback_page(root, "half-missing-in-cost").read_text()
     assert "the L2 term uses lambd/m; the cost needs lambd/(2m)." in html
 
 
@@ -135,14 +138,16 @@ def test_class_report(graded):
 def test_the_terminal_names_what_was_written_and_who_needs_attention(graded):
     """stdout ends with the files written and the students needing attention; stderr, off a terminal,
     holds the progress lines and nothing else."""
-    closing = graded.out[graded.out.index("\nwritten:"):]
+    closing = graded.out[graded.out.index("\nwritten:") :]
     for written in ("grades.csv", "report/index.html", "feedback/", "autograded/"):
         assert f"  {graded.root}/{written}  " in closing, written  # absolute: the course is not below the cwd
-    attention = closing[closing.index("2 students need attention"):].splitlines()[1:]
-    assert attention[0] == ("needs attention: not-json: the file is not valid JSON (truncated or edited outside "
-                            "Jupyter?) [not a notebook]")
-    assert attention[1].startswith("needs attention: infinite-loop: the test of backward_propagation_with_dropout "
-                                   f"stopped after {CELL_TIMEOUT} s") and attention[1].endswith("[timed out]")
+    attention = closing[closing.index("2 students need attention") :].splitlines()[1:]
+    assert attention[0] == (
+        "needs attention: not-json: the file is not valid JSON (truncated or edited outside Jupyter?) [not a notebook]"
+    )
+    assert attention[1].startswith(
+        f"needs attention: infinite-loop: the test of backward_propagation_with_dropout stopped after {CELL_TIMEOUT} s"
+    ) and attention[1].endswith("[timed out]")
     progress = graded.err.splitlines()
     assert len(progress) == len(EXPECTED_POINTS) and all(PROGRESS_LINE.fullmatch(line) for line in progress), progress
     assert any("(infinite-loop: timed out, 30 points)" in line for line in progress)
@@ -163,7 +168,7 @@ def test_the_report_in_a_browser_shows_what_needs_attention_first_and_fits_the_w
 
 
 def test_feedback_in_a_browser_shows_the_failure_but_no_hidden_test_code(graded):
-    feedback = graded.root / "feedback" / "infinite-loop" / ASSIGNMENT / f"{NOTEBOOK}.html"
+    feedback = feedback_page(graded.root, "infinite-loop")
     with browser_page() as page:
         page.goto(feedback.as_uri())
         text = page.locator("body").inner_text()
@@ -211,15 +216,18 @@ def test_rerunning_is_idempotent_and_regrades_only_what_changed(graded, capsys):
     assert grade_rows(root) == rows_before and grades(root) == table_before
 
     fixed = root / "submitted" / "unscaled-dropout" / ASSIGNMENT
-    shutil.copyfile(root / "submitted" / "full-marks" / ASSIGNMENT / f"{NOTEBOOK}.ipynb", fixed / f"{NOTEBOOK}.ipynb")
+    shutil.copyfile(
+        notebook_path(root, "submitted", "full-marks"), notebook_path(root, "submitted", "unscaled-dropout")
+    )
     (fixed / "timestamp.txt").write_text("2025-03-15 08:00:00.000000 UTC")
     (root / "submitted" / "untouched" / ASSIGNMENT / "timestamp.txt").write_text("2025-03-15 09:30:00.000000 UTC")
     grade_class(root, workers=2, cell_timeout=CELL_TIMEOUT)
     assert "2 to grade" in capsys.readouterr().out
     table_after = grades(root)
     assert table_after["unscaled-dropout"]["total"] == "40"
-    assert {k: v for k, v in table_after.items() if k != "unscaled-dropout"} == \
-           {k: v for k, v in table_before.items() if k != "unscaled-dropout"}
+    assert {k: v for k, v in table_after.items() if k != "unscaled-dropout"} == {
+        k: v for k, v in table_before.items() if k != "unscaled-dropout"
+    }
     assert grade_rows(root) == rows_before
     with Gradebook(db_url(root)) as gradebook:
         assert str(gradebook.find_submission(ASSIGNMENT, "untouched").timestamp) == "2025-03-15 09:30:00"

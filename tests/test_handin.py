@@ -1,5 +1,6 @@
 """The records that carry a student's results from the kernel to the grader: faithful for what
 functions return, inert and bounded for whatever else a kernel may leave in their place."""
+
 import numpy as np
 import pytest
 
@@ -16,13 +17,21 @@ def autograding(tmp_path, monkeypatch):
 
 
 def replayed(folder):
-    return {name: handin.Replay(name, [call for call in calls if call["function"] == name])
-            for calls in handin.read_records(folder).values() for name in {call["function"] for call in calls}}
+    return {
+        name: handin.Replay(name, [call for call in calls if call["function"] == name])
+        for calls in handin.read_records(folder).values()
+        for name in {call["function"] for call in calls}
+    }
 
 
 def test_values_travel_with_their_types(autograding):
-    returned = (np.float64(1.5), np.arange(6, dtype=np.int32).reshape(2, 3), [True, None, "text", 3, 2.5],
-                {"dW1": np.ones((2, 2)), 7: np.float32(2)}, (x for x in ()))
+    returned = (
+        np.float64(1.5),
+        np.arange(6, dtype=np.int32).reshape(2, 3),
+        [True, None, "text", 3, 2.5],
+        {"dW1": np.ones((2, 2)), 7: np.float32(2)},
+        (x for x in ()),
+    )
     handin.recorded(lambda: returned, "f")()
     got = handin.Replay("f", handin.read_records(autograding)[0])()
     assert type(got[0]) is np.float64 and got[0] == 1.5
@@ -62,7 +71,9 @@ def test_the_grader_reaches_the_kernels_verdict_from_the_records(autograding):
 
 def test_a_test_that_was_not_recorded_fails(autograding):
     with pytest.raises(handin.JudgingError, match="a call the student's kernel did not make"):
-        check_cost(handin.Replay("compute_cost_with_regularization", []), np.ones((1, 2)), np.ones((1, 2)), {}, 0.1, 0.0)
+        check_cost(
+            handin.Replay("compute_cost_with_regularization", []), np.ones((1, 2)), np.ones((1, 2)), {}, 0.1, 0.0
+        )
 
 
 def test_outside_autograding_nothing_is_recorded(tmp_path, monkeypatch):
@@ -74,12 +85,21 @@ def test_outside_autograding_nothing_is_recorded(tmp_path, monkeypatch):
     assert not (tmp_path / ".handin").exists()
 
 
-@pytest.mark.parametrize("data", [b"", b"\x00" * 8 + b"{", b"garbage" * 10,
-                                  handin.pack({"function": "f", "cell": 1, "returned": {"array": 0}}, [])
-                                  .replace(b'"arrays": []', b'"arrays": [["|O", [1], 0, 8]]'),
-                                  handin.pack({"function": "f", "cell": 1, "returned": {"array": 0}}, [])
-                                  .replace(b'"arrays": []', b'"arrays": [["<f8", [10000], 0, 80000]]'),
-                                  handin.pack({"function": "f", "cell": 1, "returned": {"eval": "1+1"}}, [])])
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"",
+        b"\x00" * 8 + b"{",
+        b"garbage" * 10,
+        handin.pack({"function": "f", "cell": 1, "returned": {"array": 0}}, []).replace(
+            b'"arrays": []', b'"arrays": [["|O", [1], 0, 8]]'
+        ),
+        handin.pack({"function": "f", "cell": 1, "returned": {"array": 0}}, []).replace(
+            b'"arrays": []', b'"arrays": [["<f8", [10000], 0, 80000]]'
+        ),
+        handin.pack({"function": "f", "cell": 1, "returned": {"eval": "1+1"}}, []),
+    ],
+)
 def test_malformed_records_are_ignored(tmp_path, data):
     (tmp_path / "000000.call").write_bytes(data)
     assert handin.read_records(tmp_path) == {}

@@ -2,25 +2,26 @@
 they leave no trace in the student's namespace, nothing a submission does can show their code, and a
 test that could not run says why in words. (tests/test_catalogue_in_process.py checks that every call
 a hidden check makes was planned, on every catalogued mistake.)"""
+
 import re
-import tempfile
-from pathlib import Path
 
 import nbformat
 import pytest
 
 import handin
-from course import COURSE_ROOT, hidden_tests
+from course import hidden_tests
+from course.job import GradingJob
+from course.layout import COURSE_ROOT, notebook_path
+from course.package import assignment_package
 from course.pool import run_jobs
-from course.release import assignment_dir, template_gradebook
-from course.sample_class import EXERCISES, Edit, grade_id, notebook_path, solution_blocks, submission
-from course.unit import GradingJob, package_from
+from course.sample_class import Edit, grade_id, solution_blocks, submission
+from public_tests import GRADED_FUNCTIONS
 
 GRADER_ONLY = (COURSE_ROOT / "course" / "hidden_tests.py", COURSE_ROOT / "course" / "reference.py")
 
 
 def test_hidden_cases_differ_from_the_public_ones_and_cover_keep_prob_1():
-    for function in EXERCISES:
+    for function in GRADED_FUNCTIONS:
         cases = hidden_tests.cases(function)
         assert len(cases) >= 3
         examples = {case.arguments[0].shape[1] for case in cases}
@@ -31,33 +32,45 @@ def test_hidden_cases_differ_from_the_public_ones_and_cover_keep_prob_1():
 
 def test_the_kernel_reads_the_planned_calls_bit_for_bit(tmp_path):
     hidden_tests.write_plans(tmp_path)
-    for function in EXERCISES:
-        handed = handin.decode(*handin.unpack((tmp_path / f"{function}.plan").read_bytes()))
+    for function in GRADED_FUNCTIONS:
+        handed = handin.decode(*handin.unpack((tmp_path / handin.PLANS_FOLDER / f"{function}.plan").read_bytes()))
         planned = hidden_tests.planned_calls(function)
-        assert [(handin.call_key(arguments), seed) for arguments, seed in handed] == \
-            [(handin.call_key(arguments), seed) for arguments, seed in planned]
+        assert [(handin.call_key(arguments), seed) for arguments, seed in handed] == [
+            (handin.call_key(arguments), seed) for arguments, seed in planned
+        ]
 
 
 # --- through real autograding ------------------------------------------------------------------------
 
 SNAPSHOT = "_names_before = {name: id(value) for name, value in globals().items() if not name.startswith('_')}"
-COMPARE = ("_names_after = {name: id(value) for name, value in globals().items() if not name.startswith('_')}\n"
-           "print('namespace changes:', sorted(name for name in _names_before.keys() | _names_after.keys()\n"
-           "      if _names_before.get(name) != _names_after.get(name)))")
+COMPARE = (
+    "_names_after = {name: id(value) for name, value in globals().items() if not name.startswith('_')}\n"
+    "print('namespace changes:', sorted(name for name in _names_before.keys() | _names_after.keys()\n"
+    "      if _names_before.get(name) != _names_after.get(name)))"
+)
 # Raises what a test's frames and the running cell hold, hoping to carry hidden test code into the feedback.
-EXFILTRATE = '''
+EXFILTRATE = """
     import inspect
-    frames = "\\n".join("".join(frame.code_context or []) + repr(frame.frame.f_locals.keys()) for frame in inspect.stack())
+    frames = "\\n".join("".join(frame.code_context or []) + repr(frame.frame.f_locals.keys())
+                        for frame in inspect.stack())
     raise RuntimeError(get_ipython().user_ns["In"][-1] + frames + "\\n".join(inspect.getsource(frame.frame)
                        for frame in inspect.stack()[1:] if frame.filename.endswith(".py")))
-'''
+"""
 STUDENTS = {
     # the namespace snapshots around every test cell are added below; this one also exfiltrates
     "snoop": [Edit("backward_propagation_with_dropout", "    m = X.shape[1]\n", "    m = X.shape[1]\n" + EXFILTRATE)],
-    "delegates": [Edit("forward_propagation_with_dropout", '    W1 = parameters["W1"]\n',
-                       '    return forward_propagation(X, parameters)\n    W1 = parameters["W1"]\n'),
-                  Edit("backward_propagation_with_dropout", "    m = X.shape[1]\n",
-                       "    return backward_propagation(X, Y, cache[:1] + cache[2:6] + cache[7:])\n    m = X.shape[1]\n")],
+    "delegates": [
+        Edit(
+            "forward_propagation_with_dropout",
+            '    W1 = parameters["W1"]\n',
+            '    return forward_propagation(X, parameters)\n    W1 = parameters["W1"]\n',
+        ),
+        Edit(
+            "backward_propagation_with_dropout",
+            "    m = X.shape[1]\n",
+            "    return backward_propagation(X, Y, cache[:1] + cache[2:6] + cache[7:])\n    m = X.shape[1]\n",
+        ),
+    ],
     "indentation": [Edit("backward_propagation_with_dropout", "    dZ3 = A3 - Y\n", "      dZ3 = A3 - Y\n")],
 }
 
@@ -75,13 +88,17 @@ def with_snapshots(data: bytes) -> bytes:
 @pytest.fixture(scope="module")
 def graded():
     release_nb = nbformat.read(notebook_path(COURSE_ROOT, "release"), as_version=4)
-    release_nb.cells = [cell for cell in release_nb.cells  # training cells decide nothing here
-                        if not any(call in cell.source for call in ("model(train_X", "plot_decision_boundary("))]
+    release_nb.cells = [
+        cell
+        for cell in release_nb.cells  # training cells decide nothing here
+        if not any(call in cell.source for call in ("model(train_X", "plot_decision_boundary("))
+    ]
     blocks = solution_blocks(nbformat.read(notebook_path(COURSE_ROOT, "source"), as_version=4))
-    with tempfile.TemporaryDirectory(prefix="hidden-") as scratch:
-        package = package_from(assignment_dir(COURSE_ROOT, "release"), template_gradebook(COURSE_ROOT, Path(scratch)))
-    jobs = [GradingJob(student, with_snapshots(submission(release_nb, blocks, edits)), package, cell_timeout=20)
-            for student, edits in STUDENTS.items()]
+    package = assignment_package(COURSE_ROOT)
+    jobs = [
+        GradingJob(student, with_snapshots(submission(release_nb, blocks, edits)), package, cell_timeout=20)
+        for student, edits in STUDENTS.items()
+    ]
     return {result.student: result for result in run_jobs(jobs, workers=2)}
 
 
@@ -89,13 +106,15 @@ def points(result):
     return {score.grade_id.removeprefix("test_"): score.points for score in result.scores}
 
 
+@pytest.mark.slow
 def test_a_test_cell_leaves_the_namespace_as_it_found_it(graded):
     for result in graded.values():
         nb = nbformat.reads(result.notebook.decode(), as_version=4)
         printed = [cell.outputs[0].text for cell in nb.cells if cell.source == COMPARE]
-        assert printed == ["namespace changes: []\n"] * len(EXERCISES), result.student
+        assert printed == ["namespace changes: []\n"] * len(GRADED_FUNCTIONS), result.student
 
 
+@pytest.mark.slow
 def test_nothing_a_submission_raises_or_prints_shows_the_hidden_test_code(graded):
     result = graded["snoop"]
     assert points(result)["backward_propagation_with_dropout"] == 0 and result.points == 30
@@ -107,15 +126,22 @@ def test_nothing_a_submission_raises_or_prints_shows_the_hidden_test_code(graded
                 assert line.strip() not in text, line
 
 
+@pytest.mark.slow
 def test_a_submission_that_delegates_to_the_release_gets_nothing_for_dropout(graded):
-    assert points(graded["delegates"]) == {"compute_cost_with_regularization": 10,
-                                           "backward_propagation_with_regularization": 10,
-                                           "forward_propagation_with_dropout": 0,
-                                           "backward_propagation_with_dropout": 0}
+    assert points(graded["delegates"]) == {
+        "compute_cost_with_regularization": 10,
+        "backward_propagation_with_regularization": 10,
+        "forward_propagation_with_dropout": 0,
+        "backward_propagation_with_dropout": 0,
+    }
 
 
+@pytest.mark.slow
 def test_a_solution_that_does_not_compile_is_named(graded):
     result = graded["indentation"]
     (failure,) = [score.failure for score in result.scores if score.points < score.max_points]
-    assert re.fullmatch(r"NotRun: the cell that defines backward_propagation_with_dropout did not run: "
-                        r"IndentationError at line \d+ \(unexpected indent\)", failure), failure
+    assert re.fullmatch(
+        r"NotRun: the cell that defines backward_propagation_with_dropout did not run: "
+        r"IndentationError at line \d+ \(unexpected indent\)",
+        failure,
+    ), failure

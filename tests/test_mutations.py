@@ -2,16 +2,19 @@
 points with a hint that names it and no hint that names something else, every correct variant earns
 full marks, and the messages reach the students' feedback. Grading the catalogue takes a few minutes;
 it is done once for the module (tests/test_catalogue_in_process.py judges it in seconds)."""
+
 import html
 import shutil
 
 import pytest
 
-from course import ASSIGNMENT, NOTEBOOK
 from course.grading import grade_class
-from course.sample_class import EXERCISES, notebook_path
+from course.layout import feedback_page, notebook_path
+from public_tests import GRADED_FUNCTIONS
 from tests import mutations
 from tests.test_grading import course_copy
+
+pytestmark = pytest.mark.slow  # grades the mutation catalogue end to end
 
 # One message from a hidden test (the code passes the public one), one from a public test.
 FEEDBACK_SAMPLE = ("cost-hard-coded", "dropout-gradient-fresh-mask")
@@ -27,7 +30,7 @@ def test_the_catalogue_is_large_and_covers_every_exercise():
     mistakes = [mutant for mutant in mutations.CATALOGUE if mutant.exercise]
     assert len(set(names)) == len(names)
     assert len(mistakes) >= 45 and len(names) - len(mistakes) >= 15
-    assert {mutant.exercise for mutant in mistakes} == set(EXERCISES)
+    assert {mutant.exercise for mutant in mistakes} == set(GRADED_FUNCTIONS)
     assert sum(bool(mutant.message) for mutant in mistakes) >= mutations.NAMED_AT_LEAST * len(mistakes)
 
 
@@ -41,10 +44,12 @@ def test_the_score_is_perfect(results):
     mistakes = [mutant for mutant in mutations.CATALOGUE if mutant.exercise]
     variants = len(mutations.CATALOGUE) - len(mistakes)
     named = sum(bool(mutant.message) for mutant in mistakes)
-    assert clean and lines == [f"mistakes caught: {len(mistakes)}/{len(mistakes)}",
-                               f"named: {named}/{len(mistakes)}",
-                               "wrongly named: 0",
-                               f"correct variants at full marks: {variants}/{variants}"]
+    assert clean and lines == [
+        f"mistakes caught: {len(mistakes)}/{len(mistakes)}",
+        f"named: {named}/{len(mistakes)}",
+        "wrongly named: 0",
+        f"correct variants at full marks: {variants}/{variants}",
+    ]
 
 
 def test_the_feedback_names_the_mistake(tmp_path):
@@ -57,5 +62,5 @@ def test_the_feedback_names_the_mistake(tmp_path):
         path.write_bytes(data)
     grade_class(root, workers=2, cell_timeout=mutations.CELL_TIMEOUT)
     for mutant in sample:
-        page = html.unescape((root / "feedback" / mutant.name / ASSIGNMENT / f"{NOTEBOOK}.html").read_text())
+        page = html.unescape(feedback_page(root, mutant.name).read_text())
         assert mutant.message in page and "BEGIN HIDDEN TESTS" not in page, mutant.name

@@ -1,5 +1,6 @@
 """The release gives no answer away: no callable a student receives computes a graded function's
 result, and the fixtures that hold one are data written from the grader's reference."""
+
 import contextlib
 import importlib
 import io
@@ -8,9 +9,8 @@ import warnings
 import numpy as np
 import pytest
 
-from course import COURSE_ROOT, reference
-from course.judge import course_modules
-from course.release import HELPER_FILES, assignment_dir
+from course import reference
+from course.layout import COURSE_ROOT, HELPER_FILES, assignment_dir, course_modules
 from testCases import random_case
 
 RELEASE = assignment_dir(COURSE_ROOT, "release")
@@ -25,10 +25,12 @@ def graded_calls(solutions):
         A3, cache = forward_propagation(X, parameters)
         np.random.seed(case_seed)
         dropout_cache = solutions["forward_propagation_with_dropout"](X, parameters, 0.7)[1]
-        for function, arguments in [("compute_cost_with_regularization", (A3, Y, parameters, 0.4)),
-                                    ("backward_propagation_with_regularization", (X, Y, cache, 0.4)),
-                                    ("forward_propagation_with_dropout", (X, parameters, 0.7)),
-                                    ("backward_propagation_with_dropout", (X, Y, dropout_cache, 0.7))]:
+        for function, arguments in [
+            ("compute_cost_with_regularization", (A3, Y, parameters, 0.4)),
+            ("backward_propagation_with_regularization", (X, Y, cache, 0.4)),
+            ("forward_propagation_with_dropout", (X, parameters, 0.7)),
+            ("backward_propagation_with_dropout", (X, Y, dropout_cache, 0.7)),
+        ]:
             np.random.seed(case_seed)
             yield function, arguments, case_seed, solutions[function](*arguments)
 
@@ -63,7 +65,8 @@ def released_callables():
 
 def test_every_released_module_is_checked():
     assert sorted(path.name for path in RELEASE.glob("*.py")) == sorted(
-        name for name in HELPER_FILES if name.endswith(".py"))
+        name for name in HELPER_FILES if name.endswith(".py")
+    )
 
 
 def test_no_released_callable_reproduces_a_graded_function(solutions):

@@ -1,9 +1,12 @@
 """The source notebook teaches what it claims, and the release fails until the student works."""
+
 import re
 import subprocess
 import sys
 
-from course import COURSE_ROOT
+import pytest
+
+from course.layout import COURSE_ROOT
 from tests import notebooks
 
 TEST_CELLS = [f"test_{name}" for name in notebooks.GRADED_FUNCTIONS]
@@ -42,7 +45,8 @@ def test_conclusions_table_shows_the_printed_accuracies(executed_source):
     rows = re.findall(r"\| ([\d.]+)% \| ([\d.]+)% \|", table)
     printed = [notebooks.accuracies(cell) for cell in training_cells(executed_source)]
     assert [(float(train), float(test)) for train, test in rows] == [
-        (round(100 * train, 1), round(100 * test, 1)) for train, test in printed]
+        (round(100 * train, 1), round(100 * test, 1)) for train, test in printed
+    ]
 
 
 def test_graded_cells_carry_nbgrader_metadata():
@@ -54,8 +58,10 @@ def test_graded_cells_carry_nbgrader_metadata():
         assert solution.source.startswith(f"# GRADED FUNCTION: {name}") and solution.metadata.nbgrader["solution"]
         test = notebooks.cell_by_id(nb, f"test_{name}")
         assert test.metadata.nbgrader["points"] == 10 and test.metadata.nbgrader["locked"]
-        assert test.source.splitlines()[1:] == [f"{name}_test({name})",
-                                                f'hidden_tests("{name}", {name})  # more cases, judged at grading time']
+        assert test.source.splitlines()[1:] == [
+            f"{name}_test({name})",
+            f'hidden_tests("{name}", {name})  # more cases, judged at grading time',
+        ]
 
 
 def test_untouched_release_fails_exactly_the_four_exercises(executed_release):
@@ -67,15 +73,18 @@ def test_untouched_release_fails_exactly_the_four_exercises(executed_release):
 
 
 def nbgrader_validate(path):
-    return subprocess.run([sys.executable, "-m", "nbgrader", "validate", str(path)],
-                          cwd=COURSE_ROOT, capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "-m", "nbgrader", "validate", str(path)], cwd=COURSE_ROOT, capture_output=True, text=True
+    )
 
 
+@pytest.mark.slow
 def test_validate_passes_the_source():
     result = nbgrader_validate(notebooks.SOURCE_NOTEBOOK)
     assert result.returncode == 0 and "Success! Your notebook passes all the tests." in result.stdout
 
 
+@pytest.mark.slow
 def test_validate_reports_the_release_without_crashing():
     result = nbgrader_validate(notebooks.RELEASE_NOTEBOOK)
     assert "VALIDATION FAILED ON 4 CELL(S)!" in result.stdout

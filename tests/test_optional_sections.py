@@ -1,5 +1,6 @@
 """The optional, ungraded sections: per-layer keep_prob, their skip under autograding, and what a
 student with unfinished exercises sees."""
+
 import matplotlib
 
 matplotlib.use("Agg")  # model() may draw; the tests never show a window
@@ -20,8 +21,11 @@ PER_LAYER = ("forward_propagation_with_dropout_per_layer", "backward_propagation
 
 def optional_code_cells(nb):
     """The optional sections' code cells that run something (not the per-layer definitions of 8.1)."""
-    return [cell for cell in nb.cells
-            if cell.id.startswith("optional-") and cell.cell_type == "code" and not notebooks.grade_id(cell)]
+    return [
+        cell
+        for cell in nb.cells
+        if cell.id.startswith("optional-") and cell.cell_type == "code" and not notebooks.grade_id(cell)
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -34,6 +38,7 @@ def per_layer():
 
 
 # --- per-layer keep_prob ------------------------------------------------------------------------
+
 
 def test_the_per_layer_solution_passes_the_self_check(solutions, per_layer, capsys):
     graded = (solutions["forward_propagation_with_dropout"], solutions["backward_propagation_with_dropout"])
@@ -56,8 +61,15 @@ def test_the_self_check_names_a_pair_that_mixes_up_the_layers(solutions, per_lay
 
 def test_training_through_the_graded_pair_matches_the_per_layer_pair_with_equal_values(solutions, per_layer):
     X, Y, _, _ = reg_utils.load_2D_dataset()
-    graded = train_with_dropout(X, Y, 0.8, solutions["forward_propagation_with_dropout"],
-                                solutions["backward_propagation_with_dropout"], num_iterations=200, record_every=10)
+    graded = train_with_dropout(
+        X,
+        Y,
+        0.8,
+        solutions["forward_propagation_with_dropout"],
+        solutions["backward_propagation_with_dropout"],
+        num_iterations=200,
+        record_every=10,
+    )
     listed = train_with_dropout(X, Y, [0.8, 0.8], *per_layer, num_iterations=200, record_every=10)
     assert graded[1] == listed[1] and len(graded[1]) == 20
     assert all(np.array_equal(graded[0][name], listed[0][name]) for name in graded[0])
@@ -88,6 +100,7 @@ def test_per_layer_gradients_match_finite_differences_with_the_masks_held_fixed(
 
 
 # --- the skip under autograding ---------------------------------------------------------------
+
 
 def test_optional_section_skips_with_one_line_only_under_autograde(monkeypatch, capsys):
     monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
@@ -121,6 +134,7 @@ def test_optional_cells_run_and_draw_in_the_source(executed_source):
 
 
 # --- unfinished exercises ---------------------------------------------------------------------
+
 
 def test_exercises_done_names_the_first_unfinished_exercise(solutions, capsys):
     def forward_propagation_with_dropout(X, parameters, keep_prob=0.5):

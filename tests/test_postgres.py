@@ -1,20 +1,26 @@
 """The gradebook on a real PostgreSQL server: a throwaway cluster made with initdb, on loopback."""
+
 import os
 import subprocess
 import sys
 
 import pytest
 
-from course import COURSE_ROOT, gradebook
+from course import gradebook, last_graded
 from course.grading import NEEDS_ATTENTION, grade_class
+from course.job import GradingResult
+from course.layout import COURSE_ROOT
 from course.report import write_report
-from course.unit import GradingResult
 from tests.servers import free_port, postgres_server
 from tests.test_grading import CELL_TIMEOUT, course_copy, grades
 
+pytestmark = pytest.mark.slow  # grades classes into a PostgreSQL server
+
 # grade_class in a process of its own, as `python -m course grade` runs, on the course copy argv[1]
-GRADE = ("import sys; from pathlib import Path; from course.grading import grade_class; "
-         f"sys.exit(grade_class(Path(sys.argv[1]), workers=1, cell_timeout={CELL_TIMEOUT}))")
+GRADE = (
+    "import sys; from pathlib import Path; from course.grading import grade_class; "
+    f"sys.exit(grade_class(Path(sys.argv[1]), workers=1, cell_timeout={CELL_TIMEOUT}))"
+)
 
 
 @pytest.fixture(scope="module")
@@ -29,9 +35,14 @@ def committed(students) -> dict:
 
 
 def grading_process(root, url: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", GRADE, str(root)], cwd=COURSE_ROOT, text=True,
-                            env={**os.environ, "COURSE_DB_URL": url, "PYTHONUNBUFFERED": "1"},
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    return subprocess.Popen(
+        [sys.executable, "-c", GRADE, str(root)],
+        cwd=COURSE_ROOT,
+        text=True,
+        env={**os.environ, "COURSE_DB_URL": url, "PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
 
 
 def test_the_main_command_grades_into_postgresql(postgres, tmp_path, monkeypatch, capsys):
@@ -89,5 +100,5 @@ def test_a_gradebook_that_stays_away_stops_the_run_and_says_why(tmp_path, monkey
     monkeypatch.setattr(gradebook, "RETRY_SECONDS", 0)
     nowhere = f"postgresql://postgres@127.0.0.1:{free_port()}/gone"
     with pytest.raises(gradebook.GradebookUnreachable, match="could not record someone: .* run the command again"):
-        gradebook.record(tmp_path, nowhere, GradingResult("someone", "0" * 64, "invalid"), "fingerprint")
-    assert gradebook.last_record(tmp_path, "someone") == {}  # so the next run grades them again
+        gradebook.save_result(tmp_path, nowhere, GradingResult("someone", "0" * 64, "invalid"), "fingerprint")
+    assert last_graded.read(tmp_path, "someone") == {}  # so the next run grades them again

@@ -1,5 +1,6 @@
 """The grading run's progress: a tqdm bar on a terminal, one line per result elsewhere, and messages
 printed during the run land above the bar instead of inside it."""
+
 import io
 import re
 
@@ -23,7 +24,8 @@ def test_off_a_terminal_each_result_is_a_line():
     assert [re.sub(r"elapsed \S+  ETA \S+", "elapsed -  ETA -", line) for line in lines] == [
         "[##########....................] 1/3  elapsed -  ETA -  needs attention 0  (ann: 40 points)",
         "[####################..........] 2/3  elapsed -  ETA -  needs attention 1  (bob: not a notebook, 0 points)",
-        "[##############################] 3/3  elapsed -  ETA -  needs attention 2  (cy: timed out, 30 points)"]
+        "[##############################] 3/3  elapsed -  ETA -  needs attention 2  (cy: timed out, 30 points)",
+    ]
 
 
 def test_on_a_terminal_one_bar_counts_what_needs_attention_and_messages_go_above_it():

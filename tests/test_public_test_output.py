@@ -1,11 +1,12 @@
 """What a student sees in a real kernel when a public test fails: the message and hint under their cell,
 no frames of public_tests.py, and, when their own function raised, the line of theirs that did."""
+
 import re
 
 import nbformat
 import pytest
 
-from course import COURSE_ROOT
+from course.layout import COURSE_ROOT
 from tests import notebooks
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -30,19 +31,25 @@ backward_propagation_with_regularization_test(backward_propagation_with_regulari
 def tracebacks(tmp_path_factory):
     """Each cell's error output as the notebook shows it: ename, and the traceback without colours."""
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(f"import sys\nsys.path.insert(0, {str(COURSE_ROOT)!r})\n"
-                                          "from reg_utils import compute_cost\nfrom public_tests import *")]
+    nb.cells = [
+        nbformat.v4.new_code_cell(
+            f"import sys\nsys.path.insert(0, {str(COURSE_ROOT)!r})\n"
+            "from reg_utils import compute_cost\nfrom public_tests import *"
+        )
+    ]
     nb.cells += [nbformat.v4.new_code_cell(code.strip()) for code in CELLS.values()]
     path = tmp_path_factory.mktemp("public-tests") / "failing.ipynb"
     nbformat.write(nb, path)
     executed = notebooks.execute(path, timeout=60)
     assert not notebooks.errors(executed.cells[0])
-    return {name: [(error.ename, ANSI.sub("", "\n".join(error.traceback))) for error in notebooks.errors(cell)]
-            for name, cell in zip(CELLS, executed.cells[1:])}
+    return {
+        name: [(error.ename, ANSI.sub("", "\n".join(error.traceback))) for error in notebooks.errors(cell)]
+        for name, cell in zip(CELLS, executed.cells[1:])
+    }
 
 
 def test_a_failing_test_shows_its_message_and_hint_under_the_cell_only(tracebacks):
-    (ename, text), = tracebacks["wrong result"]
+    ((ename, text),) = tracebacks["wrong result"]
     assert ename == "AssertionError"
     assert "public_tests.py" not in text
     assert "----> 4 compute_cost_with_regularization_test(compute_cost_with_regularization)" in text
@@ -50,15 +57,15 @@ def test_a_failing_test_shows_its_message_and_hint_under_the_cell_only(traceback
 
 
 def test_an_error_in_the_students_function_shows_their_line(tracebacks):
-    (ename, text), = tracebacks["raised in the student's code"]
+    ((ename, text),) = tracebacks["raised in the student's code"]
     assert ename == "KeyError"
     assert "public_tests.py" not in text
-    assert 'in compute_cost_with_regularization(A3, Y, parameters, lambd)' in text
+    assert "in compute_cost_with_regularization(A3, Y, parameters, lambd)" in text
     assert '----> 2     return compute_cost(A3, Y) + lambd * parameters["W4"]' in text
 
 
 def test_a_shape_clash_shows_the_students_line_then_the_hint(tracebacks):
-    (ename, text), = tracebacks["shapes clash in the student's code"]
+    ((ename, text),) = tracebacks["shapes clash in the student's code"]
     assert ename == "AssertionError"
     assert "public_tests.py" not in text
     assert text.index("----> 2     return cache[2] + cache[6]") < text.index("Hint: two arrays of different shapes")

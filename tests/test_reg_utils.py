@@ -4,10 +4,17 @@ import numpy as np
 import pytest
 
 import reg_utils
-from reg_utils import (backward_propagation, compute_cost, forward_propagation, initialize_parameters,
-                       load_2D_dataset, predict, update_parameters)
-from testCases import random_case
 from public_tests import numeric_gradient
+from reg_utils import (
+    backward_propagation,
+    compute_cost,
+    forward_propagation,
+    initialize_parameters,
+    load_2D_dataset,
+    predict,
+    update_parameters,
+)
+from testCases import random_case
 from tests.gradcheck import relative_error
 
 

@@ -2,15 +2,17 @@
 
 No notebook runs here; grading the class for real is tested elsewhere.
 """
+
 import json
 import re
 
 import nbformat
 import pytest
 
-from course import COURSE_ROOT
-from course.sample_class import (EXERCISES, EXPECTED_POINTS, STUDENTS, build_sample_class, grade_id,
-                                 notebook_path)
+from course.layout import COURSE_ROOT, notebook_path
+from course.sample_class import STUDENTS, build_sample_class, grade_id
+from public_tests import GRADED_FUNCTIONS
+from tests.sample_grades import EXPECTED_POINTS
 
 CORRECT_ALL_ALONG = ("full-marks", "deleted-test-cell")
 
@@ -22,7 +24,7 @@ def files_under(folder):
 def solution_code(student):
     """grade_id -> source of each graded function's cell in the student's submission."""
     nb = nbformat.read(notebook_path(COURSE_ROOT, "submitted", student), as_version=4)
-    return {grade_id(cell): cell.source for cell in nb.cells if grade_id(cell) in EXERCISES}
+    return {grade_id(cell): cell.source for cell in nb.cells if grade_id(cell) in GRADED_FUNCTIONS}
 
 
 def test_build_reproduces_the_committed_submissions(tmp_path):
@@ -35,7 +37,9 @@ def test_full_marks_is_the_source_without_its_markers():
     """Filling the stubs gives back the source code: release and source agree, blocks went to the right stubs."""
     source = nbformat.read(notebook_path(COURSE_ROOT, "source"), as_version=4)
     markers = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION\n", re.MULTILINE)
-    expected = {grade_id(cell): markers.sub("", cell.source) for cell in source.cells if grade_id(cell) in EXERCISES}
+    expected = {
+        grade_id(cell): markers.sub("", cell.source) for cell in source.cells if grade_id(cell) in GRADED_FUNCTIONS
+    }
     assert solution_code("full-marks") == expected
 
 
@@ -65,6 +69,15 @@ def test_not_json_is_not_json():
 
 def test_expected_points_sum_to_the_brief():
     totals = {s: None if p is None else sum(p.values()) for s, p in EXPECTED_POINTS.items()}
-    assert totals == {"full-marks": 40, "untouched": 0, "half-missing-in-cost": 30, "regularized-biases": 30,
-                      "unscaled-dropout": 30, "mask-on-activations": 30, "raises-in-function": 30,
-                      "infinite-loop": 30, "not-json": None, "deleted-test-cell": 40}
+    assert totals == {
+        "full-marks": 40,
+        "untouched": 0,
+        "half-missing-in-cost": 30,
+        "regularized-biases": 30,
+        "unscaled-dropout": 30,
+        "mask-on-activations": 30,
+        "raises-in-function": 30,
+        "infinite-loop": 30,
+        "not-json": None,
+        "deleted-test-cell": 40,
+    }

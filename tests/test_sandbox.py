@@ -2,6 +2,7 @@
 exactly the points its code earns, the course tree is untouched, nothing reaches the network, no secret
 of the grader's gets into what grading writes, and the ordinary students are graded byte for byte as in
 the committed run without the hostile ones."""
+
 import csv
 import hashlib
 import json
@@ -16,14 +17,17 @@ import threading
 import nbformat
 import pytest
 
-from course import ASSIGNMENT, COURSE_ROOT, NOTEBOOK
-from course.gradebook import last_record
+from course import last_graded
+from course.execute import KILLED
 from course.grading import NEEDS_ATTENTION, grade_class, sandbox_notice
-from course.sample_class import EXERCISES, notebook_path, points_losing
+from course.layout import COURSE_ROOT, notebook_path
 from course.sandbox import Limits, kernel_command, kernel_environment
-from course.unit import KILLED
+from public_tests import GRADED_FUNCTIONS
 from tests import hostile
+from tests.sample_grades import points_losing
 from tests.test_grading import CELL_TIMEOUT, course_copy, grades
+
+pytestmark = pytest.mark.slow  # grades the hostile class end to end
 
 ORDINARY = ("full-marks", "half-missing-in-cost")
 OUTPUTS = {"autograded", "feedback", "report", "grades.csv", "gradebook.db"}  # what a grading run writes
@@ -91,9 +95,11 @@ def outcome(root, student) -> str:
 def test_a_hostile_submission_gets_only_the_points_its_code_earns(hostile_run, case):
     root, _, _, _ = hostile_run
     row = grades(root)[case.name]
-    killed_itself = case.may_kill_its_kernel and "the kernel died" in " ".join(last_record(root, case.name)["problems"])
-    lost = EXERCISES if killed_itself else case.lost
-    assert {exercise: float(row[exercise]) for exercise in EXERCISES} == points_losing(lost)
+    killed_itself = case.may_kill_its_kernel and "the kernel died" in " ".join(
+        last_graded.read(root, case.name)["problems"]
+    )
+    lost = GRADED_FUNCTIONS if killed_itself else case.lost
+    assert {exercise: float(row[exercise]) for exercise in GRADED_FUNCTIONS} == points_losing(lost)
     if case.outcome:
         assert re.fullmatch(case.outcome, outcome(root, case.name)), outcome(root, case.name)
 
@@ -146,8 +152,11 @@ def test_a_grading_run_writes_nothing_from_the_kernels_to_stderr(tmp_path, capfd
     root = course_copy(tmp_path, students=ORDINARY)
     grade_class(root, workers=2, cell_timeout=CELL_TIMEOUT)
     grader_lines = [PROGRESS_LINE, re.compile(re.escape(sandbox_notice(True)[1]))]  # the notice, when a warning
-    others = [line for line in capfd.readouterr().err.splitlines()
-              if not any(pattern.fullmatch(line) for pattern in grader_lines)]
+    others = [
+        line
+        for line in capfd.readouterr().err.splitlines()
+        if not any(pattern.fullmatch(line) for pattern in grader_lines)
+    ]
     assert others == []
 
 
@@ -157,8 +166,10 @@ def test_the_ordinary_students_are_graded_as_without_the_hostile_ones(hostile_ru
         committed = {row["student_id"]: row for row in csv.DictReader(table)}
     for student in ORDINARY:
         assert grades(root)[student] == committed[student]
-        name = f"autograded/{student}/{ASSIGNMENT}/{NOTEBOOK}.ipynb"
-        assert (root / name).read_bytes() == (COURSE_ROOT / name).read_bytes(), student
+        assert (
+            notebook_path(root, "autograded", student).read_bytes()
+            == notebook_path(COURSE_ROOT, "autograded", student).read_bytes()
+        ), student
 
 
 def test_the_run_says_whether_the_sandbox_is_on(monkeypatch):
@@ -178,14 +189,20 @@ def test_a_sandboxed_process_sees_only_its_folder_and_the_environment(tmp_path):
     work = tmp_path / "work"
     work.mkdir()
     (tmp_path / "solutions.txt").write_text("next to the work folder")
-    code = ("import json, os, sys, numpy\n"
-            "try:\n    shadow = repr(open('/etc/shadow').read())\nexcept PermissionError:\n    shadow = 'unreadable'\n"
-            f"print(os.listdir('.'), os.path.exists({str(tmp_path / 'solutions.txt')!r}), os.path.exists(sys.prefix),"
-            " os.access(os.environ['HOME'], os.W_OK), shadow)\n"
-            "print(json.dumps(sorted(os.environ)))\n"
-            "open('written.txt', 'w').write('ok')")
-    done = subprocess.run([*kernel_command(work, Limits()), sys.executable, "-c", code], capture_output=True, text=True,
-                          env={**os.environ, SECRET: SECRET_VALUE})
+    code = (
+        "import json, os, sys, numpy\n"
+        "try:\n    shadow = repr(open('/etc/shadow').read())\nexcept PermissionError:\n    shadow = 'unreadable'\n"
+        f"print(os.listdir('.'), os.path.exists({str(tmp_path / 'solutions.txt')!r}), os.path.exists(sys.prefix),"
+        " os.access(os.environ['HOME'], os.W_OK), shadow)\n"
+        "print(json.dumps(sorted(os.environ)))\n"
+        "open('written.txt', 'w').write('ok')"
+    )
+    done = subprocess.run(
+        [*kernel_command(work, Limits()), sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**os.environ, SECRET: SECRET_VALUE},
+    )
     assert done.returncode == 0, done.stderr
     listing, environment = done.stdout.splitlines()
     assert listing.split() == ["[]", "False", "True", "True", "unreadable"]  # /etc/shadow, even as root

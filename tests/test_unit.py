@@ -1,33 +1,44 @@
 """One submission through the grading unit: what travels in the package, bad files, no sandbox.
 Stuck, dying and hostile kernels are in test_sandbox.py."""
-import tempfile
-from pathlib import Path
+
+import functools
 
 import nbformat
 import pytest
 
-from course import COURSE_ROOT, kernels
-from course.release import assignment_dir, template_gradebook
+from course import kernels
+from course.autograde import grade_submission
+from course.execute import SKIPPED_NOTE
+from course.job import GradingJob
+from course.layout import COURSE_ROOT, course_config, notebook_path
+from course.package import assignment_package
 from course.sandbox import Limits
-from course.sample_class import EXPECTED_POINTS, notebook_path
-from course.unit import SKIPPED_NOTE, GradingJob, grade_submission, package_from
+from tests.sample_grades import EXPECTED_POINTS
+
+# A job for one submission, with the course's cell timeout (nbgrader_config.py).
+job = functools.partial(GradingJob, cell_timeout=course_config(COURSE_ROOT).Execute.timeout)
 
 
 @pytest.fixture(scope="module")
 def package():
-    with tempfile.TemporaryDirectory() as scratch:
-        return package_from(assignment_dir(COURSE_ROOT, "release"), template_gradebook(COURSE_ROOT, Path(scratch)))
+    return assignment_package(COURSE_ROOT)
 
 
 def test_package_carries_the_release_helpers_but_no_notebook(package):
-    assert sorted(package.files) == ["datasets/data.mat", "handin.py", "public_tests.py", "reg_utils.py", "testCases.json",
-                                   "testCases.py"]
+    assert sorted(package.files) == [
+        "datasets/data.mat",
+        "handin.py",
+        "public_tests.py",
+        "reg_utils.py",
+        "testCases.json",
+        "testCases.py",
+    ]
     assert package.gradebook.startswith(b"SQLite format 3")
 
 
-@pytest.mark.parametrize("data", [b"", b"{\"cells\": [", b"\xff\xfe not utf-8", b"{\"just\": \"json\"}"])
+@pytest.mark.parametrize("data", [b"", b'{"cells": [', b"\xff\xfe not utf-8", b'{"just": "json"}'])
 def test_a_file_that_is_not_a_notebook_is_reported_not_raised(package, data):
-    result = grade_submission(GradingJob("someone", data, package))
+    result = grade_submission(job("someone", data, package))
     assert result.status == "invalid" and result.needs_attention and result.scores == []
     assert result.problems[0].startswith("not a notebook")
 
@@ -35,10 +46,11 @@ def test_a_file_that_is_not_a_notebook_is_reported_not_raised(package, data):
 def test_without_the_sandbox_a_submission_is_graded_the_same(package):
     """--no-sandbox, for debugging: same kernel, same verdicts, no bubblewrap."""
     data = notebook_path(COURSE_ROOT, "submitted", "unscaled-dropout").read_bytes()
-    result = grade_submission(GradingJob("unscaled-dropout", data, package, sandbox=False))
+    result = grade_submission(job("unscaled-dropout", data, package, sandbox=False))
     assert result.status == "graded"
     assert {score.grade_id: score.points for score in result.scores} == {
-        f"test_{exercise}": points for exercise, points in EXPECTED_POINTS["unscaled-dropout"].items()}
+        f"test_{exercise}": points for exercise, points in EXPECTED_POINTS["unscaled-dropout"].items()
+    }
 
 
 TRAINING_AND_PLOTS = ("train_baseline", "plot_baseline", "train_l2", "plot_l2", "train_dropout", "plot_dropout")
@@ -61,36 +73,39 @@ def test_skipping_follows_the_release_not_the_submissions_tags(package):
             cell.metadata["tags"] = []
         elif "nbgrader" in cell.metadata:
             cell.metadata["tags"] = ["skip-at-grading"]
-    result = grade_submission(GradingJob("tagger", nbformat.writes(nb).encode(), package))
+    result = grade_submission(job("tagger", nbformat.writes(nb).encode(), package))
     assert result.points == 40
     outputs = outputs_by_grade_id(result)
     for grade_id in TRAINING_AND_PLOTS:
         assert [output.get("text") for output in outputs[grade_id]] == [SKIPPED_NOTE], grade_id
 
 
+@pytest.mark.slow
 def test_full_runs_the_training_and_grades_the_same(package):
     data = notebook_path(COURSE_ROOT, "submitted", "unscaled-dropout").read_bytes()
-    skipped, full = (grade_submission(GradingJob("unscaled-dropout", data, package, full=full)) for full in (False, True))
+    skipped, full = (grade_submission(job("unscaled-dropout", data, package, full=full)) for full in (False, True))
     assert [score.points for score in full.scores] == [score.points for score in skipped.scores] == [10, 10, 0, 10]
     outputs = outputs_by_grade_id(full)
     assert "Cost after iteration 20000" in outputs["train_baseline"][0].text
-    assert all(any("image/png" in output.get("data", {}) for output in outputs[grade_id])
-               for grade_id in ("plot_baseline", "plot_l2", "plot_dropout"))
+    assert all(
+        any("image/png" in output.get("data", {}) for output in outputs[grade_id])
+        for grade_id in ("plot_baseline", "plot_l2", "plot_dropout")
+    )
 
 
 def test_each_submission_gets_the_kernel_started_ahead_and_starts_the_next(package):
     data = notebook_path(COURSE_ROOT, "submitted", "full-marks").read_bytes()
-    grade_submission(GradingJob("first", data, package))
+    grade_submission(job("first", data, package))
     ahead = kernels._ahead
     assert ahead is not None and ahead.manager.has_kernel  # booting while nothing is graded
-    assert grade_submission(GradingJob("second", data, package)).points == 40
+    assert grade_submission(job("second", data, package)).points == 40
     assert not ahead.scratch.exists()  # it graded "second", then was closed
     assert kernels._ahead is not ahead and kernels._ahead.manager.has_kernel
 
 
 def test_a_kernel_started_for_other_limits_is_not_used(package):
     data = notebook_path(COURSE_ROOT, "submitted", "full-marks").read_bytes()
-    grade_submission(GradingJob("first", data, package))
+    grade_submission(job("first", data, package))
     ahead = kernels._ahead
-    result = grade_submission(GradingJob("tight", data, package, limits=Limits(processes=32)))
+    result = grade_submission(job("tight", data, package, limits=Limits(processes=32)))
     assert result.points == 40 and not ahead.scratch.exists() and kernels._ahead.fits[-1] == Limits(processes=32)

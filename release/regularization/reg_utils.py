@@ -3,6 +3,7 @@
 Shapes follow the course convention: examples are columns, so X is (n_x, m),
 Y is (1, m), W_l is (n_l, n_{l-1}) and b_l is (n_l, 1).
 """
+
 import os
 from pathlib import Path
 
@@ -79,9 +80,19 @@ def backward_propagation(X, Y, cache):
     dW1 = dZ1 @ X.T / m
     db1 = np.sum(dZ1, axis=1, keepdims=True) / m
 
-    return {"dZ3": dZ3, "dW3": dW3, "db3": db3, "dA2": dA2,
-            "dZ2": dZ2, "dW2": dW2, "db2": db2, "dA1": dA1,
-            "dZ1": dZ1, "dW1": dW1, "db1": db1}
+    return {
+        "dZ3": dZ3,
+        "dW3": dW3,
+        "db3": db3,
+        "dA2": dA2,
+        "dZ2": dZ2,
+        "dW2": dW2,
+        "db2": db2,
+        "dA1": dA1,
+        "dZ1": dZ1,
+        "dW1": dW1,
+        "db1": db1,
+    }
 
 
 def update_parameters(parameters, grads, learning_rate):
@@ -155,8 +166,7 @@ def plot_2D_dataset(X, Y):
 # Helpers for the optional, ungraded sections at the end of the notebook.
 
 
-def train_with_dropout(X, Y, keep_probs, forward, backward, num_iterations=10000, learning_rate=0.3,
-                       record_every=100):
+def train_with_dropout(X, Y, keep_probs, forward, backward, num_iterations=10000, learning_rate=0.3, record_every=100):
     """Train the 3-layer network through your forward/backward pair; return (parameters, costs).
 
     Seeded like the notebook's model(); the cost is recorded every `record_every` iterations so that
@@ -191,8 +201,14 @@ def _tiny_case():
     rng = np.random.RandomState(0)
     X = rng.randn(2, 3)
     Y = np.array([[1, 0, 1]])
-    parameters = {"W1": rng.randn(3, 2), "b1": np.zeros((3, 1)), "W2": rng.randn(2, 3),
-                  "b2": np.zeros((2, 1)), "W3": rng.randn(1, 2), "b3": np.zeros((1, 1))}
+    parameters = {
+        "W1": rng.randn(3, 2),
+        "b1": np.zeros((3, 1)),
+        "W2": rng.randn(2, 3),
+        "b2": np.zeros((2, 1)),
+        "W3": rng.randn(1, 2),
+        "b3": np.zeros((1, 1)),
+    }
     return X, Y, parameters
 
 
@@ -204,18 +220,18 @@ def _tiny_dropout_cache(X, parameters):
 
 # what to finish first, and a call on the tiny case, by function name
 _EXERCISES = {
-    "compute_cost_with_regularization":
-        ("exercise 1", lambda f, X, Y, p: f(forward_propagation(X, p)[0], Y, p, 0.1)),
-    "backward_propagation_with_regularization":
-        ("exercise 2", lambda f, X, Y, p: f(X, Y, forward_propagation(X, p)[1], 0.1)),
-    "forward_propagation_with_dropout":
-        ("exercise 3", lambda f, X, Y, p: f(X, p, 1.0)),
-    "backward_propagation_with_dropout":
-        ("exercise 4", lambda f, X, Y, p: f(X, Y, _tiny_dropout_cache(X, p), 1.0)),
-    "forward_propagation_with_dropout_per_layer":
-        ("section 8.1's functions", lambda f, X, Y, p: f(X, p, [1.0, 1.0])),
-    "backward_propagation_with_dropout_per_layer":
-        ("section 8.1's functions", lambda f, X, Y, p: f(X, Y, _tiny_dropout_cache(X, p), [1.0, 1.0])),
+    "compute_cost_with_regularization": ("exercise 1", lambda f, X, Y, p: f(forward_propagation(X, p)[0], Y, p, 0.1)),
+    "backward_propagation_with_regularization": (
+        "exercise 2",
+        lambda f, X, Y, p: f(X, Y, forward_propagation(X, p)[1], 0.1),
+    ),
+    "forward_propagation_with_dropout": ("exercise 3", lambda f, X, Y, p: f(X, p, 1.0)),
+    "backward_propagation_with_dropout": ("exercise 4", lambda f, X, Y, p: f(X, Y, _tiny_dropout_cache(X, p), 1.0)),
+    "forward_propagation_with_dropout_per_layer": ("section 8.1's functions", lambda f, X, Y, p: f(X, p, [1.0, 1.0])),
+    "backward_propagation_with_dropout_per_layer": (
+        "section 8.1's functions",
+        lambda f, X, Y, p: f(X, Y, _tiny_dropout_cache(X, p), [1.0, 1.0]),
+    ),
 }
 
 
@@ -253,19 +269,25 @@ def check_per_layer(forward, backward, forward_per_layer, backward_per_layer):
         np.random.seed(0)
         A3_per_layer, cache_per_layer = forward_per_layer(X, parameters, [0.7, 0.7])
         if not (np.allclose(A3, A3_per_layer) and all(np.allclose(a, b) for a, b in zip(cache, cache_per_layer))):
-            print("With keep_probs = [0.7, 0.7], forward_propagation_with_dropout_per_layer should give what "
-                  "forward_propagation_with_dropout gives with keep_prob = 0.7 (same seed); it does not.")
+            print(
+                "With keep_probs = [0.7, 0.7], forward_propagation_with_dropout_per_layer should give what "
+                "forward_propagation_with_dropout gives with keep_prob = 0.7 (same seed); it does not."
+            )
             return False
         grads = backward(X, Y, cache, 0.7)
         grads_per_layer = backward_per_layer(X, Y, cache, [0.7, 0.7])
         if not all(np.allclose(grads[name], grads_per_layer[name]) for name in grads):
-            print("With keep_probs = [0.7, 0.7], backward_propagation_with_dropout_per_layer should give what "
-                  "backward_propagation_with_dropout gives with keep_prob = 0.7; it does not.")
+            print(
+                "With keep_probs = [0.7, 0.7], backward_propagation_with_dropout_per_layer should give what "
+                "backward_propagation_with_dropout gives with keep_prob = 0.7; it does not."
+            )
             return False
         cache = forward_per_layer(X, parameters, [1.0, 0.5])[1]
         if not (np.all(cache[1] == 1) and not np.all(cache[6] == 1)):  # D1 and D2
-            print("With keep_probs = [1.0, 0.5], layer 1 should keep every unit and layer 2 drop some: "
-                  "use keep_probs[0] for layer 1 and keep_probs[1] for layer 2.")
+            print(
+                "With keep_probs = [1.0, 0.5], layer 1 should keep every unit and layer 2 drop some: "
+                "use keep_probs[0] for layer 1 and keep_probs[1] for layer 2."
+            )
             return False
     finally:
         np.random.set_state(state)

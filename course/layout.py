@@ -1,0 +1,85 @@
+"""Where everything lives in the course folder: nbgrader's layout, named once.
+
+<root>/nbgrader_config.py, reg_utils.py, ...   the helpers everyone edits (HELPER_FILES)
+<root>/source/<assignment>/                    the instructor's notebook, with copies of the helpers
+<root>/release/<assignment>/                   what students get (nbgrader generate_assignment)
+<root>/submitted/<student>/<assignment>/       a submission, with nbgrader collect's timestamp.txt
+<root>/autograded/<student>/<assignment>/      its graded notebook and grading.json
+<root>/feedback/<student>/<assignment>/        its feedback page
+<root>/grades.csv, report/, students.csv       the class's grades, the class report, the roster
+"""
+
+import contextlib
+import shutil
+import sys
+from pathlib import Path
+
+COURSE_ROOT = Path(__file__).resolve().parent.parent
+ASSIGNMENT = "regularization"
+NOTEBOOK = "Regularization"
+HELPER_FILES = ("reg_utils.py", "testCases.py", "testCases.json", "public_tests.py", "handin.py", "datasets/data.mat")
+ROSTER = "students.csv"  # id,first_name,last_name,email, as `nbgrader db student import` reads it
+GRADES_CSV = "grades.csv"
+REPORT_DIR = "report"
+
+
+def assignment_dir(root: Path, stage: str, student: str | None = None) -> Path:
+    """<root>/<stage>[/<student>]/<assignment>: source and release have no student folder."""
+    folder = Path(root) / stage if student is None else Path(root) / stage / student
+    return folder / ASSIGNMENT
+
+
+def notebook_path(root: Path, stage: str, student: str | None = None) -> Path:
+    return assignment_dir(root, stage, student) / f"{NOTEBOOK}.ipynb"
+
+
+def feedback_page(root: Path, student: str) -> Path:
+    return assignment_dir(root, "feedback", student) / f"{NOTEBOOK}.html"
+
+
+def students_in(root: Path, stage: str) -> list[str]:
+    """Students with a folder for the assignment under <root>/<stage>, sorted."""
+    return sorted(folder.parent.name for folder in (Path(root) / stage).glob(f"*/{ASSIGNMENT}"))
+
+
+def copy_course(target: Path, folders=("source",), root: Path = COURSE_ROOT) -> Path:
+    """A separate course at target: nbgrader_config.py (which anchors paths to its own folder), the
+    helpers and the given folders, without a gradebook. Tests and benchmarks work in such copies."""
+    for name in ("nbgrader_config.py", *HELPER_FILES):
+        (target / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(root / name, target / name)
+    for folder in folders:
+        shutil.copytree(
+            root / folder, target / folder, ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints")
+        )
+    return target
+
+
+def course_config(root: Path):
+    """The course's nbgrader_config.py as nbgrader loads it."""
+    from traitlets.config.loader import PyFileConfigLoader
+
+    return PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+
+
+def course_directory(root: Path):
+    """nbgrader's view of the course under root: its folders and gradebook URL."""
+    from nbgrader.coursedir import CourseDirectory
+
+    return CourseDirectory(config=course_config(root))
+
+
+@contextlib.contextmanager
+def course_modules(folder: Path):
+    """The helper modules of `folder` importable by their plain names (reg_utils, ...), for the
+    duration only: another job may bring other versions of them."""
+    names = [path.stem for path in Path(folder).glob("*.py")]
+    saved = {name: sys.modules.pop(name) for name in names if name in sys.modules}
+    sys.path.insert(0, str(folder))
+    try:
+        yield
+    finally:
+        sys.path.remove(str(folder))
+        for name in names:
+            sys.modules.pop(name, None)
+        sys.modules.update(saved)
