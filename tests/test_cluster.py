@@ -25,14 +25,14 @@ def cluster(tmp_path_factory):
 
 @pytest.fixture
 def recorded(monkeypatch):
-    """How many times grade_class records each student's result."""
-    counts, record = Counter(), grading.record
+    """How many times grade_class saves each student's result."""
+    counts, save_result = Counter(), grading.save_result
 
     def counting(root, url, result, *args):
         counts[result.student] += 1
-        return record(root, url, result, *args)
+        return save_result(root, url, result, *args)
 
-    monkeypatch.setattr(grading, "record", counting)
+    monkeypatch.setattr(grading, "save_result", counting)
     return counts
 
 
