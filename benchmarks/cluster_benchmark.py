@@ -22,7 +22,16 @@ from unittest import mock
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from grading_benchmark import StageFailed, check_autograded, hand_in, quiet, synthetic_class, tail  # noqa: E402
+from grading_benchmark import (  # noqa: E402
+    StageFailed,
+    check_autograded,
+    hand_in,
+    quiet,
+    recording_timed,
+    synthetic_class,
+    tail,
+    timed,
+)
 
 import course.cluster  # noqa: E402
 import course.grading  # noqa: E402
@@ -45,24 +54,6 @@ PROJECTION_TARGET = 15 * 60  # seconds for CLASS_SIZE submissions on 100 workers
 RECORDING_TARGET = 0.030  # seconds the recording process spends on each result
 
 
-def timed(function, seconds: list, generator=False):
-    """function, appending the duration of each call (of each full iteration, for a generator) to seconds."""
-
-    def call(*args, **kwargs):
-        started = time.perf_counter()
-        try:
-            return function(*args, **kwargs)
-        finally:
-            seconds.append(time.perf_counter() - started)
-
-    def iterate(*args, **kwargs):
-        started = time.perf_counter()
-        yield from function(*args, **kwargs)
-        seconds.append(time.perf_counter() - started)
-
-    return iterate if generator else call
-
-
 def time_run(course_root: Path, workers: int, scheduler: str, db_url: str) -> dict:
     """One forced grade_class run: total, grading loop (running and recording), and the recording
     process's seconds per result (gradebook and files)."""
@@ -74,7 +65,7 @@ def time_run(course_root: Path, workers: int, scheduler: str, db_url: str) -> di
         mock.patch.object(
             course.cluster, "run_jobs_on_cluster", timed(course.cluster.run_jobs_on_cluster, loop, generator=True)
         ),
-        mock.patch.object(course.grading, "take_result", timed(course.grading.take_result, records)),
+        recording_timed(records),
         quiet(course_root / "benchmark.log"),
     ):
         if not db_url:
@@ -85,7 +76,8 @@ def time_run(course_root: Path, workers: int, scheduler: str, db_url: str) -> di
     if status != 0:
         raise StageFailed(f"grade_class returned {status}:\n{tail(course_root / 'benchmark.log')}")
     check_autograded(course_root, [path.name for path in (course_root / "submitted").iterdir()])
-    return {"total": total, "loop": sum(loop), "record": sum(records) / len(records)}
+    students = list((course_root / "submitted").iterdir())
+    return {"total": total, "loop": sum(loop), "record": sum(records) / len(students)}
 
 
 def clock(seconds: float) -> str:

@@ -6,20 +6,17 @@ then brought up to date for everyone. The roster (students.csv), when there is o
 The run ends by naming the files it wrote and the students who need attention.
 """
 
-import shutil
 import sys
 from pathlib import Path
 
 from course import last_graded
-from course.feedback import save_feedback, write_feedback
-from course.gradebook import COLLECTED_FILES, db_url, import_roster, save_result, submitted_at
+from course.gradebook import db_url, import_roster, submitted_at
 from course.job import GradingJob, GradingResult, sha256
 from course.layout import (
     ASSIGNMENT,
     GRADES_CSV,
     REPORT_DIR,
     ROSTER,
-    assignment_dir,
     course_config,
     feedback_page,
     notebook_path,
@@ -28,6 +25,7 @@ from course.layout import (
 from course.package import assignment_package
 from course.pool import default_workers, run_jobs
 from course.progress import Progress
+from course.recorder import Recorder
 from course.release import assignment_fingerprint, build_lock, build_release
 from course.sandbox import process_cap_kind, unavailable_because
 
@@ -91,23 +89,6 @@ def sandbox_notice(requested: bool) -> tuple[bool, str]:
     )
 
 
-def take_result(root: Path, url: str, result: GradingResult, fingerprint: str) -> None:
-    """All this process does with a result: save it in the gradebook and save the files the worker
-    made (the autograded notebook and its feedback page), with the files nbgrader collect put beside
-    the submission, which `nbgrader release_feedback` reads in the feedback folder."""
-    save_result(root, url, result, fingerprint)
-    autograded = assignment_dir(root, "autograded", result.student)
-    if result.feedback:
-        page = save_feedback(root, result.student, result.feedback)
-    elif notebook_path(root, "autograded", result.student).exists():  # the stand-in for a non-notebook
-        page = write_feedback(root, [result.student])[result.student]
-    else:
-        return
-    for name in COLLECTED_FILES:
-        if (autograded / name).exists():
-            shutil.copyfile(autograded / name, page.parent / name)
-
-
 def grade_class(
     root: Path,
     workers: int = 0,
@@ -126,9 +107,9 @@ def grade_class(
     url = db_url(root)
     with build_lock(url):
         build_release(root)
-        on_roster = import_roster(root)
+        on_roster = import_roster(root, url)
     if on_roster:
-        print(f"roster: {on_roster} students from {ROSTER} (names and e-mail, through nbgrader db student import)")
+        print(f"roster: {on_roster} students from {ROSTER} (names and e-mail, for Formgrader)")
     cell_timeout = cell_timeout or course_config(root).Execute.timeout
     submitted = submissions(root)
     recorded = _recorded_times(url)
@@ -172,10 +153,10 @@ def grade_class(
             workers = workers or default_workers()
             print(f"grading on {min(workers, len(jobs))} worker(s), {cell_timeout} s per cell at most")
             results = run_jobs(jobs, workers)
-        with Progress(len(jobs)) as progress:
+        with Progress(len(jobs)) as progress, Recorder(root, url, fingerprint) as recorder:
             for result in results:
-                take_result(root, url, result, fingerprint)
-                progress.update(*_outcome(root, result))
+                recorder.add(result)
+                progress.update(*_outcome(result, fingerprint))
 
     exercises, results = write_report(root)
     print(summary_text(exercises, results))
@@ -183,12 +164,12 @@ def grade_class(
     return NEEDS_ATTENTION if any(result.attention for result in results) else 0
 
 
-def _outcome(root: Path, result: GradingResult) -> tuple[str, bool]:
-    """The progress line's words for a recorded result ("infinite-loop: timed out, 30 points"), and
-    whether it needs attention."""
+def _outcome(result: GradingResult, fingerprint: str) -> tuple[str, bool]:
+    """The progress line's words for a result ("infinite-loop: timed out, 30 points"), and whether it
+    needs attention."""
     from course.report import needs_attention
 
-    found = needs_attention(result.student, last_graded.read(root, result.student))
+    found = needs_attention(result.student, last_graded.note(result, fingerprint))
     return f"{result.student}: {', '.join([*(item.kind for item in found), f'{result.points:g} points'])}", bool(found)
 
 

@@ -19,19 +19,17 @@ def read(root: Path, student: str) -> dict:
     return json.loads(path.read_text()) if path.exists() else {}
 
 
+def note(result, fingerprint: str) -> dict:
+    """What is noted of a GradingResult graded against the assignment version `fingerprint`."""
+    return {
+        "submission_sha256": result.submission_sha256,
+        "assignment_fingerprint": fingerprint,
+        "status": result.status,
+        "problems": result.problems,
+        "failures": {score.grade_id: score.failure for score in result.scores if score.failure},
+    }
+
+
 def write(root: Path, result, fingerprint: str) -> None:
-    """Note a GradingResult, graded against the assignment version `fingerprint`."""
-    (assignment_dir(root, "autograded", result.student) / FILE).write_text(
-        json.dumps(
-            {
-                "submission_sha256": result.submission_sha256,
-                "assignment_fingerprint": fingerprint,
-                "status": result.status,
-                "problems": result.problems,
-                "failures": {score.grade_id: score.failure for score in result.scores if score.failure},
-            },
-            indent=1,
-            sort_keys=True,
-        )
-        + "\n"
-    )
+    path = assignment_dir(root, "autograded", result.student) / FILE
+    path.write_text(json.dumps(note(result, fingerprint), indent=1, sort_keys=True) + "\n")

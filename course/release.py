@@ -9,15 +9,14 @@ import contextlib
 import filecmp
 import hashlib
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
+from nbgrader.coursedir import CourseDirectory
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.pool import NullPool
 
 from course import reference
-from course.layout import ASSIGNMENT, COURSE_ROOT, HELPER_FILES, assignment_dir, course_modules
+from course.layout import ASSIGNMENT, COURSE_ROOT, HELPER_FILES, assignment_dir, course_config, course_modules
 
 BUILD_LOCK = 7_220_308  # PostgreSQL advisory lock id held while a run builds the release
 
@@ -52,22 +51,18 @@ def write_fixtures(root: Path = COURSE_ROOT) -> None:
 def build_release(root: Path = COURSE_ROOT, db_url: str = "") -> Path:
     """Write the fixtures, sync the helpers and regenerate release/<assignment>/ with nbgrader, which also
     records the source cells in the gradebook: db_url's, or by default the one nbgrader_config.py names."""
+    from nbgrader.converters import GenerateAssignment
+
     write_fixtures(root)
     sync_helpers(root)
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "nbgrader",
-            "generate_assignment",
-            ASSIGNMENT,
-            "--force",
-            "--quiet",
-            *([f"--db={db_url}"] if db_url else []),
-        ],
-        cwd=root,
-        check=True,
-    )
+    config = course_config(root)
+    if db_url:
+        config.CourseDirectory.db_url = db_url
+    # nbgrader's own generate_assignment, in this process: a `nbgrader` command would spend
+    # two seconds importing what this process has already imported.
+    generate = GenerateAssignment(coursedir=CourseDirectory(config=config, assignment_id=ASSIGNMENT), config=config)
+    generate.force = True
+    generate.start()
     return assignment_dir(root, "release")
 
 

@@ -8,7 +8,7 @@ import nbformat
 import pytest
 from distributed import Client
 
-from course import grading
+from course.gradebook import GradebookWriter
 from course.grading import NEEDS_ATTENTION, grade_class
 from course.layout import COURSE_ROOT, notebook_path
 from tests.servers import dask_cluster
@@ -25,14 +25,14 @@ def cluster(tmp_path_factory):
 
 @pytest.fixture
 def recorded(monkeypatch):
-    """How many times grade_class saves each student's result."""
-    counts, save_result = Counter(), grading.save_result
+    """How many times grade_class saves each student's result in the gradebook."""
+    counts, save = Counter(), GradebookWriter.save
 
-    def counting(root, url, result, *args):
-        counts[result.student] += 1
-        return save_result(root, url, result, *args)
+    def counting(writer, batch):
+        counts.update(result.student for result, _ in batch)
+        return save(writer, batch)
 
-    monkeypatch.setattr(grading, "save_result", counting)
+    monkeypatch.setattr(GradebookWriter, "save", counting)
     return counts
 
 

@@ -10,6 +10,7 @@ from course import gradebook, last_graded
 from course.grading import NEEDS_ATTENTION, grade_class
 from course.job import GradingResult
 from course.layout import COURSE_ROOT
+from course.recorder import Recorder
 from course.report import write_report
 from tests.servers import free_port, postgres_server
 from tests.test_grading import CELL_TIMEOUT, course_copy, grades
@@ -86,7 +87,7 @@ def test_a_database_restart_mid_run_is_waited_out(postgres, tmp_path):
             if text in line:
                 return
 
-    read_until(f"1/{len(students)}")  # the first result is in the gradebook
+    read_until(f"1/{len(students)}")  # the first result is graded; the gradebook goes away before it is saved
     postgres.pg_ctl("stop", "-m", "fast")
     read_until("gradebook unreachable")  # the next one waits
     postgres.pg_ctl("start")
@@ -100,5 +101,6 @@ def test_a_gradebook_that_stays_away_stops_the_run_and_says_why(tmp_path, monkey
     monkeypatch.setattr(gradebook, "RETRY_SECONDS", 0)
     nowhere = f"postgresql://postgres@127.0.0.1:{free_port()}/gone"
     with pytest.raises(gradebook.GradebookUnreachable, match="could not record someone: .* run the command again"):
-        gradebook.save_result(tmp_path, nowhere, GradingResult("someone", "0" * 64, "invalid"), "fingerprint")
+        with Recorder(tmp_path, nowhere, "fingerprint") as recorder:
+            recorder.add(GradingResult("someone", "0" * 64, "error"))
     assert last_graded.read(tmp_path, "someone") == {}  # so the next run grades them again

@@ -1,0 +1,77 @@
+"""All the main process does with a result: save it in the gradebook, then write its files.
+
+Results are saved in batches (one transaction each, see gradebook.GradebookWriter): a batch is
+saved once it holds BATCH_SIZE results or its first result has waited BATCH_SECONDS, and whatever
+is left when the run ends or stops. Then each result's files are written as nbgrader lays them
+out: the autograded notebook with the files nbgrader collect put beside the submission, the
+feedback page the worker rendered (with the same files, which `nbgrader release_feedback` reads),
+and grading.json last, so that a result whose files were not all written is graded again.
+"""
+
+import shutil
+import time
+from pathlib import Path
+
+import nbformat
+
+from course import last_graded
+from course.feedback import render_feedback, save_feedback
+from course.gradebook import GradebookWriter, stand_in_for_unreadable
+from course.job import GradingResult
+from course.layout import NOTEBOOK, assignment_dir
+
+BATCH_SIZE = 16
+BATCH_SECONDS = 2.0
+# What nbgrader collect puts beside a submitted notebook; autograde copies them on, and release_feedback reads both.
+COLLECTED_FILES = ("timestamp.txt", "submission_secret.txt")
+
+
+class Recorder:
+    def __init__(self, root: Path, url: str, fingerprint: str):
+        self.root, self.fingerprint = root, fingerprint
+        self.gradebook = GradebookWriter(root, url)
+        self.pending, self.first_waiting = [], 0.0
+
+    def add(self, result: GradingResult) -> None:
+        # A file that is not a notebook is recorded with a stand-in that says why (Formgrader lists it).
+        notebook = stand_in_for_unreadable(self.root, result) if result.status == "invalid" else result.notebook
+        if not self.pending:
+            self.first_waiting = time.monotonic()
+        self.pending.append((result, notebook))
+        if len(self.pending) >= BATCH_SIZE or time.monotonic() - self.first_waiting >= BATCH_SECONDS:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.pending:
+            self.gradebook.save(self.pending)
+            for result, notebook in self.pending:
+                self._write_files(result, notebook)
+            self.pending = []
+
+    def close(self) -> None:
+        try:
+            self.flush()
+        finally:
+            self.gradebook.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    def _write_files(self, result: GradingResult, notebook: bytes) -> None:
+        folder = assignment_dir(self.root, "autograded", result.student)
+        if folder.exists():
+            shutil.rmtree(folder)
+        folder.mkdir(parents=True)
+        if notebook:
+            (folder / f"{NOTEBOOK}.ipynb").write_bytes(notebook)
+            page = result.feedback or render_feedback(nbformat.reads(notebook.decode(), as_version=4), result.student)
+            feedback_folder = save_feedback(self.root, result.student, page).parent
+            submitted = assignment_dir(self.root, "submitted", result.student)
+            for name in COLLECTED_FILES:
+                if (submitted / name).exists():
+                    shutil.copyfile(submitted / name, folder / name)
+                    shutil.copyfile(submitted / name, feedback_folder / name)
+        last_graded.write(self.root, result, self.fingerprint)
