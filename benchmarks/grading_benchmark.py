@@ -119,41 +119,48 @@ def time_sequential_nbgrader(course: Path, students) -> tuple[float, float]:
     return setup, seconds
 
 
-def timed(function, seconds: list, generator=False):
-    """function, appending the duration of each call (of each full iteration, for a generator) to seconds."""
+def timed(function, seconds: list, generator=False, clock=time.perf_counter):
+    """function, appending the duration of each call (of each full iteration, for a generator) to seconds,
+    as `clock` measures it (time.thread_time: the CPU time of the calling thread)."""
 
     def call(*args, **kwargs):
-        started = time.perf_counter()
+        started = clock()
         try:
             return function(*args, **kwargs)
         finally:
-            seconds.append(time.perf_counter() - started)
+            seconds.append(clock() - started)
 
     def iterate(*args, **kwargs):
-        started = time.perf_counter()
+        started = clock()
         yield from function(*args, **kwargs)
-        seconds.append(time.perf_counter() - started)
+        seconds.append(clock() - started)
 
     return iterate if generator else call
 
 
 @contextlib.contextmanager
-def recording_timed(seconds: list):
+def recording_timed(wall: list, cpu: list):
     """While active, the main process's time in Recorder.add and Recorder.close (the last batch) is
-    appended to seconds: everything it does with results (gradebook and files)."""
+    appended to wall (elapsed) and cpu (its CPU time): everything it does with results (gradebook and
+    files). On a machine whose cores are all grading, elapsed time includes waiting for a core."""
+
+    def both(function):
+        return timed(timed(function, wall), cpu, clock=time.thread_time)
+
     with (
-        mock.patch.object(Recorder, "add", timed(Recorder.add, seconds)),
-        mock.patch.object(Recorder, "close", timed(Recorder.close, seconds)),
+        mock.patch.object(Recorder, "add", both(Recorder.add)),
+        mock.patch.object(Recorder, "close", both(Recorder.close)),
     ):
         yield
 
 
-def time_ours(course: Path, students, workers: int, recording: list) -> float:
+def time_ours(course: Path, students, workers: int, recording: list, recording_cpu: list) -> float:
     """The whole grade_class run: release build, grading, gradebook, feedback and report; the seconds
-    the main process spends on results (gradebook and files) are appended to `recording`."""
+    the main process spends on results (gradebook and files) are appended to `recording`, their CPU
+    time to `recording_cpu`."""
     log = course / "benchmark.log"
     started = time.perf_counter()
-    with quiet(log), recording_timed(recording):
+    with quiet(log), recording_timed(recording, recording_cpu):
         status = grade_class(course, workers=workers, force=True)
     seconds = time.perf_counter() - started
     if status != 0:
@@ -242,8 +249,11 @@ def main(argv=None) -> int:
                 return seconds
 
             stage("sequential nbgrader", sequential)
-        recording = []
-        stage(f"ours, {workers} workers", lambda: time_ours(course_with_class("ours"), students, workers, recording))
+        recording, recording_cpu = [], []
+        stage(
+            f"ours, {workers} workers",
+            lambda: time_ours(course_with_class("ours"), students, workers, recording, recording_cpu),
+        )
         alone_release = shutil.copytree(release_dir, tmp / "alone" / "release")
         stage("whole notebook alone", lambda: time_notebooks_alone(alone_release, notebooks, timeout))
         stage("graded cells alone", lambda: time_notebooks_alone(alone_release, notebooks, timeout, graded_cells_only))
@@ -274,10 +284,12 @@ def main(argv=None) -> int:
             + ("met" if core_seconds <= CORE_SECONDS_TARGET else "NOT met")
         )
     if recording:
-        per_result = sum(recording) / len(students)
+        per_result, cpu_per_result = sum(recording) / len(students), sum(recording_cpu) / len(students)
         print(
-            f"recording process, per result: {per_result * 1000:.1f} ms  target <= {RECORDING_TARGET * 1000:g} ms: "
-            + ("met" if per_result <= RECORDING_TARGET else "NOT met")
+            f"main process, per result: {cpu_per_result * 1000:.1f} ms of CPU  "
+            f"target <= {RECORDING_TARGET * 1000:g} ms: "
+            + ("met" if cpu_per_result <= RECORDING_TARGET else "NOT met")
+            + f"  ({per_result * 1000:.1f} ms elapsed, waiting for a core included)"
         )
     limit = times.get("graded cells alone")
     if ours and limit:

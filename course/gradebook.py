@@ -121,7 +121,9 @@ class GradebookWriter:
                     _score_zero(gradebook, result.student)
                     continue
                 resources = {"nbgrader": {"notebook": NOTEBOOK, "assignment": ASSIGNMENT, "student": result.student}}
-                SaveAutoGradesThrough(gradebook).preprocess(nbformat.reads(notebook.decode(), as_version=4), resources)
+                # Written by nbformat on a worker: read without validating it again, which costs more.
+                nb = nbformat.v4.reads(notebook.decode())
+                SaveAutoGradesThrough(gradebook).preprocess(nb, resources)
                 if result.status == "invalid":
                     _comment_everywhere(gradebook, result.student, not_graded_because(result))
 
