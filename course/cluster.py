@@ -11,17 +11,18 @@ with KilledWorker; that submission is then reported and scored 0, and the run go
 task's future completes once, however often the task ran, so each result is recorded once.
 """
 
+from collections.abc import Iterable, Iterator
 from itertools import islice
 
 from distributed import Client, KilledWorker, as_completed
 
 from course.autograde import grade_submission
-from course.job import killed_workers
+from course.job import GradingJob, GradingResult, killed_workers
 
 TASKS_PER_THREAD = 2  # queued ahead of the workers: they never wait, and the scheduler never holds a whole class
 
 
-def run_jobs_on_cluster(jobs, address: str):
+def run_jobs_on_cluster(jobs: Iterable[GradingJob], address: str) -> Iterator[GradingResult]:
     """Yield a GradingResult per job as each finishes on the cluster whose scheduler is at `address`."""
     waiting, running = iter(jobs), {}
     with Client(address, set_as_default=False) as client:

@@ -11,6 +11,7 @@ Everything here runs inside layout.course_modules(helpers): reg_utils, testCases
 handin are the grader's trusted copies, imported when a function runs.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -182,7 +183,7 @@ def write_plans(workdir: Path) -> None:
         (folder / f"{function}.plan").write_bytes(handin.pack(skeleton, arrays))
 
 
-def judge(function: str, target):
+def judge(function: str, target: Callable) -> None:
     """Run the checks of `function`'s hidden cases on `target` (a handin.Replay of the kernel's
     calls); the first failure raises, as a failing test cell does."""
     import public_tests

@@ -19,6 +19,7 @@ import re
 from pathlib import Path
 
 import nbformat
+from nbformat import NotebookNode
 from nbgrader import utils as nbgrader_utils
 
 from course import hidden_tests
@@ -29,7 +30,7 @@ from course.layout import course_modules
 COMPILE_ERRORS = ("SyntaxError", "IndentationError", "TabError")
 
 
-def judge_test_cells(nb, helpers: Path, workdir: Path):
+def judge_test_cells(nb: NotebookNode, helpers: Path, workdir: Path) -> NotebookNode:
     """Rerun every grade cell of the executed notebook `nb` in this process against the records the
     kernel left in its folder `workdir`, with the helpers from the trusted folder `helpers`."""
     with course_modules(helpers):

@@ -9,10 +9,18 @@
 <root>/grades.csv, report/, students.csv       the class's grades, the class report, the roster
 """
 
+from __future__ import annotations
+
 import contextlib
 import shutil
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # imported where used: nbgrader is slow to import
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config import Config
 
 COURSE_ROOT = Path(__file__).resolve().parent.parent
 ASSIGNMENT = "regularization"
@@ -55,14 +63,14 @@ def copy_course(target: Path, folders=("source",), root: Path = COURSE_ROOT) -> 
     return target
 
 
-def course_config(root: Path):
+def course_config(root: Path) -> Config:
     """The course's nbgrader_config.py as nbgrader loads it."""
     from traitlets.config.loader import PyFileConfigLoader
 
     return PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
 
 
-def course_directory(root: Path):
+def course_directory(root: Path) -> CourseDirectory:
     """nbgrader's view of the course under root: its folders and gradebook URL."""
     from nbgrader.coursedir import CourseDirectory
 
@@ -70,7 +78,7 @@ def course_directory(root: Path):
 
 
 @contextlib.contextmanager
-def course_modules(folder: Path):
+def course_modules(folder: Path) -> Iterator[None]:
     """The helper modules of `folder` importable by their plain names (reg_utils, ...), for the
     duration only: another job may bring other versions of them."""
     names = [path.stem for path in Path(folder).glob("*.py")]

@@ -8,12 +8,13 @@ submission that kills workers twice is reported instead of retried forever.
 """
 
 import os
+from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 
 from course.autograde import grade_submission
-from course.job import killed_workers
+from course.job import GradingJob, GradingResult, killed_workers
 
 MAX_ATTEMPTS = 2
 
@@ -26,7 +27,7 @@ def _warm_up():
     import course.autograde  # noqa: F401  (imports nbgrader, nbclient, jupyter_client once per worker)
 
 
-def run_jobs(jobs, workers: int):
+def run_jobs(jobs: Iterable[GradingJob], workers: int) -> Iterator[GradingResult]:
     """Yield a GradingResult per job as each finishes."""
     pending = {job.student: job for job in jobs}
     attempts = dict.fromkeys(pending, 0)

@@ -7,7 +7,7 @@ import json
 import numpy as np
 
 
-def dropout_pass(X, parameters, keep_prob, seed):
+def dropout_pass(X: np.ndarray, parameters: dict, keep_prob: float, seed: int) -> tuple:
     """A3 (1, m) and the cache (Z1, D1, A1, W1, b1, Z2, D2, A2, W2, b2, Z3, A3, W3, b3) of an
     inverted-dropout forward pass on X (n_x, m), the masks drawn by np.random.rand right after
     np.random.seed(seed), layer 1 first: the draws the graded function must make."""

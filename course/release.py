@@ -9,6 +9,7 @@ import contextlib
 import filecmp
 import hashlib
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 from nbgrader.coursedir import CourseDirectory
@@ -67,7 +68,7 @@ def build_release(root: Path = COURSE_ROOT, db_url: str = "") -> Path:
 
 
 @contextlib.contextmanager
-def build_lock(url: str):
+def build_lock(url: str) -> Iterator[None]:
     """Hold this while building the release. Runs sharing a PostgreSQL gradebook must take turns:
     nbgrader creates its tables and the assignment's rows unguarded, and two at once collide.
     SQLite needs nothing: writers lock its whole file."""

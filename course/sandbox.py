@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
@@ -164,7 +165,7 @@ def process_cap_kind() -> str:
 
 
 @contextmanager
-def process_cap(limit: int):
+def process_cap(limit: int) -> Iterator[str]:
     """A pids cgroup capped at `limit` processes for one kernel (its path), or "" where this
     process may not create one; on leaving, what still runs in it is killed."""
     folder = _new_pids_cgroup(limit)
