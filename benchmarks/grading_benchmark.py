@@ -30,8 +30,8 @@ import course.feedback  # noqa: E401,E402,F401  (imported now, not inside the fi
 from course.grading import grade_class  # noqa: E402
 from course.layout import ASSIGNMENT, NOTEBOOK, copy_course, course_config, notebook_path  # noqa: E402
 from course.pool import default_workers  # noqa: E402
-from course.recorder import Recorder  # noqa: E402
 from course.release import build_release  # noqa: E402
+from course.results import ResultWriter  # noqa: E402
 from course.sample_class import STUDENTS, solution_blocks, submission  # noqa: E402
 
 # Valid notebooks that run to the end. infinite-loop and not-json are left out: they measure
@@ -140,7 +140,7 @@ def timed(function, seconds: list, generator=False, clock=time.perf_counter):
 
 @contextlib.contextmanager
 def recording_timed(wall: list, cpu: list):
-    """While active, the main process's time in Recorder.add and Recorder.close (the last batch) is
+    """While active, the main process's time in ResultWriter.add and ResultWriter.close (the last batch) is
     appended to wall (elapsed) and cpu (its CPU time): everything it does with results (gradebook and
     files). On a machine whose cores are all grading, elapsed time includes waiting for a core."""
 
@@ -148,8 +148,8 @@ def recording_timed(wall: list, cpu: list):
         return timed(timed(function, wall), cpu, clock=time.thread_time)
 
     with (
-        mock.patch.object(Recorder, "add", both(Recorder.add)),
-        mock.patch.object(Recorder, "close", both(Recorder.close)),
+        mock.patch.object(ResultWriter, "add", both(ResultWriter.add)),
+        mock.patch.object(ResultWriter, "close", both(ResultWriter.close)),
     ):
         yield
 

@@ -2,7 +2,8 @@
 
 The workflow, module by module: release (build what students get), package (what every grading
 worker needs), autograde (grade one submission: execute, judge, feedback), pool and cluster (grade
-many), gradebook and last_graded (save the results), report (grades.csv and the class report).
+many), results, gradebook and last_graded (save the results), report (grades.csv and the class
+report).
 layout names where everything lives.
 """
 

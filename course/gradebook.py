@@ -1,6 +1,6 @@
 """Save grading results in the course's nbgrader gradebook, from a single process.
 
-Workers only compute; this module is the one writer (course.recorder feeds it batches). Scores
+Workers only compute; this module is the one writer (course.results feeds it batches). Scores
 are saved by nbgrader's own SaveAutoGrades preprocessor, run on the autograded notebook a worker
 returned, so the gradebook holds exactly what `nbgrader autograde` would have put there. Saving a
 student again updates their one submission: grades are never duplicated, so a save interrupted by

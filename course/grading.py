@@ -25,8 +25,8 @@ from course.layout import (
 from course.package import assignment_package
 from course.pool import default_workers, run_jobs
 from course.progress import Progress
-from course.recorder import Recorder
 from course.release import assignment_fingerprint, build_lock, build_release
+from course.results import ResultWriter
 from course.sandbox import process_cap_kind, unavailable_because
 
 NEEDS_ATTENTION = 3  # exit status when some submissions could not be graded normally
@@ -153,9 +153,9 @@ def grade_class(
             workers = workers or default_workers()
             print(f"grading on {min(workers, len(jobs))} worker(s), {cell_timeout} s per cell at most")
             results = run_jobs(jobs, workers)
-        with Progress(len(jobs)) as progress, Recorder(root, url, fingerprint) as recorder:
+        with Progress(len(jobs)) as progress, ResultWriter(root, url, fingerprint) as results_writer:
             for result in results:
-                recorder.add(result)
+                results_writer.add(result)
                 progress.update(*_outcome(result, fingerprint))
 
     exercises, results = write_report(root)

@@ -11,6 +11,7 @@ Everything here runs inside layout.course_modules(helpers): reg_utils, testCases
 handin are the grader's trusted copies, imported when a function runs.
 """
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,94 +69,74 @@ def _expected_dropout_gradients(X, Y, keep_prob, seed, parameters):
     return (expected,)
 
 
+# Each graded function's hidden cases as (seed, layer_dims, m, lambd or keep_prob): other numbers of
+# examples than the public case's 5, and keep_prob 1 for the dropout functions.
+CASE_SIZES = {
+    "compute_cost_with_regularization": [
+        (101, [4, 5, 2, 1], 7, 0.3),
+        (102, [2, 20, 3, 1], 12, 2.0),
+        (103, [3, 1, 4, 1], 1, 0.05),
+    ],
+    "backward_propagation_with_regularization": [
+        (211, [4, 5, 2, 1], 7, 0.3),
+        (212, [2, 20, 3, 1], 12, 2.0),
+        (203, [3, 1, 4, 1], 1, 0.05),
+    ],
+    "forward_propagation_with_dropout": [
+        (301, [4, 6, 3, 1], 9, 0.5),
+        (302, [2, 20, 3, 1], 15, 0.86),
+        (303, [3, 5, 2, 1], 4, 1.0),
+    ],
+    "backward_propagation_with_dropout": [
+        (401, [4, 6, 3, 1], 9, 0.5),
+        (402, [2, 20, 3, 1], 15, 0.86),
+        (403, [3, 5, 2, 1], 4, 1.0),
+    ],
+}
+
+
 def cases(function: str) -> list:
     """The hidden cases of one graded function, built from seeds: the same arrays on every call."""
     from public_tests import STATISTICS_CASE
-    from reg_utils import forward_propagation
     from testCases import random_case
 
-    built = []
-    if function == "compute_cost_with_regularization":
-        for seed, layer_dims, m, lambd in [
-            (101, [4, 5, 2, 1], 7, 0.3),
-            (102, [2, 20, 3, 1], 12, 2.0),
-            (103, [3, 1, 4, 1], 1, 0.05),
-        ]:
-            X, Y, parameters = random_case(seed, layer_dims, m)
-            built.append(
-                Case(
-                    "check_cost",
-                    (forward_propagation(X, parameters)[0], Y, parameters, lambd),
-                    None,
-                    lambda A3, Y, parameters, lambd: _expected_cost(A3, Y, parameters, lambd),
-                )
-            )
-    elif function == "backward_propagation_with_regularization":
-        for seed, layer_dims, m, lambd in [
-            (211, [4, 5, 2, 1], 7, 0.3),
-            (212, [2, 20, 3, 1], 12, 2.0),
-            (203, [3, 1, 4, 1], 1, 0.05),
-        ]:
-            X, Y, parameters = random_case(seed, layer_dims, m)
-            built.append(
-                Case(
-                    "check_regularized_gradients",
-                    (X, Y, forward_propagation(X, parameters)[1], lambd),
-                    None,
-                    lambda X, Y, cache, lambd, parameters=parameters: _expected_regularized_gradients(
-                        X, Y, cache, lambd, parameters
-                    ),
-                )
-            )
-    elif function == "forward_propagation_with_dropout":
-        for seed, layer_dims, m, keep_prob in [
-            (301, [4, 6, 3, 1], 9, 0.5),
-            (302, [2, 20, 3, 1], 15, 0.86),
-            (303, [3, 5, 2, 1], 4, 1.0),
-        ]:
-            X, _, parameters = random_case(seed, layer_dims, m)
-            built.append(
-                Case(
-                    "check_dropout_forward",
-                    (X, parameters, keep_prob),
-                    seed,
-                    lambda X, parameters, keep_prob, seed=seed: (
-                        seed,
-                        reference.dropout_pass(X, parameters, keep_prob, seed)[0],
-                    ),
-                )
-            )
-        X, _, parameters = random_case(**STATISTICS_CASE)
-        built.append(
-            Case(
-                "check_dropout_statistics",
-                (X, parameters, 0.25),
-                STATISTICS_CASE["seed"],
-                lambda *arguments: (),
-                check_arguments=(0.25,),
-            )
-        )
-    elif function == "backward_propagation_with_dropout":
-        for seed, layer_dims, m, keep_prob in [
-            (401, [4, 6, 3, 1], 9, 0.5),
-            (402, [2, 20, 3, 1], 15, 0.86),
-            (403, [3, 5, 2, 1], 4, 1.0),
-        ]:
-            X, Y, parameters = random_case(seed, layer_dims, m)
-            cache = reference.dropout_pass(X, parameters, keep_prob, seed)[1]
-            built.append(
-                Case(
-                    "check_dropout_backward",
-                    (X, Y, cache, keep_prob),
-                    None,
-                    lambda X, Y, cache, keep_prob, seed=seed, parameters=parameters: _expected_dropout_gradients(
-                        X, Y, keep_prob, seed, parameters
-                    ),
-                )
-            )
-    else:
+    if function not in CASE_SIZES:
         raise KeyError(f"no hidden cases for {function!r}")
+    built = [
+        _case(function, seed, *random_case(seed, layer_dims, m), scalar)
+        for seed, layer_dims, m, scalar in CASE_SIZES[function]
+    ]
+    if function == "forward_propagation_with_dropout":  # the masks' statistics, on a larger case
+        X, _, parameters = random_case(**STATISTICS_CASE)
+        arguments = (X, parameters, 0.25)
+        built.append(Case("check_dropout_statistics", arguments, STATISTICS_CASE["seed"], lambda *_: (), (0.25,)))
     return built
+
+
+def _case(function: str, seed: int, X, Y, parameters: dict, scalar: float) -> Case:
+    """One hidden case of `function` on the random case (X, Y, parameters); scalar is lambd or keep_prob."""
+    from reg_utils import forward_propagation
+
+    if function == "compute_cost_with_regularization":
+        return Case("check_cost", (forward_propagation(X, parameters)[0], Y, parameters, scalar), None, _expected_cost)
+    if function == "backward_propagation_with_regularization":
+        arguments = (X, Y, forward_propagation(X, parameters)[1], scalar)
+        expectation = functools.partial(_expected_regularized_gradients, parameters=parameters)
+        return Case("check_regularized_gradients", arguments, None, expectation)
+    if function == "forward_propagation_with_dropout":
+        return Case(
+            "check_dropout_forward",
+            (X, parameters, scalar),
+            seed,
+            lambda X, parameters, keep_prob: (seed, reference.dropout_pass(X, parameters, keep_prob, seed)[0]),
+        )
+    cache = reference.dropout_pass(X, parameters, scalar, seed)[1]
+    return Case(
+        "check_dropout_backward",
+        (X, Y, cache, scalar),
+        None,
+        lambda X, Y, cache, keep_prob: _expected_dropout_gradients(X, Y, keep_prob, seed, parameters),
+    )
 
 
 def planned_calls(function: str) -> list:

@@ -45,6 +45,14 @@ class DeleteCell:
     cell: str
 
 
+def in_each_block(cell: str, old: str, new: str, layers: tuple) -> list[Edit]:
+    """The same edit in each solution block of `cell`, in order, "{layer}" standing for the layer the
+    block is about (layers[0] for block 0, ...)."""
+    return [
+        Edit(cell, old.format(layer=layer), new.format(layer=layer), block=block) for block, layer in enumerate(layers)
+    ]
+
+
 UNFILLED = "unfilled"  # hand in the release as received: every stub still raises
 TRUNCATED = "truncated"  # a broken upload: the file stops halfway through its JSON
 
@@ -62,24 +70,18 @@ STUDENTS = {
         )
         for layer in (3, 2, 1)
     ],
-    "unscaled-dropout": [
-        Edit(
-            "forward_propagation_with_dropout",
-            f"A{layer} = A{layer} * D{layer}\n    A{layer} = A{layer} / keep_prob",
-            f"A{layer} = A{layer} * D{layer}",
-            block=block,
-        )
-        for block, layer in ((0, 1), (1, 2))
-    ],
-    "mask-on-activations": [
-        Edit(
-            "backward_propagation_with_dropout",
-            f"dA{layer} = dA{layer} * D{layer}\n    dA{layer} = dA{layer} / keep_prob",
-            f"A{layer} = A{layer} * D{layer} / keep_prob",
-            block=block,
-        )
-        for block, layer in ((0, 2), (1, 1))
-    ],
+    "unscaled-dropout": in_each_block(
+        "forward_propagation_with_dropout",
+        "A{layer} = A{layer} * D{layer}\n    A{layer} = A{layer} / keep_prob",
+        "A{layer} = A{layer} * D{layer}",
+        layers=(1, 2),
+    ),
+    "mask-on-activations": in_each_block(
+        "backward_propagation_with_dropout",
+        "dA{layer} = dA{layer} * D{layer}\n    dA{layer} = dA{layer} / keep_prob",
+        "A{layer} = A{layer} * D{layer} / keep_prob",
+        layers=(2, 1),
+    ),
     "raises-in-function": [
         Edit("backward_propagation_with_regularization", "np.dot(dZ3, A2.T)", "np.dot(dZ3, A2)", block=0),
     ],

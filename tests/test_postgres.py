@@ -10,8 +10,8 @@ from course import gradebook, last_graded
 from course.grading import NEEDS_ATTENTION, grade_class
 from course.job import GradingResult
 from course.layout import COURSE_ROOT
-from course.recorder import Recorder
 from course.report import write_report
+from course.results import ResultWriter
 from tests.servers import free_port, postgres_server
 from tests.test_grading import CELL_TIMEOUT, course_copy, grades
 
@@ -101,6 +101,6 @@ def test_a_gradebook_that_stays_away_stops_the_run_and_says_why(tmp_path, monkey
     monkeypatch.setattr(gradebook, "RETRY_SECONDS", 0)
     nowhere = f"postgresql://postgres@127.0.0.1:{free_port()}/gone"
     with pytest.raises(gradebook.GradebookUnreachable, match="could not record someone: .* run the command again"):
-        with Recorder(tmp_path, nowhere, "fingerprint") as recorder:
-            recorder.add(GradingResult("someone", "0" * 64, "error"))
+        with ResultWriter(tmp_path, nowhere, "fingerprint") as results_writer:
+            results_writer.add(GradingResult("someone", "0" * 64, "error"))
     assert last_graded.read(tmp_path, "someone") == {}  # so the next run grades them again

@@ -368,15 +368,22 @@ def check_gradient_keys(function, gradients):
         )
 
 
+def _gradients_and_hint(function, target, arguments, scalar):
+    """The gradients target(*arguments) returns, checked for their keys, and a hint to call when a
+    gradient is wrong: whether target ignores its last argument, `scalar` (lambd or keep_prob)."""
+    __tracebackhide__ = True
+    target = recorded(target, function)
+    gradients = _call_without_mutation(function, target, *arguments)
+    check_gradient_keys(function, gradients)
+    return gradients, functools.partial(_ignored_argument_hint, target, arguments, None, gradients, scalar)
+
+
 def check_regularized_gradients(target, X, Y, cache, lambd, expected):
     """expected: dW1, dW2, dW3 and possibly more gradients; any gradient it does not give must equal
     backward_propagation's, since the L2 term only depends on the weights."""
     __tracebackhide__ = True
     function = "backward_propagation_with_regularization"
-    target = recorded(target, function)
-    gradients = _call_without_mutation(function, target, X, Y, cache, lambd)
-    check_gradient_keys(function, gradients)
-    ignored = functools.partial(_ignored_argument_hint, target, (X, Y, cache, lambd), None, gradients, "lambd")
+    gradients, ignored = _gradients_and_hint(function, target, (X, Y, cache, lambd), "lambd")
     plain = backward_propagation(X, Y, cache)
     weights = {"dW1": cache[2], "dW2": cache[6], "dW3": cache[10]}
     biases = {"db1": cache[3], "db2": cache[7], "db3": cache[11]}
@@ -660,10 +667,7 @@ def check_dropout_backward(target, X, Y, cache, keep_prob, expected):
     """expected: dA1 and dA2, optionally more gradients; each given one is compared."""
     __tracebackhide__ = True
     function = "backward_propagation_with_dropout"
-    target = recorded(target, function)
-    gradients = _call_without_mutation(function, target, X, Y, cache, keep_prob)
-    check_gradient_keys(function, gradients)
-    ignored = functools.partial(_ignored_argument_hint, target, (X, Y, cache, keep_prob), None, gradients, "keep_prob")
+    gradients, ignored = _gradients_and_hint(function, target, (X, Y, cache, keep_prob), "keep_prob")
     D1, A2, W2, D2, A3, W3 = (
         np.asarray(cache[DROPOUT_CACHE_NAMES.index(name)]) for name in ("D1", "A2", "W2", "D2", "A3", "W3")
     )

@@ -26,7 +26,7 @@ BATCH_SECONDS = 2.0
 COLLECTED_FILES = ("timestamp.txt", "submission_secret.txt")
 
 
-class Recorder:
+class ResultWriter:
     def __init__(self, root: Path, url: str, fingerprint: str):
         self.root, self.fingerprint = root, fingerprint
         self.gradebook = GradebookWriter(root, url)
