@@ -35,8 +35,7 @@ from grading_benchmark import (  # noqa: E402
 
 import course.cluster  # noqa: E402
 import course.grading  # noqa: E402
-from course import ASSIGNMENT  # noqa: E402
-from course.layout import copy_course  # noqa: E402
+from course.layout import ASSIGNMENT, copy_course  # noqa: E402
 from course.pool import default_workers  # noqa: E402
 from course.release import build_release  # noqa: E402
 from tests.servers import dask_cluster, postgres_server  # noqa: E402
