@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from course.layout import ASSIGNMENT, COURSE_ROOT, NOTEBOOK, copy_course, course_config, notebook_path
+from course.layout import ASSIGNMENT, COURSE_ROOT, NOTEBOOK, ROSTER, copy_course, course_config, notebook_path
 from tests.browser import browser_page
 from tests.servers import free_port
 
@@ -57,7 +57,7 @@ def exchange(tmp_path):
     root = tmp_path / "exchange"
     root.mkdir()
     course = copy_course(tmp_path / "course", folders=("source", "release"))
-    shutil.copyfile(COURSE_ROOT / "students.csv", course / "students.csv")
+    shutil.copyfile(COURSE_ROOT / ROSTER, course / ROSTER)
     nbgrader(course, "release_assignment", ASSIGNMENT, f"--Exchange.root={root}")
     log = tmp_path / "service.log"
     with open(log, "wb") as output:
