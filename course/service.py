@@ -261,6 +261,7 @@ class Service:
         from course.release import assignment_fingerprint
 
         self.recorder = Recorder(self.root, self.url, assignment_fingerprint(self.root))
+        self.start_workers()
         try:
             while True:
                 started = self.step()
@@ -393,12 +394,19 @@ class Service:
 
     # -- the workers
 
-    def send(self, inbound: str, job: GradingJob) -> None:
-        from course.autograde import grade_submission
+    def start_workers(self) -> None:
+        """Start the worker processes now, so that the first submission does not wait for their imports."""
         from course.pool import _warm_up
 
+        self.pool = ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"), initializer=_warm_up)
+        for _ in range(self.workers):
+            self.pool.submit(os.getpid)
+
+    def send(self, inbound: str, job: GradingJob) -> None:
+        from course.autograde import grade_submission
+
         if self.pool is None:
-            self.pool = ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"), initializer=_warm_up)
+            self.start_workers()
         self.tries[inbound] = self.tries.get(inbound, 0) + 1
         self.running[self.pool.submit(grade_submission, job)] = (inbound, job)
 
