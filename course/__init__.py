@@ -3,8 +3,8 @@
 The workflow, module by module: release (build what students get), package (what every grading
 worker needs), autograde (grade one submission: execute, judge, feedback), pool and cluster (grade
 many), results, gradebook and last_graded (save the results), report (grades.csv and the class
-report).
-layout names where everything lives.
+report); service and journal (the grading service: each submission to nbgrader's exchange graded as
+it arrives, its feedback released there). layout names where everything lives.
 """
 
 import os

@@ -4,12 +4,15 @@
   python -m course grade    build, autograde every submission under submitted/, write feedback,
                             grades.csv and the class report; exit status 3 if some submissions
                             need attention (not a notebook, kernel killed, grading failed)
+  python -m course serve    grade each submission to nbgrader's exchange as it arrives and
+                            release its feedback there (see the README's grading service)
 
 The gradebook is the one nbgrader_config.py names: SQLite beside it, or $COURSE_DB_URL.
 """
 
 import argparse
 import sys
+from pathlib import Path
 
 from course.layout import COURSE_ROOT
 
@@ -40,6 +43,43 @@ def main(argv=None) -> int:
         action="store_true",
         help="run student code without the bubblewrap sandbox (local debugging only)",
     )
+    serve = commands.add_parser(
+        "serve",
+        help="grade each submission to nbgrader's exchange as it arrives and release its feedback",
+        description="Watch the exchange's inbound folder of this course and assignment; collect, grade, record "
+        "each new submission and release its feedback through the exchange, until stopped.",
+    )
+    serve.add_argument(
+        "--exchange", default="", metavar="DIR", help="the exchange root (default: nbgrader_config.py's Exchange.root)"
+    )
+    serve.add_argument("--once", action="store_true", help="grade what can be graded now, then exit")
+    serve.add_argument(
+        "--attempts-per-day",
+        type=int,
+        default=5,
+        metavar="N",
+        help="graded submissions per student per UTC day; later ones wait for the next day (default: 5)",
+    )
+    serve.add_argument(
+        "--check-owner",
+        action="store_true",
+        help="refuse a submission whose files are not owned by the Unix user named like the student",
+    )
+    serve.add_argument("--workers", type=int, default=0, help="worker processes (default: all cores)")
+    serve.add_argument("--timeout", type=int, default=0, help="seconds a cell may run (default: nbgrader_config.py's)")
+    serve.add_argument("--poll", type=float, default=2.0, metavar="S", help="seconds between looks at the exchange")
+    serve.add_argument(
+        "--root",
+        default="",
+        metavar="DIR",
+        help="the course folder (default: the current folder if it has an nbgrader_config.py, as nbgrader "
+        "commands take it, else this checkout)",
+    )
+    serve.add_argument(
+        "--no-sandbox",
+        action="store_true",
+        help="run student code without the bubblewrap sandbox (local debugging only)",
+    )
     args = parser.parse_args(argv)
 
     if args.command == "build":
@@ -47,6 +87,22 @@ def main(argv=None) -> int:
 
         print(f"release written to {build_release(COURSE_ROOT)}")
         return 0
+    if args.command == "serve":
+        from course.service import serve
+
+        here = Path.cwd()
+        root = Path(args.root) if args.root else here if (here / "nbgrader_config.py").exists() else COURSE_ROOT
+        return serve(
+            root.resolve(),
+            exchange_root=args.exchange,
+            once=args.once,
+            workers=args.workers,
+            attempts_per_day=args.attempts_per_day,
+            check_owner=args.check_owner,
+            cell_timeout=args.timeout,
+            sandbox=not args.no_sandbox,
+            poll=args.poll,
+        )
     from course.grading import grade_class
 
     return grade_class(

@@ -28,7 +28,7 @@ from matplotlib.figure import Figure
 from nbgrader import utils
 from nbgrader.api import Gradebook, MissingEntry
 
-from course import last_graded
+from course import journal, last_graded
 from course.execute import TIMEOUT
 from course.gradebook import db_url
 from course.layout import ASSIGNMENT, GRADES_CSV, NOTEBOOK, REPORT_DIR, notebook_path
@@ -92,6 +92,7 @@ class StudentResult:
     status: str
     failures: list[Failure] = field(default_factory=list)
     attention: list[Attention] = field(default_factory=list)
+    attempts: int | None = None  # submissions the grading service graded; None without its journal
 
     @property
     def graded(self) -> bool:
@@ -184,16 +185,18 @@ def collect(root: Path) -> tuple[list[Exercise], list[StudentResult]]:
             scores[student.id] = ({g.name: g.score for g in submitted.grades}, submitted.late_submission_penalty or 0)
         students = sorted(student.id for student in gradebook.students)
 
+    attempts = journal.attempts(root)
     results = []
     for student in students:
         attention = needs_attention(student, last_graded.read(root, student))
         kinds = ", ".join(item.kind for item in attention)
+        tries = None if attempts is None else attempts.get(student, 0)
         if student not in scores:
-            results.append(StudentResult(student, None, None, "no submission", attention=attention))
+            results.append(StudentResult(student, None, None, "no submission", attention=attention, attempts=tries))
             continue
         grades, penalty = scores[student]
         points = {ex.label: grades.get(ex.grade_id, 0.0) for ex in exercises}
-        result = StudentResult(student, points, sum(points.values()) - penalty, "", attention=attention)
+        result = StudentResult(student, points, sum(points.values()) - penalty, "", attention=attention, attempts=tries)
         path = notebook_path(root, "autograded", student)
         if not result.graded:
             result.status = f"not graded: {kinds}"
@@ -209,15 +212,23 @@ def collect(root: Path) -> tuple[list[Exercise], list[StudentResult]]:
     return exercises, results
 
 
+def with_attempts(results) -> bool:
+    """Whether the grading service's journal counted attempts (then grades.csv and the report show them)."""
+    return any(result.attempts is not None for result in results)
+
+
 def write_grades_csv(path: Path, exercises, results) -> Path:
-    """student_id, one column per exercise, total, max_total; a header row and one row per student."""
+    """student_id, one column per exercise, total, max_total (and attempts, with the grading service's
+    journal); a header row and one row per student."""
     max_total = points_text(sum(ex.max_score for ex in exercises))
+    attempts = with_attempts(results)
     with open(path, "w", newline="", encoding="utf-8") as file:
         writer = csv.writer(file, lineterminator="\n")
-        writer.writerow(["student_id", *(ex.label for ex in exercises), "total", "max_total"])
+        writer.writerow(["student_id", *(ex.label for ex in exercises), "total", "max_total"] + ["attempts"] * attempts)
         for result in results:
             points = [points_text(result.points[ex.label]) if result.points else "" for ex in exercises]
-            writer.writerow([result.student, *points, points_text(result.total), max_total])
+            row = [result.student, *points, points_text(result.total), max_total]
+            writer.writerow(row + [str(result.attempts or 0)] * attempts)
     return path
 
 
@@ -325,11 +336,14 @@ def write_html(folder: Path, exercises, results) -> Path:
         )
         for f, students in failure_groups(exercises, results)
     ]
+    attempts = with_attempts(results)
+    extra_columns = ["attempts"] if attempts else []
     students = [
         (
             html.escape(r.student),
             *(points_text(r.points[ex.label]) if r.points else "" for ex in exercises),
             points_text(r.total),
+            *([str(r.attempts or 0)] if attempts else []),
             html.escape(r.status),
         )
         for r in results
@@ -375,7 +389,7 @@ img {{ max-width: 100%; height: auto; }}
 <p>First line of each failing test's error (numbers shown as #), grouped by its hint where the test gave one.</p>
 {_table(["exercise", "failure", "count", "students"], failures) if failures else "<p>No test failed.</p>"}
 <h2>Students</h2>
-{_table(["student", *(_breakable(ex.label) for ex in exercises), "total", "status"], students)}</body>
+{_table(["student", *(_breakable(ex.label) for ex in exercises), "total", *extra_columns, "status"], students)}</body>
 </html>
 """
     (folder / "index.html").write_text(page, encoding="utf-8")

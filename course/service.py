@@ -1,0 +1,546 @@
+"""The grading service: feedback seconds after a student submits through nbgrader's exchange.
+
+`python -m course serve` watches the exchange's inbound folder of this course and assignment. Each
+submission there (a folder `<student>+<assignment>+<time>+<random>` that `nbgrader submit` wrote)
+goes through the same steps as the instructor's commands, in this process or its workers:
+
+1. collect: nbgrader's own ExchangeCollect copies that very submission into
+   submitted/<student>/<assignment>/, with its timestamp.txt, as `nbgrader collect` lays it out;
+2. grade: the GradingJob that `grade` runs (sandbox, limits, the assignment package built once at
+   start), on a pool of worker processes, so that a burst of submissions queues on all cores;
+3. record: the ResultWriter saves it in the gradebook and writes the autograded notebook and the
+   feedback page, at once (one result per save);
+4. release: nbgrader's ExchangeReleaseFeedback puts the page where `nbgrader release_feedback` does,
+   so that `nbgrader fetch_feedback` and JupyterLab's Fetch Feedback show it.
+
+A student's submissions are handled one at a time, oldest first (submitted/<student>/ holds one);
+different students' run side by side. At most `attempts_per_day` of a student's submissions are
+graded per UTC day: the next ones are kept, their feedback says why and until when, and they are
+graded on the next UTC day, or once the due date passes for those handed in on time. Submissions
+after the gradebook's due date are graded, their feedback says they are late. Every submission and
+its state is in the journal (course.journal): a service killed at any moment grades on restart what
+it had not finished, and records nothing twice.
+"""
+
+import html
+import logging
+import os
+import pwd
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from datetime import UTC, datetime, timedelta
+from multiprocessing import get_context
+from pathlib import Path
+
+from nbgrader.utils import parse_utc
+
+from course.gradebook import db_url, import_roster
+from course.job import GradingJob, GradingResult, killed_workers, sha256
+from course.journal import Journal
+from course.layout import ASSIGNMENT, NOTEBOOK, assignment_dir, course_config, feedback_page, notebook_path
+from course.results import COLLECTED_FILES, ResultWriter
+
+log = logging.getLogger("course.service")
+
+DEFAULT_ATTEMPTS_PER_DAY = 5
+POLL_SECONDS = 2.0
+DUE_DATE_SECONDS = 10.0
+MAX_TRIES = 2  # a submission that takes its worker down this many times is not tried again
+STYLE = "body { font-family: sans-serif; max-width: 48em; margin: 2em auto; padding: 0 1em; line-height: 1.5; }"
+
+
+def _utc(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _now() -> datetime:
+    """Naive UTC, as nbgrader stores times."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def held_until(handed_in: datetime, now: datetime, due: datetime | None, graded_today: int, cap: int):
+    """None if a submission may be graded now, else when it may: the next UTC day, or the due date if
+    it was handed in on time and the due date comes first. Once the due date has passed, what was
+    handed in on time is graded whatever the count (the cap must not keep a final grade back)."""
+    if graded_today < cap or (due is not None and handed_in <= due <= now):
+        return None
+    tomorrow = datetime.combine(now.date() + timedelta(days=1), datetime.min.time())
+    return due if due is not None and handed_in <= due < tomorrow else tomorrow
+
+
+# ---------------------------------------------------------------------------------------------
+# What the student reads
+
+
+def with_notice(page: bytes, text: str) -> bytes:
+    """The feedback page with `text` in a box under its title (nbgrader's page loads Bootstrap)."""
+    box = f'<div class="alert alert-warning" role="alert"><strong>{html.escape(text)}</strong></div>\n'
+    source = page.decode("utf-8")
+    for anchor in ("</h4>\n", "<body>\n"):
+        if anchor in source:
+            at = source.index(anchor) + len(anchor)
+            return (source[:at] + box + source[at:]).encode("utf-8")
+    return (box + source).encode("utf-8")
+
+
+def notice_page(title: str, *paragraphs: str) -> bytes:
+    """A small page of plain words, released where the submission's feedback goes."""
+    body = "".join(f"<p>{html.escape(text)}</p>\n" for text in paragraphs)
+    return (
+        f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>{html.escape(NOTEBOOK)}: {html.escape(title)}</title>\n<style>{STYLE}</style>\n</head>\n"
+        f"<body>\n<h1>{html.escape(NOTEBOOK)}: {html.escape(title)}</h1>\n{body}</body>\n</html>\n"
+    ).encode()
+
+
+def late_notice(handed_in: datetime, due: datetime) -> str:
+    return (
+        f"Late: handed in {_utc(handed_in)}, after the due date ({_utc(due)}). It was graded like the "
+        "others; your instructor decides what lateness costs."
+    )
+
+
+def held_page(handed_in: datetime, cap: int, day: str, until: datetime, at_due_date: bool) -> bytes:
+    when = f"the due date ({_utc(until)})" if at_due_date else f"the next UTC day starts ({_utc(until)})"
+    return notice_page(
+        "kept, not graded yet",
+        f"Your submission of {_utc(handed_in)} arrived safely and is kept, but it has not been graded: "
+        f"at most {cap} submissions per student are graded per day, and you have had {cap} graded on "
+        f"{day} (UTC days).",
+        f"It will be graded automatically when {when}. Fetch your feedback again after that: this page "
+        "will then show its score. If you hand in again before then, your submissions are graded in the "
+        "order you handed them in.",
+        "The feedback of your earlier submissions stays as it was.",
+    )
+
+
+def error_page(handed_in: datetime, problems: list[str]) -> bytes:
+    return notice_page(
+        "could not be graded",
+        f"Your submission of {_utc(handed_in)} arrived, but grading it failed: {'; '.join(problems)}.",
+        "Your instructor sees this too. If your notebook never finishes or stops Python, fix that and "
+        "hand it in again; otherwise, ask your instructor.",
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# The exchange, through nbgrader's own classes
+
+
+def owner_problem(folder: Path, student: str) -> str:
+    """Why the submission in `folder` is not the student's to hand in ("" when every file of it belongs
+    to the Unix user named like the student)."""
+    owners = set()
+    for path in [folder, *folder.rglob("*")]:
+        uid = path.lstat().st_uid
+        try:
+            owners.add(pwd.getpwuid(uid).pw_name)
+        except KeyError:
+            owners.add(f"uid {uid}")
+    if owners == {student}:
+        return ""
+    return f"handed in as {student!r} but owned by {', '.join(sorted(owners))}"
+
+
+class Exchange:
+    """The course's exchange: its inbound folder, collecting one submission, releasing feedback."""
+
+    def __init__(self, root: Path, exchange_root: str = ""):
+        self.root = root
+        self.config = course_config(root)
+        if exchange_root:
+            self.config.Exchange.root = str(Path(exchange_root).resolve())
+        from nbgrader.exchange.default import Exchange as NbgraderExchange
+
+        self.exchange_root = Path(NbgraderExchange(config=self.config).root)
+        self.course_id = self.config.CourseDirectory.course_id
+        self.inbound = self.exchange_root / self.course_id / "inbound"
+        self.nbgrader_log = logging.getLogger("course.service.nbgrader")
+
+    def _coursedir(self, student: str, root: Path | None = None):
+        from nbgrader.coursedir import CourseDirectory
+
+        coursedir = CourseDirectory(config=self.config, assignment_id=ASSIGNMENT, student_id=student)
+        if root is not None:
+            coursedir.root = str(root)
+        return coursedir
+
+    def _run(self, kind, coursedir, **traits) -> None:
+        from nbgrader.auth import Authenticator
+
+        step = kind(
+            coursedir=coursedir,
+            authenticator=Authenticator(config=self.config),
+            config=self.config,
+            log=self.nbgrader_log,
+            **traits,
+        )
+        step.start()
+
+    def complete_submissions(self) -> list[str]:
+        """Names of the inbound folders of this assignment that nbgrader submit has finished writing:
+        it writes submission_secret.txt last, then opens the folder to everyone (mode 777)."""
+        if not self.inbound.is_dir():
+            return []
+        return sorted(
+            folder.name
+            for folder in self.inbound.glob(f"*+{ASSIGNMENT}+*")
+            if (folder / "submission_secret.txt").exists() and folder.stat().st_mode & 0o777 == 0o777
+        )
+
+    def collect(self, inbound: str, student: str) -> None:
+        """`nbgrader collect` of this one submission (collect itself takes each student's latest)."""
+        from nbgrader.exchange.default.collect import ExchangeCollect
+
+        class CollectOne(ExchangeCollect):
+            def init_src(self):
+                super().init_src()
+                self.src_records = [self._path_to_record(os.path.join(self.inbound_path, inbound))]
+
+        destination = assignment_dir(self.root, "submitted", student)
+        if destination.exists():  # collect keeps a folder with the same time; this is the one to grade
+            shutil.rmtree(destination)
+        self._run(CollectOne, self._coursedir(student), update=True, check_owner=False)  # --check-owner's job
+        if not (destination / "timestamp.txt").exists():
+            raise RuntimeError("nbgrader collect did not copy the submission")
+
+    def release_feedback(self, student: str, root: Path | None = None) -> None:
+        """`nbgrader release_feedback --student=<student>`: the page under <root>/feedback/<student>/
+        goes to the exchange, named after the submission's secret (fetch_feedback finds it there)."""
+        from nbgrader.exchange.default.release_feedback import ExchangeReleaseFeedback
+
+        self._run(ExchangeReleaseFeedback, self._coursedir(student, root))
+
+    def release_page(self, inbound: str, student: str, page: bytes) -> None:
+        """Release a page for a submission that has no feedback page in the course (held, not graded):
+        staged as release_feedback expects it, with the submission's timestamp and secret."""
+        with tempfile.TemporaryDirectory(prefix="course-notice-") as staging:
+            path = feedback_page(Path(staging), student)
+            path.parent.mkdir(parents=True)
+            path.write_bytes(page)
+            for name in COLLECTED_FILES:
+                shutil.copyfile(self.inbound / inbound / name, path.parent / name)
+            self.release_feedback(student, Path(staging))
+
+
+# ---------------------------------------------------------------------------------------------
+# The service
+
+
+class Service:
+    def __init__(
+        self,
+        root: Path,
+        exchange: Exchange,
+        jobs: dict,
+        workers: int,
+        attempts_per_day: int = DEFAULT_ATTEMPTS_PER_DAY,
+        check_owner: bool = False,
+    ):
+        """jobs: what GradingJob takes besides the student and the submission (package, cell_timeout,
+        sandbox)."""
+        self.root, self.exchange, self.jobs = root, exchange, jobs
+        self.workers, self.cap, self.check_owner = workers, attempts_per_day, check_owner
+        self.url = db_url(root)
+        self.journal = Journal(root)
+        self.pool = None
+        self.running = {}  # future -> (inbound name, job)
+        self.tries = {}  # inbound name -> times sent to a worker
+        self.results_writer = None
+        self.reported = True  # grades.csv and the report are up to date
+        self.due, self.due_read_at = None, -DUE_DATE_SECONDS
+
+    # -- the loop
+
+    def run(self, once: bool = False, poll: float = POLL_SECONDS) -> None:
+        from course.release import assignment_fingerprint
+
+        self.results_writer = ResultWriter(self.root, self.url, assignment_fingerprint(self.root))
+        self.start_workers()
+        try:
+            while True:
+                started = self.step()
+                if self.running:
+                    self.finish_some(poll)
+                elif not started:
+                    if not self.reported:
+                        self.write_report()
+                    if once:
+                        return
+                    time.sleep(poll)
+        finally:
+            self.stop()
+
+    def stop(self) -> None:
+        """Stop the workers, at once if they are grading (that is graded again on the next start)."""
+        if self.pool is not None:
+            workers = list(getattr(self.pool, "_processes", {}).values()) if self.running else []
+            self.pool.shutdown(wait=not workers, cancel_futures=True)
+            for worker in workers:
+                worker.terminate()
+            self.pool = None
+        if self.results_writer is not None:
+            self.results_writer.close()
+            self.results_writer = None
+
+    def step(self) -> int:
+        """Note new submissions, then send each waiting student's oldest one to grading (or hold or
+        refuse it). Returns how many were sent."""
+        for inbound in self.exchange.complete_submissions():
+            if inbound not in self.journal.records:
+                self.receive(inbound)
+        waiting = self.journal.waiting()
+        if not waiting:
+            return 0
+        busy = {job.student for _, job in self.running.values()}
+        due = self.due_date()
+        started = 0
+        for record in waiting:  # oldest first
+            student = record["student"]
+            if student in busy:  # one at a time per student, in the order handed in
+                continue
+            if self.check_owner and record["state"] != "grading":
+                problem = owner_problem(self.exchange.inbound / record["inbound"], student)
+                if problem:
+                    self.journal.note(record["inbound"], state="refused", problem=problem)
+                    log.warning("%s: REFUSED %s: %s; not graded", student, record["inbound"], problem)
+                    continue
+            # Held, the student's later submissions are held too (each is told): none overtakes it.
+            if record["state"] != "grading" and self.over_cap(record, due):
+                continue
+            if self.start(record, due):
+                busy.add(student)
+                started += 1
+        return started
+
+    def receive(self, inbound: str) -> None:
+        student, _, handed_in = inbound.rsplit("+", 3)[:3]
+        try:
+            handed_in = parse_utc(handed_in).isoformat(sep=" ")
+        except ValueError:
+            self.journal.note(inbound, state="failed", student=student, problem="no time of hand-in in its name")
+            log.error("%s: FAILED %s: no time of hand-in in its name; not graded", student, inbound)
+            return
+        self.journal.note(inbound, state="received", student=student, handed_in=handed_in)
+        log.info("%s: received %s", student, inbound)
+
+    def due_date(self) -> datetime | None:
+        """The gradebook's due date (`nbgrader db assignment add --duedate=...`), read again at most
+        every DUE_DATE_SECONDS."""
+        from nbgrader.api import Gradebook, MissingEntry
+
+        if time.monotonic() - self.due_read_at >= DUE_DATE_SECONDS:
+            with Gradebook(self.url) as gradebook:
+                try:
+                    self.due = gradebook.find_assignment(ASSIGNMENT).duedate
+                except MissingEntry:
+                    self.due = None
+            self.due_read_at = time.monotonic()
+        return self.due
+
+    def over_cap(self, record: dict, due: datetime | None) -> bool:
+        """Whether the submission waits (past the day's cap); tells the student once a day."""
+        now, student = _now(), record["student"]
+        handed_in = datetime.fromisoformat(record["handed_in"])
+        day = now.date().isoformat()
+        until = held_until(handed_in, now, due, self.journal.graded_on(student, day), self.cap)
+        if until is None:
+            return False
+        if record["state"] != "held" or record.get("held_on") != day:
+            page = held_page(handed_in, self.cap, day, until, at_due_date=until == due)
+            self.exchange.release_page(record["inbound"], student, page)
+            self.journal.note(record["inbound"], state="held", held_on=day, until=until.isoformat(sep=" "))
+            log.info("%s: held %s: %d graded today; graded from %s", student, record["inbound"], self.cap, until)
+        return True
+
+    def start(self, record: dict, due: datetime | None) -> bool:
+        """Collect the submission and send it to a worker; False if it could not be collected."""
+        inbound, student = record["inbound"], record["student"]
+        handed_in = datetime.fromisoformat(record["handed_in"])
+        try:
+            self.exchange.collect(inbound, student)
+        except Exception as error:  # too big, unreadable, ...: tell the student, keep going
+            problem = f"it could not be collected ({' '.join(str(error).split())[:200]})"
+            log.error("%s: FAILED to collect %s: %s", student, inbound, problem)
+            self.exchange.release_page(inbound, student, error_page(handed_in, [problem]))
+            self.journal.note(inbound, state="failed", problem=problem)
+            return False
+        late = due is not None and handed_in > due
+        self.journal.note(
+            inbound,
+            state="grading",
+            graded_day=record.get("graded_day") or _now().date().isoformat(),
+            late=late,
+            due=due.isoformat(sep=" ") if due else None,
+        )
+        path = notebook_path(self.root, "submitted", student)
+        if not path.exists():
+            found = sorted(p.name for p in path.parent.iterdir() if p.name not in COLLECTED_FILES)
+            result = GradingResult(student, "", "invalid")
+            result.problems.append(
+                f"not a notebook: the submission has no {path.name} (it holds: {', '.join(found) or 'nothing'})"
+            )
+            self.finish(inbound, result)
+            return True
+        job = GradingJob(student, path.read_bytes(), **self.jobs)
+        self.send(inbound, job)
+        log.info("%s: grading %s%s", student, inbound, " (late)" if late else "")
+        return True
+
+    # -- the workers
+
+    def start_workers(self) -> None:
+        """Start the worker processes now, so that the first submission does not wait for their imports."""
+        from course.pool import _warm_up
+
+        self.pool = ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"), initializer=_warm_up)
+        for _ in range(self.workers):
+            self.pool.submit(os.getpid)
+
+    def send(self, inbound: str, job: GradingJob) -> None:
+        from course.autograde import grade_submission
+
+        if self.pool is None:
+            self.start_workers()
+        self.tries[inbound] = self.tries.get(inbound, 0) + 1
+        self.running[self.pool.submit(grade_submission, job)] = (inbound, job)
+
+    def finish_some(self, timeout: float) -> None:
+        """Record what the workers finished within `timeout` seconds. A worker that died takes the
+        pool down: its submissions go to a fresh pool, up to MAX_TRIES times each."""
+        done, _ = wait(self.running, timeout=timeout, return_when=FIRST_COMPLETED)
+        if any(isinstance(future.exception(), BrokenProcessPool) for future in done):
+            wait(self.running)  # the rest of a broken pool fails at once
+            done = set(self.running)
+        broken = []
+        for future in done:
+            inbound, job = self.running.pop(future)
+            error = future.exception()
+            if isinstance(error, BrokenProcessPool):
+                broken.append((inbound, job))
+                continue
+            if error is None:
+                result = future.result()
+            else:  # not the submission's doing (grading never raises for one): say so, go on
+                result = GradingResult(job.student, sha256(job.submission), "error")
+                result.problems.append(f"grading failed ({type(error).__name__}): {str(error)[:300]}")
+            self.finish(inbound, result)
+        if broken:
+            self.pool.shutdown(wait=False, cancel_futures=True)
+            self.pool = None
+            log.warning("a grading worker died; the submissions it took down are graded again on fresh workers")
+            for inbound, job in broken:
+                if self.tries[inbound] >= MAX_TRIES:
+                    self.finish(inbound, killed_workers(job, self.tries[inbound]))
+                else:
+                    self.send(inbound, job)
+
+    def finish(self, inbound: str, result: GradingResult) -> None:
+        """Record the result, release its feedback, then note it graded (in this order: a service
+        killed in between does it all again, and saving the same submission again changes nothing)."""
+        record = self.journal.records[inbound]
+        student = result.student
+        handed_in = datetime.fromisoformat(record["handed_in"])
+        self.results_writer.add(result)
+        self.results_writer.flush()
+        page = feedback_page(self.root, student)
+        if result.status == "error":  # nothing graded, no page of nbgrader's: say why
+            self.exchange.release_page(inbound, student, error_page(handed_in, result.problems))
+        else:
+            if record.get("late"):
+                due = datetime.fromisoformat(record["due"])
+                page.write_bytes(with_notice(page.read_bytes(), late_notice(handed_in, due)))
+            self.exchange.release_feedback(student)
+        max_points = sum(score.max_points for score in result.scores)
+        self.journal.note(
+            inbound,
+            state="graded",
+            status=result.status,
+            points=result.points,
+            max_points=max_points or None,
+            problems=result.problems,
+        )
+        self.reported = False
+        score = f"{result.points:g}/{max_points:g}" if max_points else "no score"
+        problems = f" [{'; '.join(result.problems)}]" if result.problems else ""
+        log.info("%s: %s %s, %s%s; feedback released", student, result.status, inbound, score, problems)
+
+    def write_report(self) -> None:
+        from course.report import write_report
+
+        try:
+            write_report(self.root)
+        except Exception as error:  # the report is a convenience; grading goes on
+            log.error("could not write the class report: %s", error)
+        self.reported = True
+
+
+def serve(
+    root: Path,
+    exchange_root: str = "",
+    once: bool = False,
+    workers: int = 0,
+    attempts_per_day: int = DEFAULT_ATTEMPTS_PER_DAY,
+    check_owner: bool = False,
+    cell_timeout: int = 0,
+    sandbox: bool = True,
+    poll: float = POLL_SECONDS,
+) -> int:
+    """Run the service on the course at root until stopped (SIGTERM, Ctrl-C), or with once=True until
+    every submission that can be graded now is; returns the exit status."""
+    from course.grading import sandbox_notice
+    from course.package import assignment_package
+    from course.pool import default_workers
+    from course.release import build_lock, build_release
+
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    logging.getLogger("course.service.nbgrader").setLevel(logging.WARNING)  # nbgrader's exchange steps
+    logging.getLogger("traitlets").setLevel(logging.ERROR)  # building the release, rendering feedback
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # systemctl stop: stop cleanly, the journal has the rest
+    root = Path(root)
+    exchange = Exchange(root, exchange_root)
+    if not exchange.inbound.is_dir():
+        log.error(
+            "no inbound folder at %s: release the assignment first (nbgrader release_assignment %s)",
+            exchange.inbound,
+            ASSIGNMENT,
+        )
+        return 2
+    url = db_url(root)
+    with build_lock(url):
+        build_release(root)
+        import_roster(root, url)
+    package = assignment_package(root)
+    sandboxed, notice = sandbox_notice(sandbox)
+    log.warning(notice) if notice.startswith("WARNING") else log.info(notice)
+    workers = workers or default_workers()
+    cell_timeout = cell_timeout or course_config(root).Execute.timeout
+    log.info(
+        "watching %s for %s: %d worker(s), at most %d graded submissions per student per UTC day",
+        exchange.inbound,
+        ASSIGNMENT,
+        workers,
+        attempts_per_day,
+    )
+    service = Service(
+        root,
+        exchange,
+        {"package": package, "cell_timeout": cell_timeout, "sandbox": sandboxed},
+        workers,
+        attempts_per_day,
+        check_owner,
+    )
+    try:
+        service.run(once=once, poll=poll)
+    except KeyboardInterrupt:
+        log.info("stopped; what was not finished is graded on the next start")
+    return 0
