@@ -209,8 +209,8 @@ def load() -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sequential", type=int, default=20, help="submissions one at a time (default 20)")
-    parser.add_argument("--burst", type=int, default=50, help="submissions at once (default 50)")
+    parser.add_argument("--sequential", type=int, default=20, help="submissions one at a time (default 20; 0: none)")
+    parser.add_argument("--burst", type=int, default=50, help="submissions at once (default 50; 0: none)")
     parser.add_argument("--keep", action="store_true", help="keep the temp folder (service log, exchange)")
     args = parser.parse_args()
 
@@ -224,14 +224,16 @@ def main() -> int:
         warm_up, _, wrong = one_at_a_time(bench, 1, "warm-up")
         print(f"warm-up: first submission fed back in {warm_up[0]:.2f} s, the service's start included (not counted)")
 
-        waits, submits, wrong_one = one_at_a_time(bench, args.sequential, "one")
-        p50, p95 = statistics.median(waits), nearest_rank(waits, 0.95)
-        met = "met" if p95 <= ONE_P95_TARGET else "NOT met"
-        print(
-            f"one at a time, {args.sequential} submissions: submit -> feedback p50 {p50:.2f} s, p95 {p95:.2f} s, "
-            f"worst {max(waits):.2f} s   (target p95 <= {ONE_P95_TARGET:.0f} s on 2 cores: {met})"
-        )
-        print(f"  for reference, `nbgrader submit` itself took {statistics.median(submits):.2f} s (median)")
+        if args.sequential:
+            waits, submits, wrong_one = one_at_a_time(bench, args.sequential, "one")
+            p50, p95 = statistics.median(waits), nearest_rank(waits, 0.95)
+            met = "met" if p95 <= ONE_P95_TARGET else "NOT met"
+            print(
+                f"one at a time, {args.sequential} submissions: submit -> feedback p50 {p50:.2f} s, "
+                f"p95 {p95:.2f} s, worst {max(waits):.2f} s   (target p95 <= {ONE_P95_TARGET:.0f} s on 2 cores: {met})"
+            )
+            print(f"  for reference, `nbgrader submit` itself took {statistics.median(submits):.2f} s (median)")
+            wrong += wrong_one
 
         if args.burst:
             total, each, wrong_burst = burst(bench, args.burst)
@@ -241,7 +243,6 @@ def main() -> int:
                 f"first {min(each):.2f} s   (target for 50 on 2 cores: all <= {BURST_TARGET:.0f} s: {met})"
             )
             wrong += wrong_burst
-        wrong += wrong_one
         if wrong:
             print(f"{len(wrong)} feedback page(s) with the wrong score:", *wrong, sep="\n  ")
             status = 1
