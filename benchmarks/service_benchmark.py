@@ -34,22 +34,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from grading_benchmark import VARIANTS  # noqa: E402  (sample-class notebooks that run to the end)
 from nbgrader.utils import notebook_hash  # noqa: E402
 
 from course.layout import ASSIGNMENT, NOTEBOOK, ROSTER, copy_course, course_config, notebook_path  # noqa: E402
 from tests.sample_grades import EXPECTED_POINTS  # noqa: E402
 
-# Sample-class notebooks that run to the end, cycled. infinite-loop and not-json are left out: they
-# measure the cell timeout and the parse error, not how fast feedback comes back.
-VARIANTS = (
-    "full-marks",
-    "half-missing-in-cost",
-    "regularized-biases",
-    "unscaled-dropout",
-    "mask-on-activations",
-    "raises-in-function",
-    "deleted-test-cell",
-)
 ONE_P95_TARGET = 5.0  # seconds from submit to feedback, one submission at a time, on 2 cores
 BURST_TARGET = 60.0  # seconds until all of a 50-submission burst have feedback, on 2 cores
 POLL_SECONDS = 0.05
