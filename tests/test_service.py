@@ -25,6 +25,8 @@ from course.gradebook import db_url
 from course.layout import ASSIGNMENT, COURSE_ROOT, NOTEBOOK, copy_course, course_config, notebook_path
 from course.report import Exercise, StudentResult, write_grades_csv
 from course.service import held_until, owner_problem, with_notice
+from tests import hostile
+from tests.servers import free_port
 
 COURSE_ID = course_config(COURSE_ROOT).CourseDirectory.course_id
 ON_TIME = {  # student: the sample class's submission they hand in, before the due date
@@ -303,3 +305,27 @@ def test_killed_mid_grade_the_service_grades_the_rest_and_nothing_twice(served):
     with Gradebook(db_url(served.root)) as gradebook:
         assert len(gradebook.find_assignment(ASSIGNMENT).submissions) == len(ON_TIME) + 2
     assert journal.attempts(served.root)[PERSISTENT] == CAP
+
+
+@pytest.mark.slow
+def test_the_service_survives_every_hostile_submission(tmp_path):
+    """Each submission of the sandbox tests' hostile catalogue handed in at once: the service grades
+    them all, gives each its feedback, and is still there to exit normally."""
+    root = copy_course(tmp_path / "course", folders=("source", "release"))
+    exchange = tmp_path / "exchange"
+    nbgrader(root, "release_assignment", ASSIGNMENT, f"--Exchange.root={exchange}")
+    students = Students(exchange, tmp_path / "home")
+    students.hand_in({case.name: hostile.build(case, root, free_port()) for case in hostile.CATALOGUE})
+    log = tmp_path / "service.log"
+    service = serve(root, exchange, "--once", log=log)
+    try:
+        assert service.wait(timeout=400) == 0, log.read_text()[-3000:]
+    finally:
+        try:
+            os.killpg(service.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    states = {record["student"]: record["state"] for record in journal.Journal(root).records.values()}
+    assert states == {case.name: "graded" for case in hostile.CATALOGUE}
+    feedback = students.feedback([case.name for case in hostile.CATALOGUE])
+    assert all(len(pages) == 1 for pages in feedback.values()), {name: len(p) for name, p in feedback.items()}
