@@ -23,10 +23,20 @@ def main(argv=None) -> int:
     )
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("build", help="regenerate the student release")
-    grade = commands.add_parser("grade", help="build, autograde the class, write feedback and reports")
-    grade.add_argument("--workers", type=int, default=0, help="worker processes (default: all cores)")
+    grading = argparse.ArgumentParser(add_help=False)  # the options grade and serve share
+    grading.add_argument("--workers", type=int, default=0, help="worker processes (default: all cores)")
+    grading.add_argument(
+        "--timeout", type=int, default=0, help="seconds a cell may run (default: nbgrader_config.py's)"
+    )
+    grading.add_argument(
+        "--no-sandbox",
+        action="store_true",
+        help="run student code without the bubblewrap sandbox (local debugging only)",
+    )
+    grade = commands.add_parser(
+        "grade", parents=[grading], help="build, autograde the class, write feedback and reports"
+    )
     grade.add_argument("--force", action="store_true", help="regrade unchanged submissions too")
-    grade.add_argument("--timeout", type=int, default=0, help="seconds a cell may run (default: nbgrader_config.py's)")
     grade.add_argument(
         "--scheduler",
         default="",
@@ -38,13 +48,9 @@ def main(argv=None) -> int:
         action="store_true",
         help="also run the cells that only train or plot (skipped by default: no score depends on them)",
     )
-    grade.add_argument(
-        "--no-sandbox",
-        action="store_true",
-        help="run student code without the bubblewrap sandbox (local debugging only)",
-    )
     serve = commands.add_parser(
         "serve",
+        parents=[grading],
         help="grade each submission to nbgrader's exchange as it arrives and release its feedback",
         description="Watch the exchange's inbound folder of this course and assignment; collect, grade, record "
         "each new submission and release its feedback through the exchange, until stopped.",
@@ -65,8 +71,6 @@ def main(argv=None) -> int:
         action="store_true",
         help="refuse a submission whose files are not owned by the Unix user named like the student",
     )
-    serve.add_argument("--workers", type=int, default=0, help="worker processes (default: all cores)")
-    serve.add_argument("--timeout", type=int, default=0, help="seconds a cell may run (default: nbgrader_config.py's)")
     serve.add_argument("--poll", type=float, default=2.0, metavar="S", help="seconds between looks at the exchange")
     serve.add_argument(
         "--root",
@@ -74,11 +78,6 @@ def main(argv=None) -> int:
         metavar="DIR",
         help="the course folder (default: the current folder if it has an nbgrader_config.py, as nbgrader "
         "commands take it, else this checkout)",
-    )
-    serve.add_argument(
-        "--no-sandbox",
-        action="store_true",
-        help="run student code without the bubblewrap sandbox (local debugging only)",
     )
     args = parser.parse_args(argv)
 

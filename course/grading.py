@@ -89,6 +89,14 @@ def sandbox_notice(requested: bool) -> tuple[bool, str]:
     )
 
 
+def build_and_enroll(root: Path, url: str) -> int:
+    """Build the release (which records the source cells in the gradebook at url) and load the roster,
+    one run at a time on a shared gradebook; returns how many students the roster lists."""
+    with build_lock(url):
+        build_release(root)
+        return import_roster(root, url)
+
+
 def grade_class(
     root: Path,
     workers: int = 0,
@@ -105,9 +113,7 @@ def grade_class(
     from course.report import summary_text, write_report
 
     url = db_url(root)
-    with build_lock(url):
-        build_release(root)
-        on_roster = import_roster(root, url)
+    on_roster = build_and_enroll(root, url)
     if on_roster:
         print(f"roster: {on_roster} students from {ROSTER} (names and e-mail, for Formgrader)")
     cell_timeout = cell_timeout or course_config(root).Execute.timeout

@@ -65,6 +65,10 @@ class GradingResult:
         return sum(score.points for score in self.scores)
 
     @property
+    def max_points(self) -> float:
+        return sum(score.max_points for score in self.scores)
+
+    @property
     def needs_attention(self) -> bool:
         return self.status != "graded"
 

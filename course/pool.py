@@ -16,7 +16,7 @@ from multiprocessing import get_context
 from course.autograde import grade_submission
 from course.job import GradingJob, GradingResult, killed_workers
 
-MAX_ATTEMPTS = 2
+MAX_ATTEMPTS = 2  # a submission that takes its worker down this many times is reported, not run again
 
 
 def default_workers() -> int:
@@ -27,14 +27,17 @@ def _warm_up():
     import course.autograde  # noqa: F401  (imports nbgrader, nbclient, jupyter_client once per worker)
 
 
+def warm_pool(workers: int) -> ProcessPoolExecutor:
+    """Spawned worker processes that import the grading code as they start."""
+    return ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=_warm_up)
+
+
 def run_jobs(jobs: Iterable[GradingJob], workers: int) -> Iterator[GradingResult]:
     """Yield a GradingResult per job as each finishes."""
     pending = {job.student: job for job in jobs}
     attempts = dict.fromkeys(pending, 0)
     while pending:
-        with ProcessPoolExecutor(
-            max_workers=min(workers, len(pending)), mp_context=get_context("spawn"), initializer=_warm_up
-        ) as pool:
+        with warm_pool(min(workers, len(pending))) as pool:
             futures = {pool.submit(grade_submission, job): student for student, job in pending.items()}
             for student in futures.values():
                 attempts[student] += 1

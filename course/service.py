@@ -31,18 +31,18 @@ import signal
 import sys
 import tempfile
 import time
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, wait
 from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime, timedelta
-from multiprocessing import get_context
 from pathlib import Path
 
 from nbgrader.utils import parse_utc
 
-from course.gradebook import db_url, import_roster
+from course.gradebook import db_url
 from course.job import GradingJob, GradingResult, killed_workers, sha256
 from course.journal import Journal
 from course.layout import ASSIGNMENT, NOTEBOOK, assignment_dir, course_config, feedback_page, notebook_path
+from course.pool import MAX_ATTEMPTS
 from course.results import COLLECTED_FILES, ResultWriter
 
 log = logging.getLogger("course.service")
@@ -50,7 +50,6 @@ log = logging.getLogger("course.service")
 DEFAULT_ATTEMPTS_PER_DAY = 5
 POLL_SECONDS = 2.0
 DUE_DATE_SECONDS = 10.0
-MAX_TRIES = 2  # a submission that takes its worker down this many times is not tried again
 STYLE = "body { font-family: sans-serif; max-width: 48em; margin: 2em auto; padding: 0 1em; line-height: 1.5; }"
 
 
@@ -396,9 +395,9 @@ class Service:
 
     def start_workers(self) -> None:
         """Start the worker processes now, so that the first submission does not wait for their imports."""
-        from course.pool import _warm_up
+        from course.pool import warm_pool
 
-        self.pool = ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"), initializer=_warm_up)
+        self.pool = warm_pool(self.workers)
         for _ in range(self.workers):
             self.pool.submit(os.getpid)
 
@@ -412,7 +411,7 @@ class Service:
 
     def finish_some(self, timeout: float) -> None:
         """Record what the workers finished within `timeout` seconds. A worker that died takes the
-        pool down: its submissions go to a fresh pool, up to MAX_TRIES times each."""
+        pool down: its submissions go to a fresh pool, up to MAX_ATTEMPTS times each."""
         done, _ = wait(self.running, timeout=timeout, return_when=FIRST_COMPLETED)
         if any(isinstance(future.exception(), BrokenProcessPool) for future in done):
             wait(self.running)  # the rest of a broken pool fails at once
@@ -435,7 +434,7 @@ class Service:
             self.pool = None
             log.warning("a grading worker died; the submissions it took down are graded again on fresh workers")
             for inbound, job in broken:
-                if self.tries[inbound] >= MAX_TRIES:
+                if self.tries[inbound] >= MAX_ATTEMPTS:
                     self.finish(inbound, killed_workers(job, self.tries[inbound]))
                 else:
                     self.send(inbound, job)
@@ -456,7 +455,7 @@ class Service:
                 due = datetime.fromisoformat(record["due"])
                 page.write_bytes(with_notice(page.read_bytes(), late_notice(handed_in, due)))
             self.exchange.release_feedback(student)
-        max_points = sum(score.max_points for score in result.scores)
+        max_points = result.max_points
         self.journal.note(
             inbound,
             state="graded",
@@ -493,10 +492,9 @@ def serve(
 ) -> int:
     """Run the service on the course at root until stopped (SIGTERM, Ctrl-C), or with once=True until
     every submission that can be graded now is; returns the exit status."""
-    from course.grading import sandbox_notice
+    from course.grading import build_and_enroll, sandbox_notice
     from course.package import assignment_package
     from course.pool import default_workers
-    from course.release import build_lock, build_release
 
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
@@ -515,10 +513,7 @@ def serve(
             ASSIGNMENT,
         )
         return 2
-    url = db_url(root)
-    with build_lock(url):
-        build_release(root)
-        import_roster(root, url)
+    build_and_enroll(root, db_url(root))
     package = assignment_package(root)
     sandboxed, notice = sandbox_notice(sandbox)
     log.warning(notice) if notice.startswith("WARNING") else log.info(notice)
