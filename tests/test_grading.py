@@ -12,6 +12,7 @@ from typing import NamedTuple
 
 import pytest
 from nbgrader.api import Gradebook
+from playwright.sync_api import expect
 
 from course.gradebook import NOT_GRADED, db_url, submitted_at
 from course.grading import NEEDS_ATTENTION, grade_class
@@ -200,9 +201,10 @@ def test_formgrader_lists_every_student_by_name_with_the_time_handed_in(graded, 
         assert page.locator("tbody tr").count() == len(EXPECTED_POINTS)  # the manual grading list
 
         page.goto(f"{url}/formgrader/submissions/{not_json}/")
-        comment = page.locator("textarea").first
-        comment.wait_for()
-        assert "not valid JSON" in comment.get_attribute("placeholder")
+        # Formgrader draws the comment boxes first and fills in their text once the comments load.
+        expect(page.locator("textarea").first).to_have_attribute(
+            "placeholder", re.compile("not valid JSON"), timeout=15_000
+        )
 
 
 def test_rerunning_is_idempotent_and_regrades_only_what_changed(graded, capsys):
