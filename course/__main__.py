@@ -1,6 +1,7 @@
 """Command line of the course tool.
 
-  python -m course build    copy the helpers into source/ and regenerate release/ with nbgrader
+  python -m course build    write the translated editions' notebooks, copy the helpers into source/
+                            and regenerate release/ of every edition with nbgrader
   python -m course grade    build, autograde every submission under submitted/, write feedback,
                             grades.csv and the class report; exit status 3 if some submissions
                             need attention (not a notebook, kernel killed, grading failed)
@@ -82,9 +83,12 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     if args.command == "build":
+        from course.layout import EDITIONS, assignment_dir
         from course.release import build_release
 
-        print(f"release written to {build_release(COURSE_ROOT)}")
+        build_release(COURSE_ROOT)
+        for edition in EDITIONS:
+            print(f"release written to {assignment_dir(COURSE_ROOT, 'release', assignment=edition.assignment)}")
         return 0
     if args.command == "serve":
         from course.service import serve

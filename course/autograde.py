@@ -37,7 +37,7 @@ from course.feedback import render_feedback
 from course.job import CellScore, GradingJob, GradingResult, sha256
 from course.judge import judge_test_cells
 from course.kernels import Kernel, close, kernel_for
-from course.layout import ASSIGNMENT, NOTEBOOK
+from course.layout import NOTEBOOK
 from course.sandbox import unavailable_because
 
 # nbgrader's own steps before and after the run, in nbgrader autograde's order.
@@ -48,7 +48,7 @@ TIDY = (IgnorePattern, ClearMetadataPreprocessor, LimitOutput, CheckCellMetadata
 def grade_submission(job: GradingJob) -> GradingResult:
     """Autograde one submission in a scratch folder; never raises for a bad submission."""
     started = time.monotonic()
-    result = GradingResult(job.student, sha256(job.submission), "graded")
+    result = GradingResult(job.student, job.package.assignment, sha256(job.submission), "graded")
     try:
         nb = nbformat.reads(job.submission.decode("utf-8"), as_version=4)
         nbformat.validate(nb)
@@ -82,7 +82,7 @@ def _grade_in(kernel: Kernel, nb: NotebookNode, job: GradingJob, result: Grading
     resources = {
         "nbgrader": {
             "notebook": NOTEBOOK,
-            "assignment": ASSIGNMENT,
+            "assignment": job.package.assignment,
             "student": job.student,
             "db_url": f"sqlite:///{kernel.gradebook}",
         },

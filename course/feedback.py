@@ -112,8 +112,8 @@ def render_feedback(nb, student: str) -> bytes:
     return html.encode("utf-8")
 
 
-def save_feedback(root: Path, student: str, page: bytes) -> Path:
-    path = feedback_page(root, student)
+def save_feedback(root: Path, student: str, page: bytes, assignment: str = ASSIGNMENT) -> Path:
+    path = feedback_page(root, student, assignment)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(page)
     return path

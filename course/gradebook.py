@@ -27,7 +27,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError, SAWarning
 from tqdm import tqdm
 
 from course.job import GradingResult
-from course.layout import ASSIGNMENT, NOTEBOOK, ROSTER, assignment_dir, course_directory, notebook_path
+from course.layout import NOTEBOOK, ROSTER, assignment_dir, course_directory, notebook_path
 
 NOT_GRADED = "NotGraded"  # the error name a stand-in notebook's test cells fail with
 RETRY_SECONDS = 120  # how long one result waits for an unreachable gradebook before the run stops
@@ -42,11 +42,11 @@ def db_url(root: Path) -> str:
     return course_directory(root).db_url
 
 
-def submitted_at(root: Path, student: str) -> datetime | None:
+def submitted_at(root: Path, student: str, assignment: str) -> datetime | None:
     """When the student handed the submission in, from nbgrader collect's timestamp.txt (naive UTC, as
     nbgrader stores it), or None without one. Formgrader counts a submission as autograded only when
     the gradebook holds this very time, so no other guess (the file's modification time) is recorded."""
-    timestamp = assignment_dir(root, "submitted", student) / "timestamp.txt"
+    timestamp = assignment_dir(root, "submitted", student, assignment) / "timestamp.txt"
     text = timestamp.read_text().strip() if timestamp.exists() else ""
     return nbgrader_utils.parse_utc(text) if text else None
 
@@ -114,18 +114,19 @@ class GradebookWriter:
             # nbgrader's own queries trigger SQLAlchemy autoflush warnings here; they are harmless
             warnings.simplefilter("ignore", SAWarning)
             for result, notebook in batch:
-                submitted = submitted_at(self.root, result.student)
-                gradebook.update_or_create_student(result.student)
-                gradebook.update_or_create_submission(ASSIGNMENT, result.student, timestamp=submitted)
+                student, assignment = result.student, result.assignment
+                gradebook.update_or_create_student(student)
+                submitted = submitted_at(self.root, student, assignment)
+                gradebook.update_or_create_submission(assignment, student, timestamp=submitted)
                 if not notebook:
-                    _score_zero(gradebook, result.student)
+                    _score_zero(gradebook, student, assignment)
                     continue
-                resources = {"nbgrader": {"notebook": NOTEBOOK, "assignment": ASSIGNMENT, "student": result.student}}
+                resources = {"nbgrader": {"notebook": NOTEBOOK, "assignment": assignment, "student": student}}
                 # Written by nbformat on a worker: read without validating it again, which costs more.
                 nb = nbformat.v4.reads(notebook.decode())
                 SaveAutoGradesThrough(gradebook).preprocess(nb, resources)
                 if result.status == "invalid":
-                    _comment_everywhere(gradebook, result.student, not_graded_because(result))
+                    _comment_everywhere(gradebook, student, assignment, not_graded_because(result))
 
     def close(self) -> None:
         if self.gradebook is not None:
@@ -184,7 +185,7 @@ def not_graded_because(result: GradingResult) -> str:
 def stand_in_for_unreadable(root: Path, result: GradingResult) -> bytes:
     """The released notebook, the reason on top and every test cell failed with the problem: what Formgrader
     lists and the feedback shows for a file that is not a notebook."""
-    nb = nbformat.read(notebook_path(root, "release"), as_version=4)
+    nb = nbformat.read(notebook_path(root, "release", assignment=result.assignment), as_version=4)
     problems = "; ".join(result.problems)
     for cell in nb.cells:
         if nbgrader_utils.is_grade(cell) and cell.cell_type == "code":
@@ -204,17 +205,17 @@ def stand_in_for_unreadable(root: Path, result: GradingResult) -> bytes:
     return nbformat.writes(nb).encode("utf-8")
 
 
-def _comment_everywhere(gradebook: Gradebook, student: str, comment: str) -> None:
+def _comment_everywhere(gradebook: Gradebook, student: str, assignment: str, comment: str) -> None:
     """Put `comment` on every cell of the submission that takes one, where Formgrader shows it."""
-    for cell_comment in gradebook.find_submission_notebook(NOTEBOOK, ASSIGNMENT, student).comments:
+    for cell_comment in gradebook.find_submission_notebook(NOTEBOOK, assignment, student).comments:
         cell_comment.auto_comment = comment
     gradebook.db.commit()
 
 
-def _score_zero(gradebook: Gradebook, student: str) -> None:
+def _score_zero(gradebook: Gradebook, student: str, assignment: str) -> None:
     """No notebook could be graded: every grade is 0, as nbgrader does for a missing notebook."""
     try:
-        notebook = gradebook.find_submission_notebook(NOTEBOOK, ASSIGNMENT, student)
+        notebook = gradebook.find_submission_notebook(NOTEBOOK, assignment, student)
     except MissingEntry:
         return
     for grade in notebook.grades:

@@ -1,5 +1,7 @@
 """The instructor's main job: build the release, autograde the class, write feedback and reports.
 
+Every edition of the assignment is built and graded in the same run, into the same gradebook: a
+student's submission is graded as the edition they handed in (submitted/<student>/<assignment>/).
 Only new or changed submissions are graded (unless forced), on local worker processes or on the
 workers of a Dask cluster; the gradebook, the autograded notebooks, the feedback and the reports are
 then brought up to date for everyone. The roster (students.csv), when there is one, is loaded first.
@@ -14,6 +16,7 @@ from course.gradebook import db_url, import_roster, submitted_at
 from course.job import GradingJob, GradingResult, sha256
 from course.layout import (
     ASSIGNMENT,
+    EDITIONS,
     GRADES_CSV,
     REPORT_DIR,
     ROSTER,
@@ -22,7 +25,7 @@ from course.layout import (
     notebook_path,
     students_in,
 )
-from course.package import assignment_package
+from course.package import assignment_packages
 from course.pool import default_workers, run_jobs
 from course.progress import Progress
 from course.release import assignment_fingerprint, build_lock, build_release
@@ -32,32 +35,36 @@ from course.sandbox import process_cap_kind, unavailable_because
 NEEDS_ATTENTION = 3  # exit status when some submissions could not be graded normally
 
 
-def submissions(root: Path) -> dict:
-    """Each student's submitted notebook as bytes (empty when the folder has no notebook)."""
-    return {
-        student: path.read_bytes() if (path := notebook_path(root, "submitted", student)).exists() else b""
-        for student in students_in(root, "submitted")
-    }
+def submissions(root: Path) -> dict[tuple[str, str], bytes]:
+    """{(student, assignment): the submitted notebook as bytes (empty when the folder has none)}, for
+    every edition, in the order of EDITIONS then of the students."""
+    found = {}
+    for edition in EDITIONS:
+        for student in students_in(root, "submitted", edition.assignment):
+            path = notebook_path(root, "submitted", student, edition.assignment)
+            found[student, edition.assignment] = path.read_bytes() if path.exists() else b""
+    return found
 
 
 def _recorded_times(url: str) -> dict:
-    """{student: the submission time recorded with their grades} for every student graded so far."""
+    """{(student, assignment): the submission time recorded with their grades} for everything graded so far."""
     from nbgrader.api import Gradebook
 
     with Gradebook(url) as gradebook:
         return {
-            submission.student_id: submission.timestamp
-            for submission in gradebook.find_assignment(ASSIGNMENT).submissions
+            (submission.student_id, edition.assignment): submission.timestamp
+            for edition in EDITIONS
+            for submission in gradebook.find_assignment(edition.assignment).submissions
         }
 
 
-def _needs_grading(root: Path, student: str, data: bytes, recorded: dict, fingerprint: str) -> bool:
+def _needs_grading(root: Path, key: tuple[str, str], data: bytes, recorded: dict, fingerprint: str) -> bool:
     """New, changed, handed in again (another timestamp.txt), graded against another version of the
     assignment, or not graded last time because grading itself failed."""
-    last = last_graded.read(root, student)
+    last = last_graded.read(root, *key)
     return (
-        student not in recorded
-        or recorded[student] != submitted_at(root, student)
+        key not in recorded
+        or recorded[key] != submitted_at(root, *key)
         or last.get("submission_sha256") != sha256(data)
         or last.get("assignment_fingerprint") != fingerprint
         or last.get("status") == "error"
@@ -119,14 +126,18 @@ def grade_class(
     cell_timeout = cell_timeout or course_config(root).Execute.timeout
     submitted = submissions(root)
     recorded = _recorded_times(url)
-    fingerprint = assignment_fingerprint(root)
+    fingerprints = {edition.assignment: assignment_fingerprint(root, edition.assignment) for edition in EDITIONS}
     to_grade = [
-        student
-        for student, data in submitted.items()
-        if force or _needs_grading(root, student, data, recorded, fingerprint)
+        key
+        for key, data in submitted.items()
+        if force or _needs_grading(root, key, data, recorded, fingerprints[key[1]])
     ]
+    per_edition = ", ".join(
+        f"{sum(assignment == edition.assignment for _, assignment in submitted)} {edition.assignment}"
+        for edition in EDITIONS
+    )
     print(
-        f"{len(submitted)} submissions, {len(to_grade)} to grade"
+        f"{len(submitted)} submissions ({per_edition}), {len(to_grade)} to grade"
         + (
             f", {len(submitted) - len(to_grade)} unchanged since last graded (--force regrades them)"
             if len(to_grade) < len(submitted)
@@ -135,20 +146,27 @@ def grade_class(
     )
 
     if to_grade:
-        package = assignment_package(root)
+        packages = assignment_packages(root)
         if scheduler:  # the workers check bubblewrap themselves and refuse to grade without it
             sandboxed, notice = sandbox, "sandbox: " + ("required on every worker" if sandbox else "off (--no-sandbox)")
         else:
             sandboxed, notice = sandbox_notice(sandbox)
         print(notice, file=sys.stderr if notice.startswith("WARNING") else sys.stdout)
-        skipped = len(package.skipped_at_grading)
+        skipped = len(packages[ASSIGNMENT].skipped_at_grading)  # the same cells in every edition
         print(
             "training and plotting cells: "
             + ("run (--full)" if full else f"{skipped} skipped, no score depends on them (--full runs them)")
         )
         jobs = [
-            GradingJob(student, submitted[student], package, cell_timeout=cell_timeout, sandbox=sandboxed, full=full)
-            for student in to_grade
+            GradingJob(
+                student,
+                submitted[student, assignment],
+                packages[assignment],
+                cell_timeout=cell_timeout,
+                sandbox=sandboxed,
+                full=full,
+            )
+            for student, assignment in to_grade
         ]
         if scheduler:
             from course.cluster import run_jobs_on_cluster
@@ -159,10 +177,10 @@ def grade_class(
             workers = workers or default_workers()
             print(f"grading on {min(workers, len(jobs))} worker(s), {cell_timeout} s per cell at most")
             results = run_jobs(jobs, workers)
-        with Progress(len(jobs)) as progress, ResultWriter(root, url, fingerprint) as results_writer:
+        with Progress(len(jobs)) as progress, ResultWriter(root, url, fingerprints) as results_writer:
             for result in results:
                 results_writer.add(result)
-                progress.update(*_outcome(result, fingerprint))
+                progress.update(*_outcome(result, fingerprints[result.assignment]))
 
     exercises, results = write_report(root)
     print(summary_text(exercises, results))
@@ -173,10 +191,11 @@ def grade_class(
 def _outcome(result: GradingResult, fingerprint: str) -> tuple[str, bool]:
     """The progress line's words for a result ("infinite-loop: timed out, 30 points"), and whether it
     needs attention."""
-    from course.report import needs_attention
+    from course.report import needs_attention, submission_name
 
-    found = needs_attention(result.student, last_graded.note(result, fingerprint))
-    return f"{result.student}: {', '.join([*(item.kind for item in found), f'{result.points:g} points'])}", bool(found)
+    found = needs_attention(result.student, result.assignment, last_graded.note(result, fingerprint))
+    what = ", ".join([*(item.kind for item in found), f"{result.points:g} points"])
+    return f"{submission_name(result.student, result.assignment)}: {what}", bool(found)
 
 
 def _shown(path: Path) -> str:
@@ -189,9 +208,13 @@ def _shown(path: Path) -> str:
 
 def closing_block(root: Path, results) -> str:
     """What the run leaves behind: the files written and the students who need attention."""
-    from course.report import attention_rows
+    from course.report import attention_rows, submission_name
 
-    feedback_pages = sum(feedback_page(root, student).exists() for student in students_in(root, "feedback"))
+    feedback_pages = sum(
+        feedback_page(root, student, edition.assignment).exists()
+        for edition in EDITIONS
+        for student in students_in(root, "feedback", edition.assignment)
+    )
     written = [
         (root / GRADES_CSV, "points per student and exercise, ready for an LMS import"),
         (root / REPORT_DIR / "index.html", "class report: what needs attention, scores, frequent failures"),
@@ -210,5 +233,8 @@ def closing_block(root: Path, results) -> str:
         f"{students} student{'s need' if students > 1 else ' needs'} attention "
         f"(what to do is in {_shown(root / REPORT_DIR / 'index.html')}):",
     ]
-    lines += [f"needs attention: {result.student}: {item.reason} [{item.kind}]" for result, item in rows]
+    lines += [
+        f"needs attention: {submission_name(result.student, result.assignment)}: {item.reason} [{item.kind}]"
+        for result, item in rows
+    ]
     return "\n".join(lines)

@@ -11,12 +11,14 @@ from course.sandbox import Limits
 class AssignmentPackage:
     """What a worker needs to grade any submission of the assignment (built by course.package).
 
+    assignment: the nbgrader assignment id (one per edition);
     files: released helper files by relative path (reg_utils.py, datasets/data.mat, ...);
     gradebook: an SQLite gradebook holding the assignment's source cells;
     skipped_at_grading: grade_ids of the locked cells that only train or plot, read from the release
     (never from the submission: a student cannot untag a training cell, nor tag a test cell away).
     """
 
+    assignment: str
     files: dict
     gradebook: bytes
     skipped_at_grading: tuple = ()
@@ -24,7 +26,7 @@ class AssignmentPackage:
     @cached_property
     def digest(self) -> str:
         """Tells two packages apart, even as copies unpickled in a worker."""
-        digest = hashlib.sha256(self.gradebook)
+        digest = hashlib.sha256(self.assignment.encode() + b"\0" + self.gradebook)
         for name, data in sorted(self.files.items()):
             digest.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
         return digest.hexdigest()
@@ -52,6 +54,7 @@ class CellScore:
 @dataclass
 class GradingResult:
     student: str
+    assignment: str
     submission_sha256: str
     status: str  # "graded", "killed" (kernel ignored interrupts), "invalid" (not a notebook), "error"
     scores: list = field(default_factory=list)
@@ -81,6 +84,7 @@ def killed_workers(job: GradingJob, times: int) -> GradingResult:
     """The result of a submission that took its grading worker down every time it ran: scored 0."""
     return GradingResult(
         job.student,
+        job.package.assignment,
         sha256(job.submission),
         "error",
         problems=[f"the grading worker died {times} times while grading this submission"],

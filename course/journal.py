@@ -60,12 +60,18 @@ class Journal:
         )
 
 
-def attempts(root: Path) -> dict[str, int] | None:
-    """{student: graded submissions} from the journal at root, or None when there is none."""
+def assignment_of(inbound: str) -> str:
+    """The assignment (edition) a submission was handed in for, from its inbound folder's name."""
+    return inbound.rsplit("+", 3)[1]
+
+
+def attempts(root: Path) -> dict[tuple[str, str], int] | None:
+    """{(student, assignment): graded submissions} from the journal at root, or None when there is none."""
     if not (Path(root) / FILE).exists():
         return None
-    counts: dict[str, int] = {}
+    counts: dict[tuple[str, str], int] = {}
     for record in Journal(root).records.values():
         if record.get("state") == "graded":
-            counts[record["student"]] = counts.get(record["student"], 0) + 1
+            key = record["student"], assignment_of(record["inbound"])
+            counts[key] = counts.get(key, 0) + 1
     return counts

@@ -22,7 +22,7 @@ from nbgrader import utils as nbgrader_utils
 from traitlets.config import Config
 
 from course import hidden_tests
-from course.layout import ASSIGNMENT, course_modules
+from course.layout import course_modules
 from course.sandbox import SandboxedKernelManager, process_cap
 
 # The kernel's environment under grading. One BLAS thread: a worker per core, and threads would only
@@ -38,9 +38,11 @@ class Kernel:
     fits: tuple  # what it was started for: the package's files, the sandbox flag and the limits
     cleanup: ExitStack
 
+    assignment: str
+
     @property
     def workdir(self) -> Path:
-        return self.scratch / ASSIGNMENT
+        return self.scratch / self.assignment
 
     @property
     def helpers(self) -> Path:
@@ -88,7 +90,7 @@ def _close_the_one_ahead():
 def _start(job) -> Kernel:
     scratch = Path(tempfile.mkdtemp(prefix="grade-"))
     cleanup = ExitStack()
-    kernel = Kernel(scratch, None, _fits(job), cleanup)
+    kernel = Kernel(scratch, None, _fits(job), cleanup, job.package.assignment)
     for folder in (kernel.workdir, kernel.helpers):
         for name, data in job.package.files.items():
             (folder / name).parent.mkdir(parents=True, exist_ok=True)

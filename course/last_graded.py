@@ -13,9 +13,9 @@ from course.layout import assignment_dir
 FILE = "grading.json"  # nbgrader_config.py keeps it out of what students get back
 
 
-def read(root: Path, student: str) -> dict:
+def read(root: Path, student: str, assignment: str) -> dict:
     """{} if nothing was saved, else: submission_sha256, assignment_fingerprint, status, problems, failures."""
-    path = assignment_dir(root, "autograded", student) / FILE
+    path = assignment_dir(root, "autograded", student, assignment) / FILE
     return json.loads(path.read_text()) if path.exists() else {}
 
 
@@ -31,5 +31,5 @@ def note(result, fingerprint: str) -> dict:
 
 
 def write(root: Path, result, fingerprint: str) -> None:
-    path = assignment_dir(root, "autograded", result.student) / FILE
+    path = assignment_dir(root, "autograded", result.student, result.assignment) / FILE
     path.write_text(json.dumps(note(result, fingerprint), indent=1, sort_keys=True) + "\n")

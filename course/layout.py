@@ -2,11 +2,16 @@
 
 <root>/nbgrader_config.py, reg_utils.py, ...   the helpers everyone edits (HELPER_FILES)
 <root>/source/<assignment>/                    the instructor's notebook, with copies of the helpers
+                                               and language.txt, the edition's language
 <root>/release/<assignment>/                   what students get (nbgrader generate_assignment)
 <root>/submitted/<student>/<assignment>/       a submission, with nbgrader collect's timestamp.txt
 <root>/autograded/<student>/<assignment>/      its graded notebook and grading.json
 <root>/feedback/<student>/<assignment>/        its feedback page
 <root>/grades.csv, report/, students.csv       the class's grades, the class report, the roster
+<root>/locale/<language>/                      the translations: the notebook's text and the messages
+
+Each edition of the assignment is an nbgrader assignment of its own (EDITIONS): the English source
+notebook is the one anyone edits, the others are built from it and a translation of its text.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import contextlib
 import shutil
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,41 +28,54 @@ if TYPE_CHECKING:  # imported where used: nbgrader is slow to import
     from nbgrader.coursedir import CourseDirectory
     from traitlets.config import Config
 
+
+@dataclass(frozen=True)
+class Edition:
+    assignment: str  # the nbgrader assignment id
+    language: str  # gettext's code for the language of its text: "en", "zh_CN"
+
+
 COURSE_ROOT = Path(__file__).resolve().parent.parent
-ASSIGNMENT = "regularization"
-NOTEBOOK = "Regularization"
+EDITIONS = (Edition("regularization", "en"), Edition("regularization-zh", "zh_CN"))
+ASSIGNMENT = EDITIONS[0].assignment  # the English edition, whose source notebook is the one anyone edits
+NOTEBOOK = "Regularization"  # the notebook's name in every edition
+LANGUAGE_FILE = "language.txt"  # in each edition's folder: its language, read by the helpers at run time
 HELPER_FILES = ("reg_utils.py", "testCases.py", "testCases.json", "public_tests.py", "handin.py", "datasets/data.mat")
 ROSTER = "students.csv"  # id,first_name,last_name,email, as `nbgrader db student import` reads it
 GRADES_CSV = "grades.csv"
 REPORT_DIR = "report"
 
 
-def assignment_dir(root: Path, stage: str, student: str | None = None) -> Path:
+def edition(assignment: str) -> Edition:
+    return next(edition for edition in EDITIONS if edition.assignment == assignment)
+
+
+def assignment_dir(root: Path, stage: str, student: str | None = None, assignment: str = ASSIGNMENT) -> Path:
     """<root>/<stage>[/<student>]/<assignment>: source and release have no student folder."""
     folder = Path(root) / stage if student is None else Path(root) / stage / student
-    return folder / ASSIGNMENT
+    return folder / assignment
 
 
-def notebook_path(root: Path, stage: str, student: str | None = None) -> Path:
-    return assignment_dir(root, stage, student) / f"{NOTEBOOK}.ipynb"
+def notebook_path(root: Path, stage: str, student: str | None = None, assignment: str = ASSIGNMENT) -> Path:
+    return assignment_dir(root, stage, student, assignment) / f"{NOTEBOOK}.ipynb"
 
 
-def feedback_page(root: Path, student: str) -> Path:
-    return assignment_dir(root, "feedback", student) / f"{NOTEBOOK}.html"
+def feedback_page(root: Path, student: str, assignment: str = ASSIGNMENT) -> Path:
+    return assignment_dir(root, "feedback", student, assignment) / f"{NOTEBOOK}.html"
 
 
-def students_in(root: Path, stage: str) -> list[str]:
+def students_in(root: Path, stage: str, assignment: str = ASSIGNMENT) -> list[str]:
     """Students with a folder for the assignment under <root>/<stage>, sorted."""
-    return sorted(folder.parent.name for folder in (Path(root) / stage).glob(f"*/{ASSIGNMENT}"))
+    return sorted(folder.parent.name for folder in (Path(root) / stage).glob(f"*/{assignment}"))
 
 
 def copy_course(target: Path, folders=("source",), root: Path = COURSE_ROOT) -> Path:
     """A separate course at target: nbgrader_config.py (which anchors paths to its own folder), the
-    helpers and the given folders, without a gradebook. Tests and benchmarks work in such copies."""
+    helpers, the translations and the given folders, without a gradebook. Tests and benchmarks work in such copies."""
     for name in ("nbgrader_config.py", *HELPER_FILES):
         (target / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(root / name, target / name)
-    for folder in folders:
+    for folder in ("locale", *folders):
         shutil.copytree(
             root / folder, target / folder, ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints")
         )

@@ -1,30 +1,44 @@
-"""Build the student release: copy the root helpers into the assignment, then let nbgrader
-strip the solutions.
+"""Build the student release of every edition: copy the root helpers into each assignment, write
+the translated editions' notebooks, then let nbgrader strip the solutions.
 
-The modules and the data at the course root are the only ones anyone edits; the copies in
-source/<assignment>/ exist because a notebook imports its helpers from its own folder.
+The modules and the data at the course root, and the English source notebook, are the only ones
+anyone edits; the copies in source/<assignment>/ exist because a notebook imports its helpers from
+its own folder, and language.txt beside them tells the helpers which language to speak.
 """
 
 import contextlib
 import filecmp
 import hashlib
 import shutil
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import nbformat
 from nbgrader.coursedir import CourseDirectory
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.pool import NullPool
 
 from course import reference
-from course.layout import ASSIGNMENT, COURSE_ROOT, HELPER_FILES, assignment_dir, course_config, course_modules
+from course.layout import (
+    ASSIGNMENT,
+    COURSE_ROOT,
+    EDITIONS,
+    HELPER_FILES,
+    LANGUAGE_FILE,
+    assignment_dir,
+    course_config,
+    course_modules,
+    notebook_path,
+)
+from course.translations import catalogue_path, read_catalogue, translated_notebook, untranslated
 
 BUILD_LOCK = 7_220_308  # PostgreSQL advisory lock id held while a run builds the release
 
 
-def stale_helper_copies(root: Path = COURSE_ROOT) -> list[str]:
+def stale_helper_copies(root: Path = COURSE_ROOT, assignment: str = ASSIGNMENT) -> list[str]:
     """Helper files whose copy in source/<assignment>/ is missing or differs from the root."""
-    source = assignment_dir(root, "source")
+    source = assignment_dir(root, "source", assignment=assignment)
     return [
         name
         for name in HELPER_FILES
@@ -32,11 +46,11 @@ def stale_helper_copies(root: Path = COURSE_ROOT) -> list[str]:
     ]
 
 
-def sync_helpers(root: Path = COURSE_ROOT) -> list[str]:
+def sync_helpers(root: Path = COURSE_ROOT, assignment: str = ASSIGNMENT) -> list[str]:
     """Copy the stale helpers into source/<assignment>/; returns what was copied."""
-    stale = stale_helper_copies(root)
+    stale = stale_helper_copies(root, assignment)
     for name in stale:
-        target = assignment_dir(root, "source") / name
+        target = assignment_dir(root, "source", assignment=assignment) / name
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(root / name, target)
     return stale
@@ -49,22 +63,48 @@ def write_fixtures(root: Path = COURSE_ROOT) -> None:
         (root / "testCases.json").write_text(reference.dropout_fixture())
 
 
-def build_release(root: Path = COURSE_ROOT, db_url: str = "") -> Path:
-    """Write the fixtures, sync the helpers and regenerate release/<assignment>/ with nbgrader, which also
+def write_translated_sources(root: Path = COURSE_ROOT) -> None:
+    """Write each translated edition's source notebook from the English one and its catalogue;
+    warn about the cells whose translation is missing (they show the English text) or stale."""
+    english_path = notebook_path(root, "source")
+    english = nbformat.read(english_path, as_version=4)
+    for edition in EDITIONS:
+        if edition.assignment == ASSIGNMENT:
+            continue
+        catalogue = read_catalogue(root, edition.language)
+        if problems := untranslated(english, catalogue):
+            listed = ", ".join(f"{cell_id} ({problem})" for cell_id, problem in sorted(problems.items()))
+            print(
+                f"WARNING: {edition.assignment}: {len(problems)} cells not translated from the current English "
+                f"text: {listed}; update {catalogue_path(root, edition.language).relative_to(root)}",
+                file=sys.stderr,
+            )
+        path = notebook_path(root, "source", assignment=edition.assignment)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(translated_notebook(english, catalogue), path)
+
+
+def build_release(root: Path = COURSE_ROOT, db_url: str = "") -> None:
+    """Write the fixtures and the translated source notebooks, sync the helpers and each edition's
+    language.txt, and regenerate release/<assignment>/ of every edition with nbgrader, which also
     records the source cells in the gradebook: db_url's, or by default the one nbgrader_config.py names."""
     from nbgrader.converters import GenerateAssignment
 
     write_fixtures(root)
-    sync_helpers(root)
+    write_translated_sources(root)
     config = course_config(root)
     if db_url:
         config.CourseDirectory.db_url = db_url
-    # nbgrader's own generate_assignment, in this process: a `nbgrader` command would spend
-    # two seconds importing what this process has already imported.
-    generate = GenerateAssignment(coursedir=CourseDirectory(config=config, assignment_id=ASSIGNMENT), config=config)
-    generate.force = True
-    generate.start()
-    return assignment_dir(root, "release")
+    for edition in EDITIONS:
+        sync_helpers(root, edition.assignment)
+        language = assignment_dir(root, "source", assignment=edition.assignment) / LANGUAGE_FILE
+        language.write_text(edition.language + "\n")
+        # nbgrader's own generate_assignment, in this process: a `nbgrader` command would spend
+        # two seconds importing what this process has already imported.
+        coursedir = CourseDirectory(config=config, assignment_id=edition.assignment)
+        generate = GenerateAssignment(coursedir=coursedir, config=config)
+        generate.force = True
+        generate.start()
 
 
 @contextlib.contextmanager
@@ -84,10 +124,10 @@ def build_lock(url: str) -> Iterator[None]:
         engine.dispose()
 
 
-def assignment_fingerprint(root: Path) -> str:
+def assignment_fingerprint(root: Path, assignment: str = ASSIGNMENT) -> str:
     """sha256 over source/<assignment>/: grades saved under another fingerprint are stale."""
     digest = hashlib.sha256()
-    source = assignment_dir(root, "source")
+    source = assignment_dir(root, "source", assignment=assignment)
     for path in sorted(p for p in source.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
         digest.update(str(path.relative_to(source)).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()

@@ -9,11 +9,13 @@
         what all of these are made from, for callers that want their own output.
 
 Points come from the gradebook, as `nbgrader export` takes them; a student with no submission there
-gets empty cells in grades.csv (ungraded in an LMS). What needs the instructor's attention (a file
-that is not a notebook, a dead kernel, a test stopped by the timeout, a grading error) comes from the
-grader's record of each student's last grading, with the reason in words and what to do; the report
-shows it first. A submission that could not be graded at all scores 0 but is not counted as graded.
-Failure messages come from the error outputs of the test cells in the autograded notebooks.
+gets empty cells in grades.csv (ungraded in an LMS). Each edition is an assignment of its own in the
+gradebook: a submission's row says which edition (its language) the student handed in. What needs
+the instructor's attention (a file that is not a notebook, a dead kernel, a test stopped by the
+timeout, a grading error) comes from the grader's record of each student's last grading, with the
+reason in words and what to do; the report shows it first. A submission that could not be graded at
+all scores 0 but is not counted as graded. Failure messages come from the error outputs of the test
+cells in the autograded notebooks.
 """
 
 import csv
@@ -31,7 +33,7 @@ from nbgrader.api import Gradebook, MissingEntry
 from course import journal, last_graded
 from course.execute import TIMEOUT
 from course.gradebook import db_url
-from course.layout import ASSIGNMENT, GRADES_CSV, NOTEBOOK, REPORT_DIR, notebook_path
+from course.layout import ASSIGNMENT, EDITIONS, GRADES_CSV, NOTEBOOK, REPORT_DIR, edition, notebook_path
 
 NUMBER = re.compile(r"(?<![\w.])[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?(?!\w)", re.IGNORECASE)
 PNG_OPTIONS = {"dpi": 100, "metadata": {"Software": None}}  # no version stamp: re-runs give the same bytes
@@ -40,14 +42,14 @@ PNG_OPTIONS = {"dpi": 100, "metadata": {"Software": None}}  # no version stamp: 
 NOT_A_NOTEBOOK, GRADING_ERROR, DEAD_KERNEL, TIMED_OUT = "not a notebook", "grading error", "dead kernel", "timed out"
 ATTENTION_KINDS = (NOT_A_NOTEBOOK, GRADING_ERROR, DEAD_KERNEL, TIMED_OUT)
 NOTHING_GRADED = (NOT_A_NOTEBOOK, GRADING_ERROR)
-REGRADE_ONE = "delete autograded/{student}/ and grade again"  # a run regrades what it has no record of
+REGRADE_ONE = "delete autograded/{student}/{assignment}/ and grade again"  # a run regrades what it has no record of
 WHAT_TO_DO = {
     NOT_A_NOTEBOOK: "Ask the student for the notebook again, as Jupyter saves it (JupyterLab: File > Download), "
-    "put it in submitted/{student}/" + ASSIGNMENT + "/ and grade again. Until then it scores 0; "
+    "put it in submitted/{student}/{assignment}/ and grade again. Until then it scores 0; "
     "its feedback says why.",
     GRADING_ERROR: "Not the student's doing: fix what the reason names and grade again. A submission whose "
     "grading failed is graded again on every run until it succeeds.",
-    DEAD_KERNEL: f"Open autograded/{{student}}/{ASSIGNMENT}/{NOTEBOOK}.ipynb: the cell where the kernel stopped "
+    DEAD_KERNEL: f"Open autograded/{{student}}/{{assignment}}/{NOTEBOOK}.ipynb: the cell where the kernel stopped "
     "says why, and the test cells after it scored 0. If the code was only slow, "
     + REGRADE_ONE
     + " with a longer --timeout.",
@@ -87,6 +89,7 @@ class Attention:
 @dataclass
 class StudentResult:
     student: str
+    assignment: str | None  # the edition handed in; None without a submission
     points: dict[str, float] | None  # by exercise label; None without a submission in the gradebook
     total: float | None
     status: str
@@ -98,6 +101,10 @@ class StudentResult:
     def graded(self) -> bool:
         """Whether the points were earned by grading, rather than a 0 for what could not be graded."""
         return self.points is not None and not any(item.kind in NOTHING_GRADED for item in self.attention)
+
+    @property
+    def language(self) -> str:
+        return edition(self.assignment).language if self.assignment else ""
 
     def passed(self, exercises) -> list[Exercise]:
         return [ex for ex in exercises if self.points and self.points[ex.label] >= ex.max_score]
@@ -142,14 +149,19 @@ def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:] + ("" if text.endswith((".", "?", "!")) else ".")
 
 
-def needs_attention(student: str, record: dict) -> list[Attention]:
+def submission_name(student: str, assignment: str | None) -> str:
+    """How the instructor reads a submission's name: the student, with the edition if not the English one."""
+    return student if assignment in (ASSIGNMENT, None) else f"{student} ({assignment})"
+
+
+def needs_attention(student: str, assignment: str, record: dict) -> list[Attention]:
     """What the grader's record of a student's last grading (course.last_graded) holds that the
     instructor should look at, most serious first; [] when all went normally."""
     found = []
     kind = {"invalid": NOT_A_NOTEBOOK, "error": GRADING_ERROR, "killed": DEAD_KERNEL}.get(record.get("status"))
     if kind:
         reason = "; ".join(record.get("problems", [])).removeprefix(f"{kind}: ")
-        found.append(Attention(kind, reason or kind, WHAT_TO_DO[kind].format(student=student)))
+        found.append(Attention(kind, reason or kind, WHAT_TO_DO[kind].format(student=student, assignment=assignment)))
     stopped = {
         grade_id.removeprefix("test_"): failure.removeprefix(f"{TIMEOUT}:").strip()
         for grade_id, failure in sorted(record.get("failures", {}).items())
@@ -162,54 +174,67 @@ def needs_attention(student: str, record: dict) -> list[Attention]:
             Attention(
                 TIMED_OUT,
                 f"{reason} {'It' if len(stopped) == 1 else 'They'} scored 0; {others}.",
-                WHAT_TO_DO[TIMED_OUT].format(student=student),
+                WHAT_TO_DO[TIMED_OUT].format(student=student, assignment=assignment),
             )
         )
     return found
 
 
 def collect(root: Path) -> tuple[list[Exercise], list[StudentResult]]:
-    """Exercises in notebook order and one result per student, sorted by id."""
+    """Exercises in notebook order (the same grade cells in every edition) and one result per
+    submission, by student then edition, or per student without one."""
     root = Path(root)
     order = notebook_order(root)
     with Gradebook(db_url(root)) as gradebook:
         cells = gradebook.find_notebook(NOTEBOOK, ASSIGNMENT).grade_cells
         cells = sorted(cells, key=lambda c: (order.index(c.name) if c.name in order else len(order), c.name))
         exercises = [Exercise(c.name, c.name.removeprefix("test_"), c.max_score) for c in cells]
-        scores = {}  # student -> ({grade_id: score}, late penalty)
+        scores = {}  # (student, assignment) -> ({grade_id: score}, late penalty)
         for student in gradebook.students:
-            try:
-                submitted = gradebook.find_submission_notebook(NOTEBOOK, ASSIGNMENT, student.id)
-            except MissingEntry:
-                continue
-            scores[student.id] = ({g.name: g.score for g in submitted.grades}, submitted.late_submission_penalty or 0)
+            for edition_ in EDITIONS:
+                try:
+                    submitted = gradebook.find_submission_notebook(NOTEBOOK, edition_.assignment, student.id)
+                except MissingEntry:
+                    continue
+                scores[student.id, edition_.assignment] = (
+                    {g.name: g.score for g in submitted.grades},
+                    submitted.late_submission_penalty or 0,
+                )
         students = sorted(student.id for student in gradebook.students)
 
     attempts = journal.attempts(root)
     results = []
     for student in students:
-        attention = needs_attention(student, last_graded.read(root, student))
-        kinds = ", ".join(item.kind for item in attention)
-        tries = None if attempts is None else attempts.get(student, 0)
-        if student not in scores:
-            results.append(StudentResult(student, None, None, "no submission", attention=attention, attempts=tries))
-            continue
-        grades, penalty = scores[student]
-        points = {ex.label: grades.get(ex.grade_id, 0.0) for ex in exercises}
-        result = StudentResult(student, points, sum(points.values()) - penalty, "", attention=attention, attempts=tries)
-        path = notebook_path(root, "autograded", student)
-        if not result.graded:
-            result.status = f"not graded: {kinds}"
-        elif path.exists():
-            result.failures = failures_in(path, exercises)
-            status = f"{len(result.passed(exercises))}/{len(exercises)} passed"
-            if penalty:
-                status += f", late penalty {points_text(penalty)}"
-            result.status = f"{status}; {kinds}" if kinds else status
-        else:
-            result.status = "no autograded notebook"
-        results.append(result)
+        handed_in = [edition_.assignment for edition_ in EDITIONS if (student, edition_.assignment) in scores]
+        if not handed_in:
+            tries = None if attempts is None else 0
+            results.append(StudentResult(student, None, None, None, "no submission", attempts=tries))
+        for assignment in handed_in:
+            attention = needs_attention(student, assignment, last_graded.read(root, student, assignment))
+            results.append(_result(root, student, assignment, scores[student, assignment], exercises, attention))
+            if attempts is not None:
+                results[-1].attempts = attempts.get((student, assignment), 0)
     return exercises, results
+
+
+def _result(root: Path, student: str, assignment: str, scores, exercises, attention) -> StudentResult:
+    """One submission's result from its grades in the gradebook and its autograded notebook."""
+    kinds = ", ".join(item.kind for item in attention)
+    grades, penalty = scores
+    points = {ex.label: grades.get(ex.grade_id, 0.0) for ex in exercises}
+    result = StudentResult(student, assignment, points, sum(points.values()) - penalty, "", attention=attention)
+    path = notebook_path(root, "autograded", student, assignment)
+    if not result.graded:
+        result.status = f"not graded: {kinds}"
+    elif path.exists():
+        result.failures = failures_in(path, exercises)
+        status = f"{len(result.passed(exercises))}/{len(exercises)} passed"
+        if penalty:
+            status += f", late penalty {points_text(penalty)}"
+        result.status = f"{status}; {kinds}" if kinds else status
+    else:
+        result.status = "no autograded notebook"
+    return result
 
 
 def with_attempts(results) -> bool:
@@ -218,16 +243,18 @@ def with_attempts(results) -> bool:
 
 
 def write_grades_csv(path: Path, exercises, results) -> Path:
-    """student_id, one column per exercise, total, max_total (and attempts, with the grading service's
-    journal); a header row and one row per student."""
+    """student_id, edition (the language of the edition handed in), one column per exercise, total,
+    max_total (and attempts, with the grading service's journal); a header row and one row per
+    submission, or per student without one."""
     max_total = points_text(sum(ex.max_score for ex in exercises))
     attempts = with_attempts(results)
     with open(path, "w", newline="", encoding="utf-8") as file:
         writer = csv.writer(file, lineterminator="\n")
-        writer.writerow(["student_id", *(ex.label for ex in exercises), "total", "max_total"] + ["attempts"] * attempts)
+        header = ["student_id", "edition", *(ex.label for ex in exercises), "total", "max_total"]
+        writer.writerow(header + ["attempts"] * attempts)
         for result in results:
             points = [points_text(result.points[ex.label]) if result.points else "" for ex in exercises]
-            row = [result.student, *points, points_text(result.total), max_total]
+            row = [result.student, result.language, *points, points_text(result.total), max_total]
             writer.writerow(row + [str(result.attempts or 0)] * attempts)
     return path
 
@@ -238,7 +265,7 @@ def failure_groups(exercises, results) -> list[tuple[Failure, list[str]]]:
     groups = {}
     for result in results:
         for failure in result.failures:
-            groups.setdefault(failure.key, (failure, []))[1].append(result.student)
+            groups.setdefault(failure.key, (failure, []))[1].append(submission_name(result.student, result.assignment))
     return sorted(groups.values(), key=lambda group: (-len(group[1]), order.index(group[0].exercise), group[0].key[1]))
 
 
@@ -310,7 +337,7 @@ def _attention_section(results) -> str:
         ["student", "problem", "what happened", "what to do"],
         [
             (
-                html.escape(result.student),
+                html.escape(submission_name(result.student, result.assignment)),
                 html.escape(item.kind),
                 html.escape(_sentence(item.reason)),
                 html.escape(item.what_to_do),
@@ -337,10 +364,12 @@ def write_html(folder: Path, exercises, results) -> Path:
         for f, students in failure_groups(exercises, results)
     ]
     attempts = with_attempts(results)
-    extra_columns = ["attempts"] if attempts else []
+    labels = [_breakable(ex.label) for ex in exercises]
+    student_columns = ["student", "edition", *labels, "total", *(["attempts"] if attempts else []), "status"]
     students = [
         (
             html.escape(r.student),
+            html.escape(r.language),
             *(points_text(r.points[ex.label]) if r.points else "" for ex in exercises),
             points_text(r.total),
             *([str(r.attempts or 0)] if attempts else []),
@@ -356,6 +385,8 @@ def write_html(folder: Path, exercises, results) -> Path:
         counts.append(f"{not_graded} not graded (see Needs attention)")
     if missing:
         counts.append(f"{missing} without a submission")
+    handed_in = [sum(r.assignment == e.assignment for r in results) for e in EDITIONS]
+    counts.append("editions: " + ", ".join(f"{n} {e.language}" for n, e in zip(handed_in, EDITIONS)))
     max_total = points_text(sum(ex.max_score for ex in exercises))
     mean = f"; mean total of the graded {points_text(sum(graded) / len(graded))} of {max_total}" if graded else ""
     page = f"""<!DOCTYPE html>
@@ -378,7 +409,7 @@ img {{ max-width: 100%; height: auto; }}
 </head>
 <body>
 <h1>{ASSIGNMENT}: class report</h1>
-<p>{len(results)} students: {", ".join(counts)}{mean}.</p>
+<p>{len(results)} rows: {", ".join(counts)}{mean}.</p>
 <section id="needs-attention">
 {_attention_section(results)}</section>
 <h2>Scores</h2>
@@ -389,7 +420,7 @@ img {{ max-width: 100%; height: auto; }}
 <p>First line of each failing test's error (numbers shown as #), grouped by its hint where the test gave one.</p>
 {_table(["exercise", "failure", "count", "students"], failures) if failures else "<p>No test failed.</p>"}
 <h2>Students</h2>
-{_table(["student", *(_breakable(ex.label) for ex in exercises), "total", *extra_columns, "status"], students)}</body>
+{_table(student_columns, students)}</body>
 </html>
 """
     (folder / "index.html").write_text(page, encoding="utf-8")
@@ -397,17 +428,20 @@ img {{ max-width: 100%; height: auto; }}
 
 
 def summary_text(exercises, results) -> str:
-    """Fixed-width table: student, points per exercise (ex1...), total, status; then the legend."""
+    """Fixed-width table: student, edition, points per exercise (ex1...), total, status; then the legend."""
     labels = [f"ex{i}" for i in range(1, len(exercises) + 1)]
     max_total = points_text(sum(ex.max_score for ex in exercises))
-    rows = [["student", *labels, "total", "status"]]
+    rows = [["student", "edition", *labels, "total", "status"]]
     for r in results:
         points = [points_text(r.points[ex.label]) if r.points else "-" for ex in exercises]
         total = f"{points_text(r.total)}/{max_total}" if r.total is not None else "-"
-        rows.append([r.student, *points, total, r.status])
+        rows.append([r.student, r.language or "-", *points, total, r.status])
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
     lines = [
-        "  ".join([row[0].ljust(widths[0]), *(cell.rjust(w) for cell, w in zip(row[1:-1], widths[1:])), row[-1]])
+        "  ".join(
+            [*(cell.ljust(w) for cell, w in zip(row[:2], widths)), *(c.rjust(w) for c, w in zip(row[2:-1], widths[2:]))]
+            + [row[-1]]
+        )
         for row in rows
     ]
     lines += [f"{label} = {ex.label}" for label, ex in zip(labels, exercises)]

@@ -27,8 +27,9 @@ COLLECTED_FILES = ("timestamp.txt", "submission_secret.txt")
 
 
 class ResultWriter:
-    def __init__(self, root: Path, url: str, fingerprint: str):
-        self.root, self.fingerprint = root, fingerprint
+    def __init__(self, root: Path, url: str, fingerprints: dict[str, str]):
+        """fingerprints: {assignment: its fingerprint}, for the grader's notes (course.last_graded)."""
+        self.root, self.fingerprints = root, fingerprints
         self.gradebook = GradebookWriter(root, url)
         self.pending, self.first_waiting = [], 0.0
 
@@ -61,17 +62,18 @@ class ResultWriter:
         self.close()
 
     def _write_files(self, result: GradingResult, notebook: bytes) -> None:
-        folder = assignment_dir(self.root, "autograded", result.student)
+        student, assignment = result.student, result.assignment
+        folder = assignment_dir(self.root, "autograded", student, assignment)
         if folder.exists():
             shutil.rmtree(folder)
         folder.mkdir(parents=True)
         if notebook:
             (folder / f"{NOTEBOOK}.ipynb").write_bytes(notebook)
-            page = result.feedback or render_feedback(nbformat.reads(notebook.decode(), as_version=4), result.student)
-            feedback_folder = save_feedback(self.root, result.student, page).parent
-            submitted = assignment_dir(self.root, "submitted", result.student)
+            page = result.feedback or render_feedback(nbformat.reads(notebook.decode(), as_version=4), student)
+            feedback_folder = save_feedback(self.root, student, page, assignment).parent
+            submitted = assignment_dir(self.root, "submitted", student, assignment)
             for name in COLLECTED_FILES:
                 if (submitted / name).exists():
                     shutil.copyfile(submitted / name, folder / name)
                     shutil.copyfile(submitted / name, feedback_folder / name)
-        last_graded.write(self.root, result, self.fingerprint)
+        last_graded.write(self.root, result, self.fingerprints[assignment])

@@ -5,7 +5,8 @@ correct code comes from the source notebook's solution blocks, and each mistake 
 code that must find its target: a change to the source fails here instead of building a correct answer.
 
 Run `python -m course.sample_class` to write submitted/<student>/<assignment>/<notebook>.ipynb, and beside
-each the timestamp.txt that nbgrader collect would have written.
+each the timestamp.txt that nbgrader collect would have written. A few students hand in the Chinese
+edition: each is the twin of an English-edition student (the same code), so both are graded alike.
 """
 
 import copy
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import nbformat
 
-from course.layout import COURSE_ROOT, notebook_path
+from course.layout import ASSIGNMENT, COURSE_ROOT, EDITIONS, notebook_path
 
 # The stub nbgrader_config.py puts in place of each solution block, indented like the block.
 STUB_LINES = ("# YOUR CODE HERE", 'raise NotImplementedError("replace this line with your code")')
@@ -97,6 +98,15 @@ STUDENTS = {
     "not-json": [TRUNCATED],
     "deleted-test-cell": [DeleteCell("test_forward_propagation_with_dropout")],
 }
+CHINESE_EDITION = EDITIONS[1].assignment
+# Chinese-edition student: their English-edition twin, whose code they hand in.
+TWINS = {"full-marks-zh": "full-marks", "unscaled-dropout-zh": "unscaled-dropout"}
+STUDENTS.update({student: STUDENTS[twin] for student, twin in TWINS.items()})
+
+
+def edition_of(student: str) -> str:
+    """The assignment (edition) the student hands in."""
+    return CHINESE_EDITION if student in TWINS else ASSIGNMENT
 
 
 # When each student handed in: fixed, so that the sample class and its grading reproduce byte for byte.
@@ -167,10 +177,11 @@ def submission(release_nb, blocks: dict[str, list[str]], edits: list) -> bytes:
 
 def build_sample_class(root: Path = COURSE_ROOT) -> list[str]:
     """Write every student's submission under root/submitted/; returns the student ids, in table order."""
-    release_nb = nbformat.read(notebook_path(COURSE_ROOT, "release"), as_version=4)
     blocks = solution_blocks(nbformat.read(notebook_path(COURSE_ROOT, "source"), as_version=4))
     for student, edits in STUDENTS.items():
-        target = notebook_path(root, "submitted", student)
+        assignment = edition_of(student)
+        release_nb = nbformat.read(notebook_path(COURSE_ROOT, "release", assignment=assignment), as_version=4)
+        target = notebook_path(root, "submitted", student, assignment)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(submission(release_nb, blocks, edits))
         (target.parent / "timestamp.txt").write_text(handed_in(student))
@@ -179,4 +190,4 @@ def build_sample_class(root: Path = COURSE_ROOT) -> list[str]:
 
 if __name__ == "__main__":
     for student in build_sample_class():
-        print(notebook_path(COURSE_ROOT, "submitted", student).relative_to(COURSE_ROOT))
+        print(notebook_path(COURSE_ROOT, "submitted", student, edition_of(student)).relative_to(COURSE_ROOT))

@@ -1,19 +1,21 @@
 """The grading service: feedback seconds after a student submits through nbgrader's exchange.
 
-`python -m course serve` watches the exchange's inbound folder of this course and assignment. Each
-submission there (a folder `<student>+<assignment>+<time>+<random>` that `nbgrader submit` wrote)
-goes through the same steps as the instructor's commands, in this process or its workers:
+`python -m course serve` watches the exchange's inbound folder of this course, for every edition of
+the assignment (each an nbgrader assignment of its own). Each submission there (a folder
+`<student>+<assignment>+<time>+<random>` that `nbgrader submit` wrote) goes through the same steps
+as the instructor's commands, in this process or its workers:
 
 1. collect: nbgrader's own ExchangeCollect copies that very submission into
    submitted/<student>/<assignment>/, with its timestamp.txt, as `nbgrader collect` lays it out;
-2. grade: the GradingJob that `grade` runs (sandbox, limits, the assignment package built once at
+2. grade: the GradingJob that `grade` runs (sandbox, limits, the edition's package built once at
    start), on a pool of worker processes, so that a burst of submissions queues on all cores;
 3. record: the ResultWriter saves it in the gradebook and writes the autograded notebook and the
    feedback page, at once (one result per save);
 4. release: nbgrader's ExchangeReleaseFeedback puts the page where `nbgrader release_feedback` does,
    so that `nbgrader fetch_feedback` and JupyterLab's Fetch Feedback show it.
 
-A student's submissions are handled one at a time, oldest first (submitted/<student>/ holds one);
+A student's submissions are handled one at a time, oldest first (submitted/<student>/<assignment>/
+holds one);
 different students' run side by side. At most `attempts_per_day` of a student's submissions are
 graded per UTC day: the next ones are kept, their feedback says why and until when, and they are
 graded on the next UTC day, or once the due date passes for those handed in on time. Submissions
@@ -40,8 +42,8 @@ from nbgrader.utils import parse_utc
 
 from course.gradebook import db_url
 from course.job import GradingJob, GradingResult, killed_workers, sha256
-from course.journal import Journal
-from course.layout import ASSIGNMENT, NOTEBOOK, assignment_dir, course_config, feedback_page, notebook_path
+from course.journal import Journal, assignment_of
+from course.layout import EDITIONS, NOTEBOOK, assignment_dir, course_config, feedback_page, notebook_path
 from course.pool import MAX_ATTEMPTS
 from course.results import COLLECTED_FILES, ResultWriter
 
@@ -161,10 +163,10 @@ class Exchange:
         self.inbound = self.exchange_root / self.course_id / "inbound"
         self.nbgrader_log = logging.getLogger("course.service.nbgrader")
 
-    def _coursedir(self, student: str, root: Path | None = None):
+    def _coursedir(self, student: str, assignment: str, root: Path | None = None):
         from nbgrader.coursedir import CourseDirectory
 
-        coursedir = CourseDirectory(config=self.config, assignment_id=ASSIGNMENT, student_id=student)
+        coursedir = CourseDirectory(config=self.config, assignment_id=assignment, student_id=student)
         if root is not None:
             coursedir.root = str(root)
         return coursedir
@@ -182,13 +184,14 @@ class Exchange:
         step.start()
 
     def complete_submissions(self) -> list[str]:
-        """Names of the inbound folders of this assignment that nbgrader submit has finished writing:
+        """Names of the inbound folders of the editions that nbgrader submit has finished writing:
         it writes submission_secret.txt last, then opens the folder to everyone (mode 777)."""
         if not self.inbound.is_dir():
             return []
         return sorted(
             folder.name
-            for folder in self.inbound.glob(f"*+{ASSIGNMENT}+*")
+            for edition in EDITIONS
+            for folder in self.inbound.glob(f"*+{edition.assignment}+*")
             if (folder / "submission_secret.txt").exists() and folder.stat().st_mode & 0o777 == 0o777
         )
 
@@ -201,30 +204,35 @@ class Exchange:
                 super().init_src()
                 self.src_records = [self._path_to_record(os.path.join(self.inbound_path, inbound))]
 
-        destination = assignment_dir(self.root, "submitted", student)
+        assignment = assignment_of(inbound)
+        destination = assignment_dir(self.root, "submitted", student, assignment)
         if destination.exists():  # collect keeps a folder with the same time; this is the one to grade
             shutil.rmtree(destination)
-        self._run(CollectOne, self._coursedir(student), update=True, check_owner=False)  # --check-owner's job
+        self._run(
+            CollectOne, self._coursedir(student, assignment), update=True, check_owner=False
+        )  # --check-owner's job
         if not (destination / "timestamp.txt").exists():
             raise RuntimeError("nbgrader collect did not copy the submission")
 
-    def release_feedback(self, student: str, root: Path | None = None) -> None:
-        """`nbgrader release_feedback --student=<student>`: the page under <root>/feedback/<student>/
-        goes to the exchange, named after the submission's secret (fetch_feedback finds it there)."""
+    def release_feedback(self, student: str, assignment: str, root: Path | None = None) -> None:
+        """`nbgrader release_feedback <assignment> --student=<student>`: the page under
+        <root>/feedback/<student>/<assignment>/ goes to the exchange, named after the submission's
+        secret (fetch_feedback finds it there)."""
         from nbgrader.exchange.default.release_feedback import ExchangeReleaseFeedback
 
-        self._run(ExchangeReleaseFeedback, self._coursedir(student, root))
+        self._run(ExchangeReleaseFeedback, self._coursedir(student, assignment, root))
 
     def release_page(self, inbound: str, student: str, page: bytes) -> None:
         """Release a page for a submission that has no feedback page in the course (held, not graded):
         staged as release_feedback expects it, with the submission's timestamp and secret."""
+        assignment = assignment_of(inbound)
         with tempfile.TemporaryDirectory(prefix="course-notice-") as staging:
-            path = feedback_page(Path(staging), student)
+            path = feedback_page(Path(staging), student, assignment)
             path.parent.mkdir(parents=True)
             path.write_bytes(page)
             for name in COLLECTED_FILES:
                 shutil.copyfile(self.inbound / inbound / name, path.parent / name)
-            self.release_feedback(student, Path(staging))
+            self.release_feedback(student, assignment, Path(staging))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -236,14 +244,15 @@ class Service:
         self,
         root: Path,
         exchange: Exchange,
+        packages: dict,
         jobs: dict,
         workers: int,
         attempts_per_day: int = DEFAULT_ATTEMPTS_PER_DAY,
         check_owner: bool = False,
     ):
-        """jobs: what GradingJob takes besides the student and the submission (package, cell_timeout,
-        sandbox)."""
-        self.root, self.exchange, self.jobs = root, exchange, jobs
+        """packages: {assignment: its AssignmentPackage}; jobs: what GradingJob takes besides the student,
+        the submission and the package (cell_timeout, sandbox)."""
+        self.root, self.exchange, self.packages, self.jobs = root, exchange, packages, jobs
         self.workers, self.cap, self.check_owner = workers, attempts_per_day, check_owner
         self.url = db_url(root)
         self.journal = Journal(root)
@@ -252,14 +261,15 @@ class Service:
         self.tries = {}  # inbound name -> times sent to a worker
         self.results_writer = None
         self.reported = True  # grades.csv and the report are up to date
-        self.due, self.due_read_at = None, -DUE_DATE_SECONDS
+        self.due, self.due_read_at = {}, -DUE_DATE_SECONDS  # {assignment: due date or None}
 
     # -- the loop
 
     def run(self, once: bool = False, poll: float = POLL_SECONDS) -> None:
         from course.release import assignment_fingerprint
 
-        self.results_writer = ResultWriter(self.root, self.url, assignment_fingerprint(self.root))
+        fingerprints = {assignment: assignment_fingerprint(self.root, assignment) for assignment in self.packages}
+        self.results_writer = ResultWriter(self.root, self.url, fingerprints)
         self.start_workers()
         try:
             while True:
@@ -297,10 +307,9 @@ class Service:
         if not waiting:
             return 0
         busy = {job.student for _, job in self.running.values()}
-        due = self.due_date()
         started = 0
         for record in waiting:  # oldest first
-            student = record["student"]
+            student, due = record["student"], self.due_date(assignment_of(record["inbound"]))
             if student in busy:  # one at a time per student, in the order handed in
                 continue
             if self.check_owner and record["state"] != "grading":
@@ -328,19 +337,16 @@ class Service:
         self.journal.note(inbound, state="received", student=student, handed_in=handed_in)
         log.info("%s: received %s", student, inbound)
 
-    def due_date(self) -> datetime | None:
-        """The gradebook's due date (`nbgrader db assignment add --duedate=...`), read again at most
-        every DUE_DATE_SECONDS."""
-        from nbgrader.api import Gradebook, MissingEntry
+    def due_date(self, assignment: str) -> datetime | None:
+        """The edition's due date in the gradebook (`nbgrader db assignment add --duedate=...`); the
+        editions' due dates are read again at most every DUE_DATE_SECONDS."""
+        from nbgrader.api import Gradebook
 
         if time.monotonic() - self.due_read_at >= DUE_DATE_SECONDS:
             with Gradebook(self.url) as gradebook:
-                try:
-                    self.due = gradebook.find_assignment(ASSIGNMENT).duedate
-                except MissingEntry:
-                    self.due = None
+                self.due = {assignment.name: assignment.duedate for assignment in gradebook.assignments}
             self.due_read_at = time.monotonic()
-        return self.due
+        return self.due.get(assignment)
 
     def over_cap(self, record: dict, due: datetime | None) -> bool:
         """Whether the submission waits (past the day's cap); tells the student once a day."""
@@ -377,16 +383,17 @@ class Service:
             late=late,
             due=due.isoformat(sep=" ") if due else None,
         )
-        path = notebook_path(self.root, "submitted", student)
+        assignment = assignment_of(inbound)
+        path = notebook_path(self.root, "submitted", student, assignment)
         if not path.exists():
             found = sorted(p.name for p in path.parent.iterdir() if p.name not in COLLECTED_FILES)
-            result = GradingResult(student, "", "invalid")
+            result = GradingResult(student, assignment, "", "invalid")
             result.problems.append(
                 f"not a notebook: the submission has no {path.name} (it holds: {', '.join(found) or 'nothing'})"
             )
             self.finish(inbound, result)
             return True
-        job = GradingJob(student, path.read_bytes(), **self.jobs)
+        job = GradingJob(student, path.read_bytes(), self.packages[assignment], **self.jobs)
         self.send(inbound, job)
         log.info("%s: grading %s%s", student, inbound, " (late)" if late else "")
         return True
@@ -426,7 +433,7 @@ class Service:
             if error is None:
                 result = future.result()
             else:  # not the submission's doing (grading never raises for one): say so, go on
-                result = GradingResult(job.student, sha256(job.submission), "error")
+                result = GradingResult(job.student, job.package.assignment, sha256(job.submission), "error")
                 result.problems.append(f"grading failed ({type(error).__name__}): {str(error)[:300]}")
             self.finish(inbound, result)
         if broken:
@@ -443,18 +450,18 @@ class Service:
         """Record the result, release its feedback, then note it graded (in this order: a service
         killed in between does it all again, and saving the same submission again changes nothing)."""
         record = self.journal.records[inbound]
-        student = result.student
+        student, assignment = result.student, result.assignment
         handed_in = datetime.fromisoformat(record["handed_in"])
         self.results_writer.add(result)
         self.results_writer.flush()
-        page = feedback_page(self.root, student)
+        page = feedback_page(self.root, student, assignment)
         if result.status == "error":  # nothing graded, no page of nbgrader's: say why
             self.exchange.release_page(inbound, student, error_page(handed_in, result.problems))
         else:
             if record.get("late"):
                 due = datetime.fromisoformat(record["due"])
                 page.write_bytes(with_notice(page.read_bytes(), late_notice(handed_in, due)))
-            self.exchange.release_feedback(student)
+            self.exchange.release_feedback(student, assignment)
         max_points = result.max_points
         self.journal.note(
             inbound,
@@ -493,7 +500,7 @@ def serve(
     """Run the service on the course at root until stopped (SIGTERM, Ctrl-C), or with once=True until
     every submission that can be graded now is; returns the exit status."""
     from course.grading import build_and_enroll, sandbox_notice
-    from course.package import assignment_package
+    from course.package import assignment_packages
     from course.pool import default_workers
 
     handler = logging.StreamHandler(sys.stdout)
@@ -510,11 +517,11 @@ def serve(
         log.error(
             "no inbound folder at %s: release the assignment first (nbgrader release_assignment %s)",
             exchange.inbound,
-            ASSIGNMENT,
+            " / ".join(edition.assignment for edition in EDITIONS),
         )
         return 2
     build_and_enroll(root, db_url(root))
-    package = assignment_package(root)
+    packages = assignment_packages(root)
     sandboxed, notice = sandbox_notice(sandbox)
     log.warning(notice) if notice.startswith("WARNING") else log.info(notice)
     workers = workers or default_workers()
@@ -522,14 +529,15 @@ def serve(
     log.info(
         "watching %s for %s: %d worker(s), at most %d graded submissions per student per UTC day",
         exchange.inbound,
-        ASSIGNMENT,
+        ", ".join(packages),
         workers,
         attempts_per_day,
     )
     service = Service(
         root,
         exchange,
-        {"package": package, "cell_timeout": cell_timeout, "sandbox": sandboxed},
+        packages,
+        {"cell_timeout": cell_timeout, "sandbox": sandboxed},
         workers,
         attempts_per_day,
         check_owner,

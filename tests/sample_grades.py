@@ -22,4 +22,6 @@ EXPECTED_POINTS = {
     "infinite-loop": points_losing(lost=["backward_propagation_with_dropout"]),  # the per-cell timeout stops it
     "not-json": None,
     "deleted-test-cell": points_losing(),  # the grader restores the deleted test cell from the source
+    "full-marks-zh": points_losing(),  # Chinese-edition twins: graded as their English twin
+    "unscaled-dropout-zh": points_losing(lost=["forward_propagation_with_dropout"]),
 }

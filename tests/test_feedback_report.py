@@ -160,27 +160,27 @@ def course(built_course, tmp_path):
 def test_grades_csv_has_one_row_per_student_and_round_numbers(course):
     write_report(course)
     assert (course / "grades.csv").read_text().splitlines() == [
-        "student_id,compute_cost_with_regularization,backward_propagation_with_regularization,"
+        "student_id,edition,compute_cost_with_regularization,backward_propagation_with_regularization,"
         "forward_propagation_with_dropout,backward_propagation_with_dropout,total,max_total",
-        "ann,10,10,10,10,40,40",
-        "ben,0,10,0,10,20,40",
-        "cat,0,10,10,10,30,40",
-        "dan,0,0,0,0,0,40",
-        "eve,0,0,0,0,0,40",
-        "fay,10,10,10,0,30,40",
-        "ivy,,,,,,40",
+        "ann,en,10,10,10,10,40,40",
+        "ben,en,0,10,0,10,20,40",
+        "cat,en,0,10,10,10,30,40",
+        "dan,en,0,0,0,0,0,40",
+        "eve,en,0,0,0,0,0,40",
+        "fay,en,10,10,10,0,30,40",
+        "ivy,,,,,,,40",
     ]
 
 
 def test_summary_shows_points_and_status(course):
     lines = summary(course).splitlines()
-    assert lines[0].split() == ["student", "ex1", "ex2", "ex3", "ex4", "total", "status"]
-    assert lines[1].split() == ["ann", "10", "10", "10", "10", "40/40", "4/4", "passed"]
-    assert lines[2].split() == ["ben", "0", "10", "0", "10", "20/40", "2/4", "passed"]
-    assert lines[4].split() == ["dan", "0", "0", "0", "0", "0/40", "no", "autograded", "notebook"]
+    assert lines[0].split() == ["student", "edition", "ex1", "ex2", "ex3", "ex4", "total", "status"]
+    assert lines[1].split() == ["ann", "en", "10", "10", "10", "10", "40/40", "4/4", "passed"]
+    assert lines[2].split() == ["ben", "en", "0", "10", "0", "10", "20/40", "2/4", "passed"]
+    assert lines[4].split() == ["dan", "en", "0", "0", "0", "0", "0/40", "no", "autograded", "notebook"]
     assert lines[5].endswith("0/40  not graded: not a notebook")
     assert lines[6].endswith("30/40  3/4 passed; timed out")
-    assert lines[7].split() == ["ivy", "-", "-", "-", "-", "-", "no", "submission"]
+    assert lines[7].split() == ["ivy", "-", "-", "-", "-", "-", "-", "no", "submission"]
     assert "ex1 = compute_cost_with_regularization" in lines
 
 
@@ -205,6 +205,7 @@ def test_what_needs_attention_says_what_happened_and_what_to_do(course):
 def test_needs_attention_names_dead_kernels_and_grading_errors():
     killed = needs_attention(
         "gus",
+        ASSIGNMENT,
         {
             "status": "killed",
             "problems": [
@@ -223,17 +224,23 @@ def test_needs_attention_names_dead_kernels_and_grading_errors():
         )
     ]
     assert "autograded/gus/regularization/Regularization.ipynb" in killed[0].what_to_do
-    failed = needs_attention("hal", {"status": "error", "problems": ["grading failed (OSError): disk full"]})
+    failed = needs_attention(
+        "hal", ASSIGNMENT, {"status": "error", "problems": ["grading failed (OSError): disk full"]}
+    )
     assert [(item.kind, item.reason) for item in failed] == [(GRADING_ERROR, "grading failed (OSError): disk full")]
     assert "graded again" in failed[0].what_to_do
-    assert needs_attention("ann", {"status": "graded", "problems": [], "failures": {COST: "AssertionError: x"}}) == []
-    assert needs_attention("new", {}) == []
+    graded = {"status": "graded", "problems": [], "failures": {COST: "AssertionError: x"}}
+    assert needs_attention("ann", ASSIGNMENT, graded) == []
+    assert needs_attention("new", ASSIGNMENT, {}) == []
 
 
 def test_report_shows_what_needs_attention_first_and_counts_only_the_graded(course):
     write_report(course)
     page = (course / "report" / "index.html").read_text()
-    assert "<p>7 students: 5 graded, 1 not graded (see Needs attention), 1 without a submission; " in page
+    assert (
+        "<p>7 rows: 5 graded, 1 not graded (see Needs attention), 1 without a submission, editions: 6 en, 0 zh_CN; "
+        in page
+    )
     assert page.index('<section id="needs-attention">') < page.index("<h2>Scores</h2>")
     section = page[page.index('<section id="needs-attention">') : page.index("</section>")]
     assert "<h2>Needs attention: 2 students</h2>" in section
@@ -242,7 +249,7 @@ def test_report_shows_what_needs_attention_first_and_counts_only_the_graded(cour
     ) in section  # what happened, as a sentence
     assert section.index("<td>eve</td><td>not a notebook</td>") < section.index("<td>fay</td><td>timed out</td>")
     assert "Timeout: stopped after # s, the per-cell limit: an endless loop?" in page  # a failure named as such
-    assert "NotGraded" not in page and "<td>eve</td><td>0</td>" in page  # eve's 0s are listed, not her failures
+    assert "NotGraded" not in page and "<td>eve</td><td>en</td><td>0</td>" in page  # eve's 0s are listed, not her failures
 
 
 def test_a_class_without_problems_says_so(course):

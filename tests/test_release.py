@@ -1,6 +1,8 @@
 """The release is what nbgrader makes of the source, and the helper copies never drift."""
 
-from course.layout import COURSE_ROOT, HELPER_FILES, assignment_dir, copy_course, notebook_path
+import pytest
+
+from course.layout import COURSE_ROOT, EDITIONS, HELPER_FILES, LANGUAGE_FILE, assignment_dir, copy_course, notebook_path
 from course.release import build_release, stale_helper_copies
 
 
@@ -8,21 +10,33 @@ def files_under(folder):
     return {path.relative_to(folder): path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file()}
 
 
-def test_helper_copies_in_source_match_the_root():
-    assert stale_helper_copies() == []
+ASSIGNMENTS = [edition.assignment for edition in EDITIONS]
 
 
-def test_release_ships_the_helpers_and_data():
-    release = assignment_dir(COURSE_ROOT, "release")
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_helper_copies_in_source_match_the_root(assignment):
+    assert stale_helper_copies(assignment=assignment) == []
+
+
+@pytest.mark.parametrize("edition", EDITIONS, ids=ASSIGNMENTS)
+def test_release_ships_the_helpers_data_and_language(edition):
+    release = assignment_dir(COURSE_ROOT, "release", assignment=edition.assignment)
     for name in HELPER_FILES:
         assert (release / name).read_bytes() == (COURSE_ROOT / name).read_bytes(), name
+    assert (release / LANGUAGE_FILE).read_text() == edition.language + "\n"
 
 
-def test_generate_assignment_reproduces_the_committed_release(tmp_path):
-    copy_course(tmp_path)
-    rebuilt = build_release(tmp_path)
+def test_generate_assignment_reproduces_the_committed_sources_and_releases(tmp_path):
+    copy_course(tmp_path, folders=())  # no source/ but the English notebook: the build writes the rest
+    english = notebook_path(COURSE_ROOT, "source")
+    notebook_path(tmp_path, "source").parent.mkdir(parents=True)
+    notebook_path(tmp_path, "source").write_bytes(english.read_bytes())
+    build_release(tmp_path)
     assert (tmp_path / "gradebook.db").exists()  # the config put the gradebook in the copy, not in the course
-    assert files_under(rebuilt) == files_under(assignment_dir(COURSE_ROOT, "release"))
+    for stage in ("source", "release"):
+        for assignment in ASSIGNMENTS:
+            rebuilt = assignment_dir(tmp_path, stage, assignment=assignment)
+            assert files_under(rebuilt) == files_under(assignment_dir(COURSE_ROOT, stage, assignment=assignment))
 
 
 def test_release_holds_no_solutions_or_hidden_tests():

@@ -10,7 +10,7 @@ import nbformat
 import pytest
 
 from course.layout import COURSE_ROOT, notebook_path
-from course.sample_class import STUDENTS, build_sample_class, grade_id
+from course.sample_class import CHINESE_EDITION, STUDENTS, TWINS, build_sample_class, edition_of, grade_id
 from public_tests import GRADED_FUNCTIONS
 from tests.sample_grades import EXPECTED_POINTS
 
@@ -23,7 +23,7 @@ def files_under(folder):
 
 def solution_code(student):
     """grade_id -> source of each graded function's cell in the student's submission."""
-    nb = nbformat.read(notebook_path(COURSE_ROOT, "submitted", student), as_version=4)
+    nb = nbformat.read(notebook_path(COURSE_ROOT, "submitted", student, edition_of(student)), as_version=4)
     return {grade_id(cell): cell.source for cell in nb.cells if grade_id(cell) in GRADED_FUNCTIONS}
 
 
@@ -80,4 +80,15 @@ def test_expected_points_sum_to_the_brief():
         "infinite-loop": 30,
         "not-json": None,
         "deleted-test-cell": 40,
+        "full-marks-zh": 40,
+        "unscaled-dropout-zh": 30,
     }
+
+
+@pytest.mark.parametrize("student", TWINS)
+def test_a_chinese_edition_student_hands_in_the_code_of_their_twin_in_the_chinese_release(student):
+    assert solution_code(student) == solution_code(TWINS[student])
+    release = nbformat.read(notebook_path(COURSE_ROOT, "release", assignment=CHINESE_EDITION), as_version=4)
+    submitted = nbformat.read(notebook_path(COURSE_ROOT, "submitted", student, CHINESE_EDITION), as_version=4)
+    markdown = [cell.source for cell in release.cells if cell.cell_type == "markdown"]
+    assert [cell.source for cell in submitted.cells if cell.cell_type == "markdown"] == markdown

@@ -57,18 +57,19 @@ def test_the_journal_merges_each_submissions_lines_and_skips_one_cut_short(tmp_p
     assert again.records["a+regularization+t1+x"]["student"] == "a"
     assert [record["inbound"] for record in again.waiting()] == ["a+regularization+t2+y"]
     assert again.graded_on("a", "2026-01-01") == 1
-    assert journal.attempts(tmp_path) == {"a": 1}
+    assert journal.attempts(tmp_path) == {("a", "regularization"): 1}
     assert journal.attempts(tmp_path / "elsewhere") is None
 
 
 def test_grades_csv_has_an_attempts_column_only_with_the_journal(tmp_path):
     exercises = [Exercise("test_f", "f", 10.0)]
-    results = [StudentResult("s", {"f": 10.0}, 10.0, "1/1 passed")]
+    results = [StudentResult("s", "regularization-zh", {"f": 10.0}, 10.0, "1/1 passed")]
     write_grades_csv(tmp_path / "plain.csv", exercises, results)
-    assert (tmp_path / "plain.csv").read_text() == "student_id,f,total,max_total\ns,10,10,10\n"
+    assert (tmp_path / "plain.csv").read_text() == "student_id,edition,f,total,max_total\ns,zh_CN,10,10,10\n"
     results[0].attempts = 3
     write_grades_csv(tmp_path / "counted.csv", exercises, results)
-    assert (tmp_path / "counted.csv").read_text() == "student_id,f,total,max_total,attempts\ns,10,10,10,3\n"
+    counted = "student_id,edition,f,total,max_total,attempts\ns,zh_CN,10,10,10,3\n"
+    assert (tmp_path / "counted.csv").read_text() == counted
 
 
 def test_past_the_cap_a_submission_waits_for_the_next_day_or_the_due_date():
