@@ -249,7 +249,9 @@ def test_report_shows_what_needs_attention_first_and_counts_only_the_graded(cour
     ) in section  # what happened, as a sentence
     assert section.index("<td>eve</td><td>not a notebook</td>") < section.index("<td>fay</td><td>timed out</td>")
     assert "Timeout: stopped after # s, the per-cell limit: an endless loop?" in page  # a failure named as such
-    assert "NotGraded" not in page and "<td>eve</td><td>en</td><td>0</td>" in page  # eve's 0s are listed, not her failures
+    assert (
+        "NotGraded" not in page and "<td>eve</td><td>en</td><td>0</td>" in page
+    )  # eve's 0s are listed, not her failures
 
 
 def test_a_class_without_problems_says_so(course):

@@ -17,7 +17,7 @@ from playwright.sync_api import expect
 from course.gradebook import NOT_GRADED, db_url, submitted_at
 from course.grading import NEEDS_ATTENTION, grade_class
 from course.layout import ASSIGNMENT, COURSE_ROOT, NOTEBOOK, ROSTER, copy_course, feedback_page, notebook_path
-from course.sample_class import handed_in
+from course.sample_class import CHINESE_EDITION, TWINS, edition_of, handed_in
 from public_tests import GRADED_FUNCTIONS
 from tests.browser import browser_page, formgrader
 from tests.sample_grades import EXPECTED_POINTS
@@ -25,6 +25,7 @@ from tests.sample_grades import EXPECTED_POINTS
 pytestmark = pytest.mark.slow  # grades the sample class end to end
 
 CELL_TIMEOUT = 15  # the infinite loop costs three of these; training cells need about 3 s
+ENGLISH_EDITION = [student for student in EXPECTED_POINTS if edition_of(student) == ASSIGNMENT]
 
 
 def course_copy(target, students=None):
@@ -84,6 +85,15 @@ def test_every_student_gets_what_their_work_deserves(graded):
         expected = expected or dict.fromkeys(GRADED_FUNCTIONS, 0)  # None: not a notebook, scored 0
         assert {exercise: float(table[student][exercise]) for exercise in expected} == expected, student
         assert float(table[student]["total"]) == sum(expected.values()), student
+        assert table[student]["edition"] == ("zh_CN" if student in TWINS else "en"), student
+
+
+@pytest.mark.parametrize("student", TWINS)
+def test_a_chinese_edition_twin_scores_what_its_english_twin_scores_cell_by_cell(graded, student):
+    with Gradebook(db_url(graded.root)) as gradebook:
+        chinese = gradebook.find_submission_notebook(NOTEBOOK, CHINESE_EDITION, student).grades
+        english = gradebook.find_submission_notebook(NOTEBOOK, ASSIGNMENT, TWINS[student]).grades
+        assert {grade.name: grade.score for grade in chinese} == {grade.name: grade.score for grade in english}
 
 
 def test_a_broken_file_is_reported_and_stands_in_as_the_release_saying_why(graded):
@@ -101,8 +111,9 @@ def test_the_gradebook_knows_names_and_when_each_submission_was_handed_in(graded
         for student in roster():
             assert gradebook.find_student(student["id"]).first_name == student["first_name"]
             assert gradebook.find_student(student["id"]).email == student["email"]
-            submission = gradebook.find_submission(ASSIGNMENT, student["id"])
-            assert submission.timestamp == submitted_at(graded.root, student["id"]) is not None
+            assignment = edition_of(student["id"])
+            submission = gradebook.find_submission(assignment, student["id"])
+            assert submission.timestamp == submitted_at(graded.root, student["id"], assignment) is not None
 
 
 def test_autograded_notebooks_are_the_committed_ones(graded):
@@ -112,16 +123,17 @@ def test_autograded_notebooks_are_the_committed_ones(graded):
     for student in EXPECTED_POINTS:
         if student == "infinite-loop":
             continue
+        assignment = edition_of(student)
         assert (
-            notebook_path(root, "autograded", student).read_bytes()
-            == notebook_path(COURSE_ROOT, "autograded", student).read_bytes()
+            notebook_path(root, "autograded", student, assignment).read_bytes()
+            == notebook_path(COURSE_ROOT, "autograded", student, assignment).read_bytes()
         ), student
 
 
 def test_feedback_shows_failures_but_never_hidden_tests(graded):
     root = graded.root
     for student in EXPECTED_POINTS:
-        html = feedback_page(root, student).read_text()
+        html = feedback_page(root, student, edition_of(student)).read_text()
         assert "random_case(seed" not in html and "BEGIN HIDDEN TESTS" not in html, student
     html = feedback_page(root, "half-missing-in-cost").read_text()
     assert "the L2 term uses lambd/m; the cost needs lambd/(2m)." in html
@@ -133,7 +145,7 @@ def test_class_report(graded):
     assert 'src="scores.png"' in page and 'src="pass_rate.png"' in page
     assert (root / "report" / "scores.png").read_bytes().startswith(b"\x89PNG")
     assert "not divided by keep_prob" in page  # the unscaled-dropout student's failure is listed
-    assert "10 students: 9 graded, 1 not graded" in page
+    assert "12 rows: 11 graded, 1 not graded (see Needs attention), editions: 10 en, 2 zh_CN" in page
 
 
 def test_the_terminal_names_what_was_written_and_who_needs_attention(graded):
@@ -188,8 +200,8 @@ def test_formgrader_lists_every_student_by_name_with_the_time_handed_in(graded, 
         page.goto(f"{url}/formgrader/manage_submissions/{ASSIGNMENT}")
         page.locator("td.student-id", has_text="not-json").wait_for()
         rows = {row.locator("td.student-id").inner_text(): row for row in page.locator("tbody tr").all()}
-        assert set(rows) == set(EXPECTED_POINTS)
-        for student in roster():
+        assert set(rows) == set(ENGLISH_EDITION)
+        for student in (student for student in roster() if student["id"] in ENGLISH_EDITION):
             row = rows[student["id"]]
             assert row.locator("td.student-name").inner_text() == f"{student['last_name']}, {student['first_name']}"
             assert row.locator("td.timestamp").inner_text() == re.sub(r"\.\d+", "", handed_in(student["id"]))
@@ -197,8 +209,13 @@ def test_formgrader_lists_every_student_by_name_with_the_time_handed_in(graded, 
         assert rows["not-json"].locator("td.score").inner_text() == "0 / 40"
 
         page.goto(f"{url}/formgrader/gradebook/{ASSIGNMENT}/{NOTEBOOK}")
-        page.get_by_text(f"Submission #{len(EXPECTED_POINTS)}", exact=True).wait_for()
-        assert page.locator("tbody tr").count() == len(EXPECTED_POINTS)  # the manual grading list
+        page.get_by_text(f"Submission #{len(ENGLISH_EDITION)}", exact=True).wait_for()
+        assert page.locator("tbody tr").count() == len(ENGLISH_EDITION)  # the manual grading list
+
+        page.goto(f"{url}/formgrader/manage_submissions/{CHINESE_EDITION}")  # the other edition, on its own
+        page.locator("td.student-id", has_text=next(iter(TWINS))).wait_for()
+        names = page.locator("tbody tr td.student-name").all_inner_texts()
+        assert sorted(names) == sorted(f"{s['last_name']}, {s['first_name']}" for s in roster() if s["id"] in TWINS)
 
         page.goto(f"{url}/formgrader/submissions/{not_json}/")
         # Formgrader draws the comment boxes first and fills in their text once the comments load.
