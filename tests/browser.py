@@ -3,6 +3,7 @@ Debian's Chromium driven by Playwright, and a Jupyter server with nbgrader's ext
 
 import contextlib
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -96,3 +97,68 @@ def _wait_for(url: str, server: subprocess.Popen, log: Path) -> None:
                 return
         time.sleep(0.5)
     raise RuntimeError(f"jupyter server did not answer within {SERVER_START_SECONDS} s:\n{log.read_text()}")
+
+
+def stop(process: subprocess.Popen) -> None:
+    """SIGTERM to the process's session, SIGKILL if it is still there after 20 s."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def log_tail(log: Path, lines: int = 40) -> str:
+    return "\n".join(log.read_text(errors="replace").splitlines()[-lines:]) if log.exists() else "(no log)"
+
+
+@contextlib.contextmanager
+def jupyterlab(home: Path):
+    """`jupyter lab` serving the student's home folder on 127.0.0.1, with a token and Jupyter settings of
+    its own under home; yields the URL that logs the browser in."""
+    port, token = free_port(), secrets.token_hex(16)
+    env = {
+        **os.environ,
+        "HOME": str(home),
+        "JUPYTER_CONFIG_DIR": str(home / ".jupyter"),
+        "JUPYTER_DATA_DIR": str(home / ".local/share/jupyter"),
+        "JUPYTER_RUNTIME_DIR": str(home / ".local/share/jupyter/runtime"),
+    }
+    log = home.parent / "jupyterlab.log"
+    with open(log, "wb") as output:
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "jupyter",
+                "lab",
+                "--no-browser",
+                "--allow-root",
+                "--ServerApp.ip=127.0.0.1",
+                f"--ServerApp.port={port}",
+                "--ServerApp.port_retries=0",
+                f"--IdentityProvider.token={token}",
+                f"--ServerApp.root_dir={home}",
+            ],
+            cwd=home,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + SERVER_START_SECONDS
+        while True:
+            assert server.poll() is None, f"jupyter lab exited with status {server.returncode}:\n{log_tail(log)}"
+            assert time.monotonic() < deadline, f"jupyter lab did not answer in {SERVER_START_SECONDS} s"
+            with contextlib.suppress(OSError):
+                with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=5):
+                    break
+            time.sleep(0.5)
+        yield f"{url}/lab?token={token}"
+    finally:
+        stop(server)

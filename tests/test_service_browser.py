@@ -2,29 +2,22 @@
 service releases: a real browser, a real JupyterLab, a real exchange, and `python -m course serve` running
 as the instructor would run it. The student uses only what stock nbgrader gives them."""
 
-import contextlib
-import os
 import re
-import secrets
 import shutil
-import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from course.layout import ASSIGNMENT, COURSE_ROOT, NOTEBOOK, ROSTER, copy_course, course_config, notebook_path
-from tests.browser import browser_page
-from tests.servers import free_port
+from tests.browser import browser_page, jupyterlab, log_tail, stop
 
 pytestmark = pytest.mark.slow  # a JupyterLab server, a browser and two graded submissions
 
 COURSE_ID = course_config(COURSE_ROOT).CourseDirectory.course_id
 STUDENT = "lab-student"  # nbgrader would take the Unix user name; the student's config fixes it instead
-SERVER_START_SECONDS = 60
 FEEDBACK_SECONDS = 60  # the service's target is a few seconds; this leaves room on a loaded machine
 SCORE = re.compile(rf"{NOTEBOOK} \(Score: ([\d.]+) / ([\d.]+)\)")  # the heading of nbgrader's feedback page
 
@@ -32,22 +25,6 @@ SCORE = re.compile(rf"{NOTEBOOK} \(Score: ([\d.]+) / ([\d.]+)\)")  # the heading
 def nbgrader(cwd: Path, *args: str) -> None:
     done = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=cwd, capture_output=True, text=True)
     assert done.returncode == 0, f"nbgrader {' '.join(args)} failed:\n{done.stdout}{done.stderr}"
-
-
-def stop(process: subprocess.Popen) -> None:
-    """SIGTERM to the process's session, SIGKILL if it is still there after 20 s."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-
-
-def log_tail(log: Path, lines: int = 40) -> str:
-    return "\n".join(log.read_text(errors="replace").splitlines()[-lines:]) if log.exists() else "(no log)"
 
 
 @pytest.fixture
@@ -72,62 +49,6 @@ def exchange(tmp_path):
         yield root
     finally:
         stop(service)
-
-
-@contextlib.contextmanager
-def jupyterlab(home: Path, exchange_root: Path):
-    """`jupyter lab` serving the student's home folder on 127.0.0.1, with a token; yields the URL that
-    logs the browser in. Its nbgrader_config.py names the course, the exchange and the student id."""
-    (home / "nbgrader_config.py").write_text(
-        "c = get_config()  # noqa: F821\n"
-        f"c.CourseDirectory.course_id = {COURSE_ID!r}\n"
-        f"c.CourseDirectory.student_id = {STUDENT!r}\n"
-        f"c.Exchange.root = {str(exchange_root)!r}\n"
-        f"c.Exchange.cache = {str(home / '.nbgrader-cache')!r}\n"
-    )
-    port, token = free_port(), secrets.token_hex(16)
-    env = {
-        **os.environ,
-        "HOME": str(home),
-        "JUPYTER_CONFIG_DIR": str(home / ".jupyter"),
-        "JUPYTER_DATA_DIR": str(home / ".local/share/jupyter"),
-        "JUPYTER_RUNTIME_DIR": str(home / ".local/share/jupyter/runtime"),
-    }
-    log = home.parent / "jupyterlab.log"
-    with open(log, "wb") as output:
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "jupyter",
-                "lab",
-                "--no-browser",
-                "--allow-root",
-                "--ServerApp.ip=127.0.0.1",
-                f"--ServerApp.port={port}",
-                "--ServerApp.port_retries=0",
-                f"--IdentityProvider.token={token}",
-                f"--ServerApp.root_dir={home}",
-            ],
-            cwd=home,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + SERVER_START_SECONDS
-        while True:
-            assert server.poll() is None, f"jupyter lab exited with status {server.returncode}:\n{log_tail(log)}"
-            assert time.monotonic() < deadline, f"jupyter lab did not answer in {SERVER_START_SECONDS} s"
-            with contextlib.suppress(OSError):
-                with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=5):
-                    break
-            time.sleep(0.5)
-        yield f"{url}/lab?token={token}"
-    finally:
-        stop(server)
 
 
 def save_as_student(home: Path, sample_student: str) -> None:
@@ -175,7 +96,14 @@ def score(text: str) -> tuple[float, float]:
 def test_a_student_submits_from_jupyterlab_and_reads_the_feedback(exchange, tmp_path):
     home = tmp_path / "home"
     home.mkdir()
-    with jupyterlab(home, exchange) as url, browser_page() as page:
+    (home / "nbgrader_config.py").write_text(  # the course, the exchange and the student id
+        "c = get_config()  # noqa: F821\n"
+        f"c.CourseDirectory.course_id = {COURSE_ID!r}\n"
+        f"c.CourseDirectory.student_id = {STUDENT!r}\n"
+        f"c.Exchange.root = {str(exchange)!r}\n"
+        f"c.Exchange.cache = {str(home / '.nbgrader-cache')!r}\n"
+    )
+    with jupyterlab(home) as url, browser_page() as page:
         try:
             page.goto(url)
             open_assignments(page)
