@@ -26,6 +26,7 @@ COURSE_ROOT = Path(__file__).resolve().parent.parent
 ASSIGNMENT = "regularization"
 NOTEBOOK = "Regularization"
 HELPER_FILES = ("reg_utils.py", "testCases.py", "testCases.json", "public_tests.py", "handin.py", "datasets/data.mat")
+HELPER_FILES += ("translation.py",)  # messages in the language of the edition's language.txt
 ROSTER = "students.csv"  # id,first_name,last_name,email, as `nbgrader db student import` reads it
 GRADES_CSV = "grades.csv"
 REPORT_DIR = "report"

@@ -32,6 +32,7 @@ def test_package_carries_the_release_helpers_but_no_notebook(package):
         "reg_utils.py",
         "testCases.json",
         "testCases.py",
+        "translation.py",
     ]
     assert package.gradebook.startswith(b"SQLite format 3")
 
