@@ -15,7 +15,7 @@ from pathlib import Path
 import nbformat
 
 from course import last_graded
-from course.feedback import render_feedback, save_feedback
+from course.feedback import language_of, render_feedback, save_feedback
 from course.gradebook import GradebookWriter, stand_in_for_unreadable
 from course.job import GradingResult
 from course.layout import NOTEBOOK, assignment_dir
@@ -67,7 +67,11 @@ class ResultWriter:
         folder.mkdir(parents=True)
         if notebook:
             (folder / f"{NOTEBOOK}.ipynb").write_bytes(notebook)
-            page = result.feedback or render_feedback(nbformat.reads(notebook.decode(), as_version=4), result.student)
+            page = result.feedback or render_feedback(
+                nbformat.reads(notebook.decode(), as_version=4),
+                result.student,
+                language=language_of(assignment_dir(self.root, "release")),
+            )
             feedback_folder = save_feedback(self.root, result.student, page).parent
             submitted = assignment_dir(self.root, "submitted", result.student)
             for name in COLLECTED_FILES:
