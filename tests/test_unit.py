@@ -28,6 +28,7 @@ def test_package_carries_the_release_helpers_but_no_notebook(package):
     assert sorted(package.files) == [
         "datasets/data.mat",
         "handin.py",
+        "locale/zh_CN/LC_MESSAGES/course.mo",
         "public_tests.py",
         "reg_utils.py",
         "testCases.json",
