@@ -7,6 +7,8 @@
                             need attention (not a notebook, kernel killed, grading failed)
   python -m course serve    grade each submission to nbgrader's exchange as it arrives and
                             release its feedback there (see the README's grading service)
+  python -m course messages update the translations' catalogues (locale/*/LC_MESSAGES/course.po)
+                            from the code and compile them
 
 The gradebook is the one nbgrader_config.py names: SQLite beside it, or $COURSE_DB_URL.
 """
@@ -24,6 +26,7 @@ def main(argv=None) -> int:
     )
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("build", help="regenerate the student release")
+    commands.add_parser("messages", help="update the message catalogues from the code and compile them")
     grading = argparse.ArgumentParser(add_help=False)  # the options grade and serve share
     grading.add_argument("--workers", type=int, default=0, help="worker processes (default: all cores)")
     grading.add_argument(
@@ -89,6 +92,13 @@ def main(argv=None) -> int:
         build_release(COURSE_ROOT)
         for edition in EDITIONS:
             print(f"release written to {assignment_dir(COURSE_ROOT, 'release', assignment=edition.assignment)}")
+        return 0
+    if args.command == "messages":
+        from course.messages import LANGUAGES, po_path, update_catalogue
+
+        for language in LANGUAGES:
+            missing = update_catalogue(language)
+            print(f"{po_path(language).relative_to(COURSE_ROOT)}: {missing} messages lack a translation")
         return 0
     if args.command == "serve":
         from course.service import serve

@@ -33,7 +33,7 @@ from nbgrader.preprocessors import (
 from traitlets.config import Config
 
 from course.execute import GuardedExecute
-from course.feedback import render_feedback
+from course.feedback import language_of, render_feedback
 from course.job import CellScore, GradingJob, GradingResult, sha256
 from course.judge import judge_test_cells
 from course.kernels import Kernel, close, kernel_for
@@ -67,7 +67,7 @@ def grade_submission(job: GradingJob) -> GradingResult:
         nb = _grade_in(kernel, nb, job, result)
         result.scores = score_cells(nb)
         result.notebook = nbformat.writes(nb).encode("utf-8")
-        result.feedback = render_feedback(nb, job.student)
+        result.feedback = render_feedback(nb, job.student, job.package.assignment, language_of(kernel.helpers))
     except Exception as error:
         result.status = "error"
         result.problems.append(f"grading failed ({type(error).__name__}): {str(error).splitlines()[0][:300]}")

@@ -1,7 +1,7 @@
 """Feedback for students: nbgrader's own HTML feedback page, minus the hidden tests.
 
-    render_feedback(nb, student) -> bytes       the page of one autograded notebook
-    write_feedback(root, students=None)          the pages of the autograded notebooks on disk
+    render_feedback(nb, student, assignment, language) -> bytes    the page of one autograded notebook
+    write_feedback(root, students=None)                            the pages of the autograded notebooks on disk
 
 The page is what nbgrader's GenerateFeedback writes, byte for byte, but rendered without a
 gradebook: the scores come from the autograded notebook itself (ScoresFromGrading), so a grading
@@ -9,9 +9,14 @@ worker renders it beside the notebook and the recording process only saves it. T
 preprocessors are added: one replaces each hidden-test block with a comment, one cuts error
 tracebacks in grade cells down to "ExceptionName: message" (IPython prints the source lines of
 every frame).
+
+The page speaks the language of the assignment's edition: its labels come from nbgrader's template
+run through gettext (templates/feedback_translated), with the course's catalogue in locale/. In
+English it is nbgrader's page unchanged.
 """
 
-from functools import lru_cache
+import gettext
+from functools import cache
 from pathlib import Path
 
 import nbformat
@@ -23,14 +28,44 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Unicode
 from traitlets.config import Config
 
-from course.layout import ASSIGNMENT, NOTEBOOK, feedback_page, notebook_path, students_in
+from course.layout import ASSIGNMENT, COURSE_ROOT, NOTEBOOK, assignment_dir, feedback_page, notebook_path, students_in
 
 FORMGRADER = Path(nbgrader.__file__).parent / "server_extensions" / "formgrader"
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+LOCALE_DIR = COURSE_ROOT / "locale"
+DOMAIN = "course"  # the catalogue's name, as in translation.py
+
+
+def N_(message: str) -> str:
+    """Marks a message for extraction where it cannot be translated yet; the exporter translates it."""
+    return message
+
+
+NO_RESPONSE = N_("No response.")
+HIDDEN_TESTS_PLACEHOLDER = N_("# hidden tests are not shown")
+
+
+def language_of(folder: Path) -> str:
+    """The locale code in the language.txt the build writes into an assignment folder; English without it."""
+    path = Path(folder) / "language.txt"
+    return path.read_text(encoding="utf-8").strip() if path.is_file() else "en"
+
+
+def translations(language: str) -> gettext.NullTranslations:
+    """The course's catalogue for `language` (NullTranslations, the English text, when it has none),
+    found as translation.py finds it beside the helpers."""
+    path = LOCALE_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.mo"
+    if not path.is_file():
+        return gettext.NullTranslations()
+    with path.open("rb") as file:
+        return gettext.GNUTranslations(file)
 
 
 class ScoresFromGrading(NbGraderPreprocessor):
     """Put into the cells what nbgrader's GetGrades would copy from the gradebook after autograding:
     each grade cell's score, and "No response." on a solution cell left as released."""
+
+    no_response = Unicode(NO_RESPONSE).tag(config=True)
 
     def preprocess(self, nb, resources):
         nb, resources = super().preprocess(nb, resources)
@@ -45,7 +80,7 @@ class ScoresFromGrading(NbGraderPreprocessor):
     def preprocess_cell(self, cell, resources, index):
         if utils.is_solution(cell):
             unchanged = cell.metadata.nbgrader.get("checksum") == utils.compute_checksum(cell)
-            cell.metadata.nbgrader["comment"] = "No response." if unchanged else None
+            cell.metadata.nbgrader["comment"] = self.no_response if unchanged else None
         if utils.is_grade(cell):
             cell.metadata.nbgrader["score"], cell.metadata.nbgrader["points"] = utils.determine_grade(cell)
         return cell, resources
@@ -57,7 +92,7 @@ class HideHiddenTests(NbGraderPreprocessor):
 
     begin_delimiter = Unicode("BEGIN HIDDEN TESTS").tag(config=True)
     end_delimiter = Unicode("END HIDDEN TESTS").tag(config=True)
-    placeholder = Unicode("# hidden tests are not shown").tag(config=True)
+    placeholder = Unicode(HIDDEN_TESTS_PLACEHOLDER).tag(config=True)
 
     def preprocess_cell(self, cell, resources, index):
         lines, hiding = [], False
@@ -86,29 +121,36 @@ class ShortenGradeCellErrors(NbGraderPreprocessor):
         return cell, resources
 
 
-@lru_cache(maxsize=1)
-def _feedback_exporter() -> HTMLExporter:
-    """nbgrader's feedback template and styles, as its GenerateFeedback converter sets them up."""
+@cache
+def _feedback_exporter(language: str) -> HTMLExporter:
+    """nbgrader's feedback template and styles, as its GenerateFeedback converter sets them up, with the
+    template's labels and the two texts added here in `language`."""
+    catalogue = translations(language)
     config = Config()
-    config.HTMLExporter.template_name = "feedback"
-    config.HTMLExporter.extra_template_basedirs = [str(FORMGRADER / "templates")]
+    config.HTMLExporter.template_name = "feedback_translated"
+    config.HTMLExporter.extra_template_basedirs = [str(TEMPLATES), str(FORMGRADER / "templates")]
     config.HTMLExporter.extra_template_paths = [
-        str(FORMGRADER / "static" / "node_modules" / "bootstrap" / "dist" / "css")
+        str(FORMGRADER / "static" / "node_modules" / "bootstrap" / "dist" / "css"),
+        str(FORMGRADER / "templates"),  # where templates/feedback_translated finds 'feedback/index.html.j2'
     ]
     config.CSSHTMLHeaderPreprocessor.style = "default"
+    config.ScoresFromGrading.no_response = catalogue.gettext(NO_RESPONSE)
+    config.HideHiddenTests.placeholder = catalogue.gettext(HIDDEN_TESTS_PLACEHOLDER)
     exporter = HTMLExporter(config=config)
     for preprocessor in (ScoresFromGrading, HideHiddenTests, ShortenGradeCellErrors, CSSHTMLHeaderPreprocessor):
         exporter.register_preprocessor(preprocessor, enabled=True)
+    exporter.environment.add_extension("jinja2.ext.i18n")
+    exporter.environment.install_gettext_translations(catalogue, newstyle=False)
     return exporter
 
 
-def render_feedback(nb, student: str) -> bytes:
-    """The feedback page of one autograded notebook."""
+def render_feedback(nb, student: str, assignment: str = ASSIGNMENT, language: str = "en") -> bytes:
+    """The feedback page of one autograded notebook, in `language` (a locale code such as zh_CN)."""
     resources = {
-        "nbgrader": {"notebook": NOTEBOOK, "assignment": ASSIGNMENT, "student": student},
+        "nbgrader": {"notebook": NOTEBOOK, "assignment": assignment, "student": student},
         "metadata": {"name": NOTEBOOK},
     }
-    html, _ = _feedback_exporter().from_notebook_node(nb, resources=resources)
+    html, _resources = _feedback_exporter(language).from_notebook_node(nb, resources=resources)
     return html.encode("utf-8")
 
 
@@ -122,6 +164,7 @@ def save_feedback(root: Path, student: str, page: bytes, assignment: str = ASSIG
 def write_feedback(root: Path, students=None) -> dict[str, Path]:
     """Render (overwrite) the feedback page of each student, by default of every autograded one,
     from their autograded notebook on disk. Returns {student: html path}."""
+    language = language_of(assignment_dir(root, "release"))
     if students is None:
         students = [
             student
@@ -132,7 +175,9 @@ def write_feedback(root: Path, students=None) -> dict[str, Path]:
         student: save_feedback(
             root,
             student,
-            render_feedback(nbformat.read(notebook_path(root, "autograded", student), as_version=4), student),
+            render_feedback(
+                nbformat.read(notebook_path(root, "autograded", student), as_version=4), student, language=language
+            ),
         )
         for student in sorted(students)
     }

@@ -67,16 +67,21 @@ def _tested_function(cell) -> str:
 
 
 def _definition_not_run(nb, function: str):
-    """A NotRun naming the compile error of the solution cell that defines `function`, if it had one."""
+    """A NotRun naming the compile error of the solution cell that defines `function`, if it had one,
+    in the release's language (called inside course_modules(helpers), whose translation module knows it)."""
+    from translation import _
+
     for cell in nb.cells:
         if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("grade_id") == function:
             for output in cell.get("outputs", []):
                 if output.output_type == "error" and output.ename in COMPILE_ERRORS:
                     line = re.search(r"line (\d+)", output.evalue)
-                    where = f" at line {line.group(1)}" if line else ""
+                    details = {"function": function, "error": output.ename, "reason": output.evalue.split(" (")[0]}
+                    if line:
+                        message = _("the cell that defines {function} did not run: {error} at line {line} ({reason})")
+                        return NotRun(message.format(line=line.group(1), **details))
                     return NotRun(
-                        f"the cell that defines {function} did not run: {output.ename}{where} "
-                        f"({output.evalue.split(' (')[0]})"
+                        _("the cell that defines {function} did not run: {error} ({reason})").format(**details)
                     )
     return None
 

@@ -41,6 +41,7 @@ ASSIGNMENT = EDITIONS[0].assignment  # the English edition, whose source noteboo
 NOTEBOOK = "Regularization"  # the notebook's name in every edition
 LANGUAGE_FILE = "language.txt"  # in each edition's folder: its language, read by the helpers at run time
 HELPER_FILES = ("reg_utils.py", "testCases.py", "testCases.json", "public_tests.py", "handin.py", "datasets/data.mat")
+HELPER_FILES += ("translation.py", "locale/zh_CN/LC_MESSAGES/course.mo")  # messages in the edition's language
 ROSTER = "students.csv"  # id,first_name,last_name,email, as `nbgrader db student import` reads it
 GRADES_CSV = "grades.csv"
 REPORT_DIR = "report"
@@ -77,7 +78,10 @@ def copy_course(target: Path, folders=("source",), root: Path = COURSE_ROOT) -> 
         shutil.copyfile(root / name, target / name)
     for folder in ("locale", *folders):
         shutil.copytree(
-            root / folder, target / folder, ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints")
+            root / folder,
+            target / folder,
+            ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"),
+            dirs_exist_ok=True,
         )
     return target
 

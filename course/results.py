@@ -18,7 +18,7 @@ from course import last_graded
 from course.feedback import render_feedback, save_feedback
 from course.gradebook import GradebookWriter, stand_in_for_unreadable
 from course.job import GradingResult
-from course.layout import NOTEBOOK, assignment_dir
+from course.layout import NOTEBOOK, assignment_dir, edition
 
 BATCH_SIZE = 16
 BATCH_SECONDS = 2.0
@@ -69,7 +69,9 @@ class ResultWriter:
         folder.mkdir(parents=True)
         if notebook:
             (folder / f"{NOTEBOOK}.ipynb").write_bytes(notebook)
-            page = result.feedback or render_feedback(nbformat.reads(notebook.decode(), as_version=4), student)
+            page = result.feedback or render_feedback(
+                nbformat.reads(notebook.decode(), as_version=4), student, assignment, edition(assignment).language
+            )
             feedback_folder = save_feedback(self.root, student, page, assignment).parent
             submitted = assignment_dir(self.root, "submitted", student, assignment)
             for name in COLLECTED_FILES:

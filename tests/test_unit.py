@@ -29,10 +29,12 @@ def test_package_carries_the_release_helpers_but_no_notebook(package):
         "datasets/data.mat",
         "handin.py",
         "language.txt",
+        "locale/zh_CN/LC_MESSAGES/course.mo",
         "public_tests.py",
         "reg_utils.py",
         "testCases.json",
         "testCases.py",
+        "translation.py",
     ]
     assert package.gradebook.startswith(b"SQLite format 3")
 

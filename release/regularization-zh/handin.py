@@ -29,6 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
+from translation import _
+
 FOLDER = ".handin"  # the records' folder, beside the notebook
 RECORDS = Path.cwd() / FOLDER  # fixed when the notebook imports the tests, before any student code
 PLANS_FOLDER = ".hidden"  # where the grader puts the hidden cases' planned calls, beside the notebook
@@ -51,7 +53,7 @@ def hidden_tests(function: str, target):
     __tracebackhide__ = True
     plan = PLANS / f"{function}.plan"
     if not (autograding() and plan.is_file()):
-        print(f"More cases of {function} are tested when your notebook is graded.")
+        print(_("More cases of {function} are tested when your notebook is graded.").format(function=function))
         return
     target = recorded(target, function)
     for arguments, seed in decode(*unpack(plan.read_bytes())):
@@ -246,13 +248,17 @@ class Replay:
         record = next((record for record in self.records if record.get("arguments") == key), None)
         if record is None:
             raise JudgingError(
-                f"{self.function}: the test made a call the student's kernel did not make; "
-                "the test cell did not run to its end there (or its functions were replaced)."
+                _(
+                    "{function}: the test made a call the student's kernel did not make; "
+                    "the test cell did not run to its end there (or its functions were replaced)."
+                ).format(function=self.function)
             )
         self.records.remove(record)
         if record.get("too_large"):
             raise JudgingError(
-                f"{self.function}: its results were too large to hand in (over {MAX_RECORD_BYTES // 2**20} MB in all)."
+                _("{function}: its results were too large to hand in (over {megabytes} MB in all).").format(
+                    function=self.function, megabytes=MAX_RECORD_BYTES // 2**20
+                )
             )
         if "arguments_after" in record:
             _overwrite(list(args), list(record["arguments_after"]))

@@ -12,6 +12,8 @@ import numpy as np
 import scipy.io
 from scipy.special import expit, xlogy
 
+from translation import _
+
 DATA_FILE = Path(__file__).resolve().parent / "datasets" / "data.mat"
 
 
@@ -115,6 +117,7 @@ def predict(X, Y, parameters):
     """Classify X (n_x, m) with a 0.5 threshold, print the accuracy against Y, return (1, m) ints."""
     A3, _ = forward_propagation(X, parameters)
     predictions = (A3 > 0.5).astype(int)
+    # Not translated: the notebook's code cells print English labels around it, in every edition.
     print("Accuracy: " + str(np.mean(predictions[0, :] == Y[0, :])))
     return predictions
 
@@ -191,7 +194,7 @@ def accuracy(X, Y, parameters):
 def optional_section(name):
     """False, with a one-line note, under autograding: the optional sections must not slow grading."""
     if os.environ.get("NBGRADER_EXECUTION") == "autograde":
-        print(f"Optional section '{name}' skipped under autograding.")
+        print(_("Optional section '{name}' skipped under autograding.").format(name=name))
         return False
     return True
 
@@ -218,18 +221,15 @@ def _tiny_dropout_cache(X, parameters):
     return (Z1, np.ones_like(A1), A1, W1, b1, Z2, np.ones_like(A2), A2, W2, b2, Z3, A3, W3, b3)
 
 
-# what to finish first, and a call on the tiny case, by function name
+# the exercise to finish first (None: section 8.1's own functions), and a call on the tiny case, by function name
 _EXERCISES = {
-    "compute_cost_with_regularization": ("exercise 1", lambda f, X, Y, p: f(forward_propagation(X, p)[0], Y, p, 0.1)),
-    "backward_propagation_with_regularization": (
-        "exercise 2",
-        lambda f, X, Y, p: f(X, Y, forward_propagation(X, p)[1], 0.1),
-    ),
-    "forward_propagation_with_dropout": ("exercise 3", lambda f, X, Y, p: f(X, p, 1.0)),
-    "backward_propagation_with_dropout": ("exercise 4", lambda f, X, Y, p: f(X, Y, _tiny_dropout_cache(X, p), 1.0)),
-    "forward_propagation_with_dropout_per_layer": ("section 8.1's functions", lambda f, X, Y, p: f(X, p, [1.0, 1.0])),
+    "compute_cost_with_regularization": (1, lambda f, X, Y, p: f(forward_propagation(X, p)[0], Y, p, 0.1)),
+    "backward_propagation_with_regularization": (2, lambda f, X, Y, p: f(X, Y, forward_propagation(X, p)[1], 0.1)),
+    "forward_propagation_with_dropout": (3, lambda f, X, Y, p: f(X, p, 1.0)),
+    "backward_propagation_with_dropout": (4, lambda f, X, Y, p: f(X, Y, _tiny_dropout_cache(X, p), 1.0)),
+    "forward_propagation_with_dropout_per_layer": (None, lambda f, X, Y, p: f(X, p, [1.0, 1.0])),
     "backward_propagation_with_dropout_per_layer": (
-        "section 8.1's functions",
+        None,
         lambda f, X, Y, p: f(X, Y, _tiny_dropout_cache(X, p), [1.0, 1.0]),
     ),
 }
@@ -245,11 +245,15 @@ def exercises_done(*functions):
     state = np.random.get_state()
     try:
         for function in functions:
-            what, call = _EXERCISES[function.__name__]
+            exercise, call = _EXERCISES[function.__name__]
             try:
                 call(function, X, Y, parameters)
             except NotImplementedError:
-                print(f"Finish {what} first ({function.__name__}): this optional section uses it.")
+                if exercise is None:
+                    message = _("Finish section 8.1's functions first ({function}): this optional section uses it.")
+                else:
+                    message = _("Finish exercise {exercise} first ({function}): this optional section uses it.")
+                print(message.format(exercise=exercise, function=function.__name__))
                 return False
     finally:
         np.random.set_state(state)
@@ -270,26 +274,32 @@ def check_per_layer(forward, backward, forward_per_layer, backward_per_layer):
         A3_per_layer, cache_per_layer = forward_per_layer(X, parameters, [0.7, 0.7])
         if not (np.allclose(A3, A3_per_layer) and all(np.allclose(a, b) for a, b in zip(cache, cache_per_layer))):
             print(
-                "With keep_probs = [0.7, 0.7], forward_propagation_with_dropout_per_layer should give what "
-                "forward_propagation_with_dropout gives with keep_prob = 0.7 (same seed); it does not."
+                _(
+                    "With keep_probs = [0.7, 0.7], forward_propagation_with_dropout_per_layer should give what "
+                    "forward_propagation_with_dropout gives with keep_prob = 0.7 (same seed); it does not."
+                )
             )
             return False
         grads = backward(X, Y, cache, 0.7)
         grads_per_layer = backward_per_layer(X, Y, cache, [0.7, 0.7])
         if not all(np.allclose(grads[name], grads_per_layer[name]) for name in grads):
             print(
-                "With keep_probs = [0.7, 0.7], backward_propagation_with_dropout_per_layer should give what "
-                "backward_propagation_with_dropout gives with keep_prob = 0.7; it does not."
+                _(
+                    "With keep_probs = [0.7, 0.7], backward_propagation_with_dropout_per_layer should give what "
+                    "backward_propagation_with_dropout gives with keep_prob = 0.7; it does not."
+                )
             )
             return False
         cache = forward_per_layer(X, parameters, [1.0, 0.5])[1]
         if not (np.all(cache[1] == 1) and not np.all(cache[6] == 1)):  # D1 and D2
             print(
-                "With keep_probs = [1.0, 0.5], layer 1 should keep every unit and layer 2 drop some: "
-                "use keep_probs[0] for layer 1 and keep_probs[1] for layer 2."
+                _(
+                    "With keep_probs = [1.0, 0.5], layer 1 should keep every unit and layer 2 drop some: "
+                    "use keep_probs[0] for layer 1 and keep_probs[1] for layer 2."
+                )
             )
             return False
     finally:
         np.random.set_state(state)
-    print("Per-layer self-check passed.")
+    print(_("Per-layer self-check passed."))
     return True

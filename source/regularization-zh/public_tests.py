@@ -38,6 +38,7 @@ from testCases import (
     forward_propagation_with_dropout_test_case,
     random_case,
 )
+from translation import _
 
 # The functions the tests judge; the grader plays each back from what the kernel recorded (handin.py).
 GRADED_FUNCTIONS = (
@@ -75,27 +76,33 @@ PUBLIC_EXPECTED = {
         [0.5159892543815019, 0.0, -0.4168722850856743, 0.4221853784603495, -0.32306840916452184],
     ],
 }
-HARD_CODED_HINT = (
+HARD_CODED_HINT = _(
     "this is the public example's expected value: the function only reproduces the public "
     "example instead of computing the result from its inputs."
 )
 PUBLIC_M = 5  # the number of examples in every public case: code with m fixed at 5 passes them
-SHARED_BY_EXAMPLES_HINT = (
+SHARED_BY_EXAMPLES_HINT = _(
     "one mask per unit is shared by all examples; every example needs its own mask: "
     "np.random.rand(A.shape[0], A.shape[1])."
 )
-SHARED_BY_UNITS_HINT = (
+SHARED_BY_UNITS_HINT = _(
     "one mask per example is shared by all units; every unit needs its own mask: "
     "np.random.rand(A.shape[0], A.shape[1])."
 )
 # Hints for numpy's "operands could not be broadcast" inside the student's function.
 SHAPE_HINTS = {
-    "backward_propagation_with_regularization": "two arrays of different shapes were combined: "
-    "does each dW get the term of its own layer, (lambd/m) * W1 for dW1, ...?",
-    "forward_propagation_with_dropout": "two arrays of different shapes were combined: "
-    "does each mask have the shape of its own layer, D1 like A1, D2 like A2?",
-    "backward_propagation_with_dropout": "two arrays of different shapes were combined: "
-    "is each gradient masked with its own layer's mask, dA1 with D1, dA2 with D2?",
+    "backward_propagation_with_regularization": _(
+        "two arrays of different shapes were combined: "
+        "does each dW get the term of its own layer, (lambd/m) * W1 for dW1, ...?"
+    ),
+    "forward_propagation_with_dropout": _(
+        "two arrays of different shapes were combined: "
+        "does each mask have the shape of its own layer, D1 like A1, D2 like A2?"
+    ),
+    "backward_propagation_with_dropout": _(
+        "two arrays of different shapes were combined: "
+        "is each gradient masked with its own layer's mask, dA1 with D1, dA2 with D2?"
+    ),
 }
 # A large network for the statistics of dropout: 120,000 entries in D1, 80,000 in D2.
 STATISTICS_CASE = {"seed": 0, "layer_dims": [10, 300, 200, 1], "m": 400}
@@ -106,9 +113,10 @@ def _close(got, expected):
 
 
 def _fail(function, problem, hint=None):
-    message = f"{function}: {problem}"
+    """Raise the failure students read: `problem` and `hint` are whole translated sentences."""
+    message = _("{function}: {problem}").format(function=function, problem=problem)
     if hint:
-        message += f"\nHint: {hint}"
+        message += "\n" + _("Hint: {hint}").format(hint=hint)
     failure = AssertionError(message)
     failure._render_traceback_ = functools.partial(_traceback_without_these_tests, failure)
     raise failure
@@ -141,13 +149,13 @@ def _call_without_mutation(function, target, *args):
     except ValueError as error:
         if function not in SHAPE_HINTS or "broadcast" not in str(error):
             raise
-        _fail(function, f"the call failed with ValueError: {error}", SHAPE_HINTS[function])
+        _fail(function, _("the call failed with ValueError: {error}").format(error=error), SHAPE_HINTS[function])
     for position, (old, new) in enumerate(zip(before, args)):
         if not _same_structure(old, new):
             _fail(
                 function,
-                f"argument {position + 1} was modified by the call.",
-                "compute new arrays (A = A * D) instead of changing the inputs in place (A *= D).",
+                _("argument {position} was modified by the call.").format(position=position + 1),
+                _("compute new arrays (A = A * D) instead of changing the inputs in place (A *= D)."),
             )
     return result
 
@@ -184,10 +192,10 @@ def _ignored_argument_hint(target, arguments, seed, result, name):
         return None
     if not _same_structure(result, again):
         return None
-    return (
-        f"the result does not change with {name}, so the function does not use its argument {name}: "
-        f"is a fixed number written where {name} belongs?"
-    )
+    return _(
+        "the result does not change with {name}, so the function does not use its argument {name}: "
+        "is a fixed number written where {name} belongs?"
+    ).format(name=name)
 
 
 def _is_public_answer(name, value):
@@ -205,23 +213,38 @@ def check_array(function, name, got, expected, hint=None):
     if isinstance(got, np.ndarray) and _is_public_answer(name, got) and not _is_public_answer(name, expected):
         hint = HARD_CODED_HINT
     if not isinstance(got, np.ndarray):
-        _fail(function, f"{name} should be a numpy array, but it is a {type(got).__name__}.")
+        _fail(
+            function,
+            _("{name} should be a numpy array, but it is a {type}.").format(name=name, type=type(got).__name__),
+        )
     if got.shape != expected.shape:
         _fail(
             function,
-            f"{name} has shape {got.shape}, but it should have shape {expected.shape}.",
+            _("{name} has shape {shape}, but it should have shape {expected_shape}.").format(
+                name=name, shape=got.shape, expected_shape=expected.shape
+            ),
             hint() if callable(hint) else hint,
         )
     if not np.issubdtype(got.dtype, np.floating):
-        _fail(function, f"{name} has dtype {got.dtype}, but it should hold floats.")
+        _fail(function, _("{name} has dtype {dtype}, but it should hold floats.").format(name=name, dtype=got.dtype))
     if not _close(got, expected):
         error = np.abs(got - expected)
         worst = np.unravel_index(np.argmax(error), error.shape)
         _fail(
             function,
-            f"{name} is wrong: the largest error is {error[worst]:.6g} at index {tuple(int(i) for i in worst)} "
-            f"(expected {expected[worst]:.8g}, got {got[worst]:.8g}).\n"
-            f"expected {name} =\n{expected}\ngot {name} =\n{got}",
+            _(
+                "{name} is wrong: the largest error is {error:.6g} at index {index} "
+                "(expected {expected_entry:.8g}, got {entry:.8g}).\n"
+                "expected {name} =\n{expected}\ngot {name} =\n{got}"
+            ).format(
+                name=name,
+                error=error[worst],
+                index=tuple(int(i) for i in worst),
+                expected_entry=expected[worst],
+                entry=got[worst],
+                expected=expected,
+                got=got,
+            ),
             hint() if callable(hint) else hint,
         )
 
@@ -254,12 +277,14 @@ def _m_mistakes(m, n_x=None, source="X"):
     known = [
         (
             m / PUBLIC_M,
-            f"m is fixed at {PUBLIC_M}, the number of examples in the public tests; "
-            f"take it from the inputs: m = {source}.shape[1].",
+            _(
+                "m is fixed at {public_m}, the number of examples in the public tests; "
+                "take it from the inputs: m = {source}.shape[1]."
+            ).format(public_m=PUBLIC_M, source=source),
         )
     ]
     if n_x is not None:
-        known.append((m / n_x, "m is X.shape[0], the number of features; the number of examples is X.shape[1]."))
+        known.append((m / n_x, _("m is X.shape[0], the number of features; the number of examples is X.shape[1].")))
     return known
 
 
@@ -287,17 +312,23 @@ def check_cost(target, A3, Y, parameters, lambd, expected):
     returned = _call_without_mutation(function, target, A3, Y, parameters, lambd)
     cost = returned[()] if isinstance(returned, np.ndarray) and returned.ndim == 0 else returned
     if not isinstance(cost, numbers.Real) or isinstance(cost, bool):
-        shape = f" of shape {cost.shape}" if isinstance(cost, np.ndarray) else ""
+        kind = type(cost).__name__
         _fail(
             function,
-            f"the cost should be a real number, but it is a {type(cost).__name__}{shape}.",
-            "np.sum over a whole array gives a scalar.",
+            _("the cost should be a real number, but it is a {type} of shape {shape}.").format(
+                type=kind, shape=cost.shape
+            )
+            if isinstance(cost, np.ndarray)
+            else _("the cost should be a real number, but it is a {type}.").format(type=kind),
+            _("np.sum over a whole array gives a scalar."),
         )
     if not np.isclose(cost, expected, rtol=RTOL, atol=ATOL):
         ignored = functools.partial(_ignored_argument_hint, target, (A3, Y, parameters, lambd), None, returned, "lambd")
         _fail(
             function,
-            f"the cost is {float(cost)!r}, but it should be {float(expected)!r}.",
+            _("the cost is {cost!r}, but it should be {expected!r}.").format(
+                cost=float(cost), expected=float(expected)
+            ),
             _cost_hint(cost, expected, A3, Y, parameters, ignored),
         )
 
@@ -312,42 +343,47 @@ def _cost_hint(cost, expected, A3, Y, parameters, ignored):
     if penalty == 0:
         return None
     if np.isclose(cost, penalty, rtol=RATIO_RTOL):
-        return "the cost is the L2 term alone; add the cross-entropy part."
+        return _("the cost is the L2 term alone; add the cross-entropy part.")
     weights = [np.asarray(parameters[f"W{layer}"], dtype=float) for layer in (1, 2, 3)]
     squares = [np.sum(W**2) for W in weights]
     total = sum(squares)
     m = Y.shape[1]
     known = [
-        (2, "the L2 term uses lambd/m; the cost needs lambd/(2m)."),
-        (m, "the L2 term is missing the 1/m factor, or m is not the number of examples, Y.shape[1]."),
+        (2, _("the L2 term uses lambd/m; the cost needs lambd/(2m).")),
+        (m, _("the L2 term is missing the 1/m factor, or m is not the number of examples, Y.shape[1].")),
         *_m_mistakes(m, source="Y"),
-        (0.5, "the L2 term is halved twice; the factor is lambd/(2m)."),
-        (-1, "the L2 term is subtracted; it must be added to the cross-entropy."),
-        (0, "the L2 term is missing: the cost equals the plain cross-entropy."),
+        (0.5, _("the L2 term is halved twice; the factor is lambd/(2m).")),
+        (-1, _("the L2 term is subtracted; it must be added to the cross-entropy.")),
+        (0, _("the L2 term is missing: the cost equals the plain cross-entropy.")),
         (
             1 + sum(np.sum(np.square(parameters[f"b{layer}"])) for layer in (1, 2, 3)) / total,
-            "the L2 term includes the biases; only the weights W1, W2, W3 are penalized.",
+            _("the L2 term includes the biases; only the weights W1, W2, W3 are penalized."),
         ),
-        (sum(np.sum(W) for W in weights) / total, "the weights are not squared: add up the squares W**2, not W."),
+        (sum(np.sum(W) for W in weights) / total, _("the weights are not squared: add up the squares W**2, not W.")),
         (
             sum(np.sum(np.abs(W)) for W in weights) / total,
-            "the L2 term adds up |W|, which is L1 regularization; L2 adds up the squares W**2.",
+            _("the L2 term adds up |W|, which is L1 regularization; L2 adds up the squares W**2."),
         ),
         (
             sum(np.sqrt(square) for square in squares) / total,
-            "np.linalg.norm(W) is not squared: the L2 term needs the squared norm, np.linalg.norm(W)**2.",
+            _("np.linalg.norm(W) is not squared: the L2 term needs the squared norm, np.linalg.norm(W)**2."),
         ),
         (
             sum(np.mean(W**2) for W in weights) / total,
-            "the L2 term averages the squares with np.mean; it adds them up: np.sum(np.square(W)).",
+            _("the L2 term averages the squares with np.mean; it adds them up: np.sum(np.square(W))."),
         ),
         (
             sum(np.sum(W) ** 2 for W in weights) / total,
-            "the L2 term squares the sum of each W; it adds up the squares: np.sum(np.square(W)), "
-            "not np.square(np.sum(W)).",
+            _(
+                "the L2 term squares the sum of each W; it adds up the squares: np.sum(np.square(W)), "
+                "not np.square(np.sum(W))."
+            ),
         ),
         *(
-            (1 - square / total, f"the L2 term leaves out W{layer}; it adds up the squares of W1, W2 and W3.")
+            (
+                1 - square / total,
+                _("the L2 term leaves out W{layer}; it adds up the squares of W1, W2 and W3.").format(layer=layer),
+            )
             for layer, square in zip((1, 2, 3), squares)
         ),
     ]
@@ -356,16 +392,23 @@ def _cost_hint(cost, expected, A3, Y, parameters, ignored):
 
 def check_gradient_keys(function, gradients):
     if not isinstance(gradients, dict):
-        _fail(function, f"the result should be a dict of gradients, but it is a {type(gradients).__name__}.")
-    missing = [key for key in GRADIENT_KEYS if key not in gradients]
-    extra = sorted(set(gradients) - set(GRADIENT_KEYS), key=str)
-    if missing or extra:
         _fail(
             function,
-            "the gradients dict has the wrong keys: "
-            + "; ".join(part for part in (missing and f"missing {missing}", extra and f"unexpected {extra}") if part)
-            + f". It should have exactly {list(GRADIENT_KEYS)}.",
+            _("the result should be a dict of gradients, but it is a {type}.").format(type=type(gradients).__name__),
         )
+    missing = [key for key in GRADIENT_KEYS if key not in gradients]
+    extra = sorted(set(gradients) - set(GRADIENT_KEYS), key=str)
+    if missing and extra:
+        problem = _(
+            "the gradients dict has the wrong keys: missing {missing}; unexpected {extra}. "
+            "It should have exactly {keys}."
+        )
+    elif missing:
+        problem = _("the gradients dict has the wrong keys: missing {missing}. It should have exactly {keys}.")
+    elif extra:
+        problem = _("the gradients dict has the wrong keys: unexpected {extra}. It should have exactly {keys}.")
+    if missing or extra:
+        _fail(function, problem.format(missing=missing, extra=extra, keys=list(GRADIENT_KEYS)))
 
 
 def _gradients_and_hint(function, target, arguments, scalar):
@@ -391,7 +434,7 @@ def check_regularized_gradients(target, X, Y, cache, lambd, expected):
     for name in ("dW3", "dW2", "dW1"):
         got, wanted = gradients[name], expected[name]
         hint = (
-            "no weight gradient has the regularization term: add (lambd/m) * W to each of dW1, dW2, dW3."
+            _("no weight gradient has the regularization term: add (lambd/m) * W to each of dW1, dW2, dW3.")
             if unregularized
             else lambda name=name, got=got, wanted=wanted: (
                 _l2_term_hint(name, got, wanted, plain[name], weights[name], X.shape[1])
@@ -415,7 +458,7 @@ def _bias_hint(name, got, plain, b):
     """The hint for a db that differs from backward_propagation's by a multiple of b: a regularized bias."""
     if b is None or not isinstance(got, np.ndarray) or got.shape != plain.shape or _ratio(got - plain, b) is None:
         return None
-    return f"biases are not regularized: {name} stays as in backward_propagation."
+    return _("biases are not regularized: {name} stays as in backward_propagation.").format(name=name)
 
 
 def _l2_term_hint(name, got, expected, plain, W, m):
@@ -425,31 +468,36 @@ def _l2_term_hint(name, got, expected, plain, W, m):
     term, wanted = got - plain, np.asarray(expected, dtype=float) - plain
     layer = name[-1]
     if np.allclose(term, wanted * W, rtol=RATIO_RTOL, atol=ATOL):
-        return (
-            f"{name}'s regularization term uses W{layer} squared; the derivative of (lambd/(2m)) W**2 "
-            f"is (lambd/m) W{layer}."
-        )
+        return _(
+            "{name}'s regularization term uses W{layer} squared; the derivative of (lambd/(2m)) W**2 "
+            "is (lambd/m) W{layer}."
+        ).format(name=name, layer=layer)
     if W.size > 1 and any(
         np.allclose(term, total, rtol=RATIO_RTOL, atol=ATOL) for total in (np.sum(wanted), np.sum(wanted * W))
     ):
-        return (
-            f"{name}'s regularization term adds one number, a sum over W{layer}, to every entry; "
-            f"the term is the array (lambd/m) * W{layer}."
-        )
+        return _(
+            "{name}'s regularization term adds one number, a sum over W{layer}, to every entry; "
+            "the term is the array (lambd/m) * W{layer}."
+        ).format(name=name, layer=layer)
     return _known_mistake(
         _ratio(term, wanted),
         [
-            (0, f"{name} has no regularization term; add (lambd/m) * W{layer}."),
+            (0, _("{name} has no regularization term; add (lambd/m) * W{layer}.").format(name=name, layer=layer)),
             (
                 2,
-                f"{name}'s regularization term is twice too large: the derivative of (lambd/(2m)) W**2 is (lambd/m) W.",
+                _(
+                    "{name}'s regularization term is twice too large: the derivative of (lambd/(2m)) W**2 "
+                    "is (lambd/m) W."
+                ).format(name=name),
             ),
             (
                 0.5,
-                f"{name}'s regularization term has an extra 1/2: the derivative of (lambd/(2m)) W**2 is (lambd/m) W.",
+                _(
+                    "{name}'s regularization term has an extra 1/2: the derivative of (lambd/(2m)) W**2 is (lambd/m) W."
+                ).format(name=name),
             ),
-            (-1, f"{name}'s regularization term has the wrong sign; it is added."),
-            (m, f"{name}'s regularization term is missing the 1/m factor."),
+            (-1, _("{name}'s regularization term has the wrong sign; it is added.").format(name=name)),
+            (m, _("{name}'s regularization term is missing the 1/m factor.").format(name=name)),
         ],
     )
 
@@ -463,14 +511,16 @@ def check_dropout_forward(target, X, parameters, keep_prob, seed, expected_A3):
     np.random.seed(seed)
     result = _call_without_mutation(function, target, X, parameters, keep_prob)
     if not (isinstance(result, tuple) and len(result) == 2):
-        _fail(function, "the function should return the pair (A3, cache).")
+        _fail(function, _("the function should return the pair (A3, cache)."))
     A3, cache = result
     if not (isinstance(cache, tuple) and len(cache) == len(DROPOUT_CACHE_NAMES)):
         _fail(
             function,
-            f"the cache should be the tuple {DROPOUT_CACHE_NAMES}.",
-            "this is what forward_propagation returns: it drops no unit and its cache has no masks; "
-            "the pass with dropout draws D1 and D2."
+            _("the cache should be the tuple {names}.").format(names=DROPOUT_CACHE_NAMES),
+            _(
+                "this is what forward_propagation returns: it drops no unit and its cache has no masks; "
+                "the pass with dropout draws D1 and D2."
+            )
             if _is_plain_pass(result, X, parameters)
             else None,
         )
@@ -482,8 +532,8 @@ def check_dropout_forward(target, X, parameters, keep_prob, seed, expected_A3):
             source = "X" if layer == 1 else f"A{layer - 1}"
             _fail(
                 function,
-                f"Z{layer} is not W{layer} {source} + b{layer}.",
-                "the input X must not be dropped out: dropout applies to the hidden layers only."
+                _("Z{layer} is not W{layer} {source} + b{layer}.").format(layer=layer, source=source),
+                _("the input X must not be dropped out: dropout applies to the hidden layers only.")
                 if layer == 1
                 else None,
             )
@@ -493,8 +543,8 @@ def check_dropout_forward(target, X, parameters, keep_prob, seed, expected_A3):
     if not _close(values["A3"], sigmoid(values["Z3"])):
         _fail(
             function,
-            "A3 in the cache is not sigmoid(Z3).",
-            "the output layer must not be dropped out: dropout applies to the hidden layers only.",
+            _("A3 in the cache is not sigmoid(Z3)."),
+            _("the output layer must not be dropped out: dropout applies to the hidden layers only."),
         )
     _check_masks_follow_the_seed(function, target, X, parameters, keep_prob, seed, values, ignored)
     check_array(function, "A3", A3, expected_A3)
@@ -517,14 +567,16 @@ def _check_dropout_layer(function, layer, values, keep_prob, ignored):
         shared = {(A.shape[0], 1): SHARED_BY_EXAMPLES_HINT, (1, A.shape[1]): SHARED_BY_UNITS_HINT}
         _fail(
             function,
-            f"D{layer} has shape {D.shape}; it should have the shape of A{layer}, {A.shape}.",
+            _("D{layer} has shape {shape}; it should have the shape of A{layer}, {expected_shape}.").format(
+                layer=layer, shape=D.shape, expected_shape=A.shape
+            ),
             shared.get(D.shape),
         )
     if not np.isin(D, (0, 1)).all():
         _fail(
             function,
-            f"D{layer} should contain only 0 and 1 (or False and True).",
-            "compare the random numbers with keep_prob: D = (D < keep_prob).",
+            _("D{layer} should contain only 0 and 1 (or False and True).").format(layer=layer),
+            _("compare the random numbers with keep_prob: D = (D < keep_prob)."),
         )
     kept = relu(Z) * D
     if _close(A, kept / keep_prob):
@@ -532,28 +584,32 @@ def _check_dropout_layer(function, layer, values, keep_prob, ignored):
     if _close(A, kept):
         _fail(
             function,
-            f"A{layer} was masked but not divided by keep_prob.",
-            "activations were not divided by keep_prob: inverted dropout scales the kept units up.",
+            _("A{layer} was masked but not divided by keep_prob.").format(layer=layer),
+            _("activations were not divided by keep_prob: inverted dropout scales the kept units up."),
         )
     if _close(A, kept * keep_prob):
         _fail(
             function,
-            f"A{layer} was masked and then multiplied by keep_prob.",
-            f"A{layer} was multiplied by keep_prob; inverted dropout divides it by keep_prob.",
+            _("A{layer} was masked and then multiplied by keep_prob.").format(layer=layer),
+            _("A{layer} was multiplied by keep_prob; inverted dropout divides it by keep_prob.").format(layer=layer),
         )
     if _close(A, relu(Z)):
         _fail(
             function,
-            f"A{layer} has no dropout: it is relu(Z{layer}) unchanged.",
-            f"mask A{layer} with D{layer}, then divide it by keep_prob.",
+            _("A{layer} has no dropout: it is relu(Z{layer}) unchanged.").format(layer=layer),
+            _("mask A{layer} with D{layer}, then divide it by keep_prob.").format(layer=layer),
         )
     if _close(A, relu(Z) / keep_prob):
         _fail(
             function,
-            f"A{layer} was divided by keep_prob but not masked with D{layer}.",
-            f"multiply A{layer} by D{layer} too, so that the units the mask drops are 0.",
+            _("A{layer} was divided by keep_prob but not masked with D{layer}.").format(layer=layer),
+            _("multiply A{layer} by D{layer} too, so that the units the mask drops are 0.").format(layer=layer),
         )
-    _fail(function, f"A{layer} is not relu(Z{layer}) masked with D{layer} and divided by keep_prob.", ignored())
+    _fail(
+        function,
+        _("A{layer} is not relu(Z{layer}) masked with D{layer} and divided by keep_prob.").format(layer=layer),
+        ignored(),
+    )
 
 
 def _check_masks_follow_the_seed(function, target, X, parameters, keep_prob, seed, values, ignored):
@@ -571,27 +627,31 @@ def _check_masks_follow_the_seed(function, target, X, parameters, keep_prob, see
         if np.array_equal(D, drawn < keep_prob):
             continue
         if np.array_equal(D, drawn >= keep_prob):
-            hint = (
+            hint = _(
                 "the comparison is inverted: keep a unit where rand < keep_prob, "
                 "which happens with probability keep_prob."
             )
         elif np.array_equal(D, normal[layer - 1] < keep_prob):
-            hint = "the mask was drawn with np.random.randn (normal numbers); draw uniform numbers with np.random.rand."
+            hint = _(
+                "the mask was drawn with np.random.randn (normal numbers); draw uniform numbers with np.random.rand."
+            )
         elif np.array_equal(D, np.broadcast_to(per_unit[layer - 1] < keep_prob, D.shape)):
             hint = SHARED_BY_EXAMPLES_HINT
         elif _same_mask_on_every_call(target, X, parameters, keep_prob, layer):
-            hint = (
-                f"D{layer} is the same on every call, so np.random.seed is called inside the function; "
+            hint = _(
+                "D{layer} is the same on every call, so np.random.seed is called inside the function; "
                 "do not reseed there: the caller seeds once, and each call must draw new masks."
-            )
+            ).format(layer=layer)
         elif threshold := _threshold(D, drawn):
-            hint = (
-                f"D{layer} compares the random numbers with a number other than keep_prob (one between "
-                f"{threshold[0]:.3g} and {threshold[1]:.3g}): keep a unit where rand < keep_prob."
-            )
+            hint = _(
+                "D{layer} compares the random numbers with a number other than keep_prob (one between "
+                "{low:.3g} and {high:.3g}): keep a unit where rand < keep_prob."
+            ).format(layer=layer, low=threshold[0], high=threshold[1])
         else:
             hint = ignored()
-        _fail(function, f"D{layer} is not the mask np.random.seed({seed}) gives.", hint)
+        _fail(
+            function, _("D{layer} is not the mask np.random.seed({seed}) gives.").format(layer=layer, seed=seed), hint
+        )
 
 
 def _threshold(D, drawn):
@@ -619,7 +679,7 @@ def check_dropout_statistics(target, keep_prob):
     __tracebackhide__ = True
     function = "forward_propagation_with_dropout"
     target = recorded(target, function)
-    X, _, parameters = random_case(**STATISTICS_CASE)
+    X, _labels, parameters = random_case(**STATISTICS_CASE)
     np.random.seed(STATISTICS_CASE["seed"])
     result = _call_without_mutation(function, target, X, parameters, keep_prob)
     A3, cache = result
@@ -643,23 +703,29 @@ def check_dropout_statistics(target, keep_prob):
             inverted = abs(kept - (1 - keep_prob)) <= 0.01
             _fail(
                 function,
-                f"D{layer} keeps {kept:.1%} of the units; it should keep about keep_prob = {keep_prob:.0%}.",
-                "the comparison is inverted: keep a unit where rand < keep_prob." if inverted else None,
+                _("D{layer} keeps {kept:.1%} of the units; it should keep about keep_prob = {keep_prob:.0%}.").format(
+                    layer=layer, kept=kept, keep_prob=keep_prob
+                ),
+                _("the comparison is inverted: keep a unit where rand < keep_prob.") if inverted else None,
             )
         if D.shape != A.shape or (D == D[:, :1]).all():
-            _fail(function, f"every example gets the same mask D{layer}.", SHARED_BY_EXAMPLES_HINT)
+            _fail(
+                function, _("every example gets the same mask D{layer}.").format(layer=layer), SHARED_BY_EXAMPLES_HINT
+            )
         scale = np.mean(A) / np.mean(relu(Z))
         if abs(scale - 1) > 0.02:
             _fail(
                 function,
-                f"dropout changes the mean of A{layer}: it is {scale:.3f} times the mean of relu(Z{layer}).",
-                "inverted dropout divides by keep_prob so that the expected activation stays the same.",
+                _("dropout changes the mean of A{layer}: it is {scale:.3f} times the mean of relu(Z{layer}).").format(
+                    layer=layer, scale=scale
+                ),
+                _("inverted dropout divides by keep_prob so that the expected activation stays the same."),
             )
         if np.array_equal(D, again[f"D{layer}"]):
             _fail(
                 function,
-                f"D{layer} is the same on every call.",
-                "do not call np.random.seed inside the function: each call must draw new masks.",
+                _("D{layer} is the same on every call.").format(layer=layer),
+                _("do not call np.random.seed inside the function: each call must draw new masks."),
             )
 
 
@@ -694,26 +760,31 @@ def _dropout_gradient_hint(name, got, expected, mask, unmasked, keep_prob):
     expected = np.asarray(expected, dtype=float)
     if not np.allclose(got[dropped], 0):
         if np.allclose(got[~dropped], 0) and np.any(expected[~dropped] != 0):
-            return (
-                f"{name} is zero where D{layer} keeps a unit and not where it drops one: the mask is the "
-                f"wrong way round; multiply by D{layer}."
-            )
+            return _(
+                "{name} is zero where D{layer} keeps a unit and not where it drops one: the mask is the "
+                "wrong way round; multiply by D{layer}."
+            ).format(name=name, layer=layer)
         if np.any(np.isclose(got, 0, rtol=0, atol=ATOL) & ~np.isclose(unmasked, 0, rtol=0, atol=ATOL)):
-            return (
-                f"{name} is masked, but not with D{layer}: use the D{layer} from the cache, the units the "
+            return _(
+                "{name} is masked, but not with D{layer}: use the D{layer} from the cache, the units the "
                 "forward pass dropped (a new random mask drops other units)."
-            )
-        return (
-            f"{name} is not masked with D{layer}: units dropped going forward get no gradient "
-            f"(the mask goes on the gradient {name}, not on A{layer})."
-        )
+            ).format(name=name, layer=layer)
+        return _(
+            "{name} is not masked with D{layer}: units dropped going forward get no gradient "
+            "(the mask goes on the gradient {name}, not on A{layer})."
+        ).format(name=name, layer=layer)
     known = [
-        (keep_prob, f"{name} was not divided by keep_prob."),
-        (keep_prob**2, f"{name} was multiplied by keep_prob; it should be divided by it."),
-        (1 / keep_prob, f"{name} was divided by keep_prob twice."),
+        (keep_prob, _("{name} was not divided by keep_prob.").format(name=name)),
+        (keep_prob**2, _("{name} was multiplied by keep_prob; it should be divided by it.").format(name=name)),
+        (1 / keep_prob, _("{name} was divided by keep_prob twice.").format(name=name)),
     ]
     if keep_prob != 1:
-        known.append((keep_prob / (1 - keep_prob), f"{name} was divided by 1 - keep_prob; divide it by keep_prob."))
+        known.append(
+            (
+                keep_prob / (1 - keep_prob),
+                _("{name} was divided by 1 - keep_prob; divide it by keep_prob.").format(name=name),
+            )
+        )
     return _known_mistake(_ratio(got, expected), known)
 
 
@@ -733,7 +804,7 @@ def planned_calls(check, arguments, seed=None):
 
 
 def _report_pass():
-    print("\033[92mAll tests passed.\033[0m")
+    print("\033[92m" + _("All tests passed.") + "\033[0m")
 
 
 def compute_cost_with_regularization_test(target):

@@ -1,0 +1,230 @@
+"""The message catalogue: every message students read is translated, and an edition whose language.txt
+names zh_CN speaks Chinese, in its tests, in the grader's verdicts and on its feedback page, while the
+English edition stays word for word (and the feedback page byte for byte) as it was."""
+
+import copy
+import re
+import shutil
+import string
+
+import nbformat
+import pytest
+from nbconvert.exporters import HTMLExporter
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+
+from course.feedback import (
+    HideHiddenTests,
+    ScoresFromGrading,
+    ShortenGradeCellErrors,
+    _feedback_exporter,
+    render_feedback,
+)
+from course.layout import ASSIGNMENT, COURSE_ROOT, HELPER_FILES, NOTEBOOK, course_modules, feedback_page, notebook_path
+from course.messages import compile_catalogue, extract, po_path, read_catalogue, update_catalogue
+
+LANGUAGE = "zh_CN"
+
+
+def placeholders(text):
+    """The replacement fields of a str.format text: (name, conversion, format spec) of each."""
+    return sorted(
+        (name, conversion or "", spec or "")
+        for _, name, spec, conversion in string.Formatter().parse(text)
+        if name is not None
+    )
+
+
+@pytest.fixture(scope="module")
+def catalogue():
+    return read_catalogue(po_path(LANGUAGE), LANGUAGE)
+
+
+def test_every_message_has_a_translation_with_the_same_placeholders(catalogue):
+    extracted = [message.id for message in extract() if message.id]
+    assert len(extracted) > 100
+    for msgid in extracted:
+        entry = catalogue.get(msgid)
+        assert entry is not None, msgid
+        assert entry.string and not entry.fuzzy, msgid
+        assert placeholders(entry.string) == placeholders(msgid), msgid
+
+
+def test_the_catalogue_holds_exactly_the_messages_of_the_code(catalogue, tmp_path):
+    assert not catalogue.obsolete
+    assert {message.id for message in catalogue if message.id} == {message.id for message in extract() if message.id}
+    copied = tmp_path / "locale"
+    shutil.copytree(COURSE_ROOT / "locale", copied)
+    # python -m course messages finds nothing to translate and nothing to change
+    assert update_catalogue(LANGUAGE, locale_dir=copied) == 0
+    assert po_path(LANGUAGE, copied).read_bytes() == po_path(LANGUAGE).read_bytes()
+
+
+def test_the_committed_mo_is_the_compiled_po():
+    path = po_path(LANGUAGE)
+    assert path.with_suffix(".mo").read_bytes() == compile_catalogue(path, LANGUAGE)
+
+
+# --- the helpers in an edition's folder ------------------------------------------------------------
+
+
+def wrong_cost(A3, Y, parameters, lambd):
+    """The classic mistake: lambd/m where the cost needs lambd/(2m)."""
+    import numpy as np
+
+    from reg_utils import compute_cost
+
+    squares = sum(np.sum(np.square(parameters[f"W{layer}"])) for layer in (1, 2, 3))
+    return compute_cost(A3, Y) + lambd / Y.shape[1] * squares
+
+
+@pytest.fixture
+def edition(tmp_path):
+    """A folder with the released helpers, as a notebook or the grader finds them; language.txt is the test's."""
+    for name in HELPER_FILES:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(COURSE_ROOT / name, tmp_path / name)
+    return tmp_path
+
+
+def failure_of_the_public_cost_test(folder):
+    with course_modules(folder):
+        import public_tests
+
+        with pytest.raises(AssertionError) as failure:
+            public_tests.compute_cost_with_regularization_test(wrong_cost)
+    return str(failure.value)
+
+
+def pattern(text):
+    """A regex that matches what text.format(...) can give: its literal parts, anything for each field."""
+    return "".join(
+        re.escape(literal) + ("(.+?)" if name is not None else "")
+        for literal, name, _, _ in string.Formatter().parse(text)
+    )
+
+
+def english_of(translated, catalogue):
+    """The msgids whose translation can have given `translated`."""
+    return [m.id for m in catalogue if m.id and re.fullmatch(pattern(m.string), translated, re.DOTALL)]
+
+
+def test_a_failing_public_test_speaks_the_editions_language(edition, catalogue):
+    english = failure_of_the_public_cost_test(edition)
+    assert english.startswith("compute_cost_with_regularization: the cost is ")
+    assert english.endswith(
+        ", but it should be 1.7864859451590758.\nHint: the L2 term uses lambd/m; the cost needs lambd/(2m)."
+    )
+
+    (edition / "language.txt").write_text("zh_CN\n")
+    chinese = failure_of_the_public_cost_test(edition)
+    assert chinese.startswith("compute_cost_with_regularization：代价为 ")
+    assert chinese.endswith(
+        "，但应该是 1.7864859451590758。\n提示：L2 正则项用的是 lambd/m；代价函数需要的是 lambd/(2m)。"
+    )
+    assert chinese.split("代价为 ")[1].split("，")[0] == english.split("the cost is ")[1].split(",")[0]  # same number
+    hint = chinese.split("\n")[-1].removeprefix("提示：")
+    assert english_of(hint, catalogue) == [english.split("\n")[-1].removeprefix("Hint: ")]  # one msgid per hint
+
+
+def test_the_helpers_and_the_grader_speak_chinese_too(edition, capsys):
+    (edition / "language.txt").write_text("zh_CN\n")
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell(
+            "def backward_propagation_with_dropout(:",
+            metadata={"nbgrader": {"grade_id": "backward_propagation_with_dropout"}},
+            outputs=[nbformat.v4.new_output("error", ename="SyntaxError", evalue="invalid syntax (<cell>, line 1)")],
+        )
+    ]
+    with course_modules(edition):
+        import handin
+        import reg_utils
+        from course import judge
+
+        def stub(*arguments):
+            raise NotImplementedError
+
+        stub.__name__ = "forward_propagation_with_dropout"
+        assert reg_utils.exercises_done(stub) is False
+        handin.hidden_tests("compute_cost_with_regularization", wrong_cost)
+        not_run = judge._definition_not_run(nb, "backward_propagation_with_dropout")
+        replay_error = pytest.raises(handin.JudgingError, handin.Replay("compute_cost_with_regularization", []), 1)
+    assert capsys.readouterr().out == (
+        "请先完成练习 3（forward_propagation_with_dropout）：这个可选部分要用到它。\n"
+        "评分时还会用更多用例测试 compute_cost_with_regularization。\n"
+    )
+    assert (
+        str(not_run)
+        == "定义 backward_propagation_with_dropout 的单元格未能运行：第 1 行出现 SyntaxError（invalid syntax）"
+    )
+    assert str(replay_error.value).startswith(
+        "compute_cost_with_regularization：测试进行了一次学生内核中没有发生过的调用"
+    )
+
+
+# --- the feedback page ---------------------------------------------------------------------------
+
+
+def autograded(student):
+    return nbformat.read(notebook_path(COURSE_ROOT, "autograded", student), as_version=4)
+
+
+def nbgrader_page(nb, student):
+    """The page nbgrader's own feedback template makes, everything else as render_feedback sets it up."""
+    config = copy.deepcopy(_feedback_exporter("en").config)
+    config.HTMLExporter.template_name = "feedback"
+    exporter = HTMLExporter(config=config)
+    for preprocessor in (ScoresFromGrading, HideHiddenTests, ShortenGradeCellErrors, CSSHTMLHeaderPreprocessor):
+        exporter.register_preprocessor(preprocessor, enabled=True)
+    resources = {
+        "nbgrader": {"notebook": NOTEBOOK, "assignment": ASSIGNMENT, "student": student},
+        "metadata": {"name": NOTEBOOK},
+    }
+    return exporter.from_notebook_node(nb, resources=resources)[0].encode()
+
+
+@pytest.mark.parametrize("student", ["half-missing-in-cost", "untouched", "full-marks"])
+def test_the_english_page_is_nbgraders(student):
+    nb = autograded(student)
+    page = render_feedback(copy.deepcopy(nb), student)
+    assert page == nbgrader_page(copy.deepcopy(nb), student)
+    assert page == feedback_page(COURSE_ROOT, student).read_bytes()
+
+
+def test_the_english_page_is_nbgraders_with_a_task_cell_too():
+    nb = autograded("half-missing-in-cost")
+    task = {
+        "task": True,
+        "grade": False,
+        "solution": False,
+        "locked": True,
+        "grade_id": "task-1",
+        "points": 2,
+        "score": 1,
+    }
+    nb.cells.insert(3, nbformat.v4.new_markdown_cell("Describe the boundary.", metadata={"nbgrader": task}))
+    assert render_feedback(copy.deepcopy(nb), "ann") == nbgrader_page(copy.deepcopy(nb), "ann")
+
+
+def test_the_chinese_page_translates_the_headings():
+    page = render_feedback(autograded("untouched"), "untouched", language=LANGUAGE).decode()
+    for heading in (
+        "<h4>Regularization（得分：0.0 / 40.0）</h4>",
+        '<a href="#test_compute_cost_with_regularization">测试单元格</a> （得分：0.0 / 10.0）',
+        '<a href="#comment-compute_cost_with_regularization">评语</a>',
+        '<span class="nbgrader-label">学生答案</span>',
+        '<span class="nbgrader-label">评分单元格：<code>test_compute_cost_with_regularization</code></span>',
+        '得分：0.0 / 10.0 <a href="#top">（回到顶部）</a>',
+        "<b>评语：</b> <p>未作答。</p>",
+    ):
+        assert heading in page, heading
+    for english in (
+        "(Score:",
+        ">Test cell<",
+        ">Student's answer<",
+        "Grade cell:",
+        ">(Top)<",
+        "Comments:",
+        "No response.",
+    ):
+        assert english not in page, english
