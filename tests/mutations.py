@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import nbformat
 
 from course.job import GradingJob
-from course.layout import COURSE_ROOT, notebook_path
+from course.layout import ASSIGNMENT, COURSE_ROOT, notebook_path
 from course.package import assignment_package
 from course.pool import run_jobs
 from course.sample_class import Edit, grade_id, solution_blocks, submission
@@ -584,11 +584,11 @@ CATALOGUE = [
 ]
 
 
-def submissions(catalogue=CATALOGUE) -> dict[str, bytes]:
-    """Each entry's notebook, as a student would hand it in, minus the cells that train and plot the three
-    models. A student may delete them (nbgrader restores only grade cells); they never touch a grade, and
-    they are most of a notebook's running time."""
-    release_nb = nbformat.read(notebook_path(COURSE_ROOT, "release"), as_version=4)
+def submissions(catalogue=CATALOGUE, assignment: str = ASSIGNMENT) -> dict[str, bytes]:
+    """Each entry's notebook of the edition `assignment`, as a student would hand it in, minus the cells
+    that train and plot the three models. A student may delete them (nbgrader restores only grade cells);
+    they never touch a grade, and they are most of a notebook's running time."""
+    release_nb = nbformat.read(notebook_path(COURSE_ROOT, "release", assignment=assignment), as_version=4)
     release_nb.cells = [
         cell
         for cell in release_nb.cells

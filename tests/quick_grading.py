@@ -22,12 +22,8 @@ from pathlib import Path
 import nbformat
 import numpy as np
 
-import handin
-import public_tests
-import reg_utils
-import testCases
 from course import hidden_tests
-from course.layout import COURSE_ROOT, notebook_path
+from course.layout import ASSIGNMENT, COURSE_ROOT, assignment_dir, course_modules, notebook_path
 from course.sample_class import grade_id
 from public_tests import GRADED_FUNCTIONS
 from tests import mutations
@@ -35,7 +31,7 @@ from tests.sample_grades import POINTS_PER_EXERCISE
 
 
 @contextlib.contextmanager
-def _autograding(folder: Path):
+def _autograding(handin, folder: Path):
     """handin as it runs in the kernel under autograding, its records and plans in `folder`."""
     saved = handin.RECORDS, handin.PLANS, os.environ.get("NBGRADER_EXECUTION")
     handin.RECORDS, handin.PLANS = folder / handin.FOLDER, folder / handin.PLANS_FOLDER
@@ -51,10 +47,10 @@ def _autograding(folder: Path):
             os.environ["NBGRADER_EXECUTION"] = saved[2]
 
 
-def _namespace():
-    """What the notebook's imports give the graded functions and the test cells."""
+def _namespace(*modules):
+    """What the notebook's imports of `modules` give the graded functions and the test cells."""
     names = {}
-    for module in (reg_utils, testCases, public_tests):
+    for module in modules:
         names.update({name: value for name, value in vars(module).items() if not name.startswith("_")})
     return {**names, "np": np}
 
@@ -76,16 +72,15 @@ def _failure(code, namespace) -> str:
     return ""
 
 
-def judge(submission: bytes, cells=None) -> dict:
-    """{exercise: the error its test cell ends with, or ""} for one submitted notebook."""
-    cells = cells or _test_cells()
-    namespace = _namespace()
+def judge(submission: bytes, cells, handin, namespace) -> dict:
+    """{exercise: the error its test cell ends with, or ""} for one submitted notebook, judged with
+    the helper module handin and the names the notebook's imports give."""
     for cell in nbformat.reads(submission.decode("utf-8"), as_version=4).cells:
         if grade_id(cell) in GRADED_FUNCTIONS:
             exec(cell.source, namespace)
     messages = {}
     for exercise, code in cells.items():
-        with tempfile.TemporaryDirectory(prefix="quick-grading-") as folder, _autograding(Path(folder)):
+        with tempfile.TemporaryDirectory(prefix="quick-grading-") as folder, _autograding(handin, Path(folder)):
             _failure(code, {**namespace, "hidden_tests": handin.hidden_tests})  # the kernel's run, recorded
             calls = handin.read_records(handin.RECORDS).get(0, [])  # outside IPython every call is in "cell" 0
         replays = handin.replays(calls, [exercise])
@@ -93,13 +88,24 @@ def judge(submission: bytes, cells=None) -> dict:
     return messages
 
 
-def grade(catalogue=mutations.CATALOGUE) -> dict:
-    """{name: mutations.Outcome} for every entry."""
+def grade(catalogue=mutations.CATALOGUE, assignment: str = ASSIGNMENT) -> dict:
+    """{name: mutations.Outcome} for every entry, judged by the helpers of the edition `assignment`
+    as released, so in its language."""
+    with course_modules(assignment_dir(COURSE_ROOT, "release", assignment=assignment)):
+        import handin
+        import public_tests
+        import reg_utils
+        import testCases
+
+        return _grade(catalogue, handin, _namespace(reg_utils, testCases, public_tests))
+
+
+def _grade(catalogue, handin, namespace) -> dict:
     cells = _test_cells()
     by_name = {mutant.name: mutant for mutant in catalogue}
     outcomes = {}
     for name, submission in mutations.submissions(catalogue).items():
-        messages = judge(submission, cells)
+        messages = judge(submission, cells, handin, namespace)
         points = {exercise: 0 if message else POINTS_PER_EXERCISE for exercise, message in messages.items()}
         outcomes[name] = mutations.Outcome(points, messages[by_name[name].exercise] if by_name[name].exercise else "")
     return outcomes

@@ -6,13 +6,18 @@ it is done once for the module (tests/test_catalogue_in_process.py judges it in 
 import html
 import shutil
 
+import nbformat
 import pytest
 
 from course.grading import grade_class
-from course.layout import feedback_page, notebook_path
+from course.layout import EDITIONS, feedback_page, notebook_path
+from course.sample_class import grade_id
 from public_tests import GRADED_FUNCTIONS
 from tests import mutations
 from tests.test_grading import course_copy
+from tests.translated import translated_error
+
+CHINESE = EDITIONS[1]
 
 pytestmark = pytest.mark.slow  # grades the mutation catalogue end to end
 
@@ -52,15 +57,28 @@ def test_the_score_is_perfect(results):
     ]
 
 
-def test_the_feedback_names_the_mistake(tmp_path):
+def test_the_feedback_names_the_mistake_in_each_editions_language(tmp_path):
+    """The sample handed in as both editions, graded in one run: the Chinese feedback says in Chinese
+    what the English one says."""
     root = course_copy(tmp_path)
     shutil.rmtree(root / "submitted")
     sample = [mutant for mutant in mutations.CATALOGUE if mutant.name in FEEDBACK_SAMPLE]
-    for name, data in mutations.submissions(sample).items():
-        path = notebook_path(root, "submitted", name)
-        path.parent.mkdir(parents=True)
-        path.write_bytes(data)
+    for edition in EDITIONS:
+        for name, data in mutations.submissions(sample, edition.assignment).items():
+            path = notebook_path(root, "submitted", name, edition.assignment)
+            path.parent.mkdir(parents=True)
+            path.write_bytes(data)
     grade_class(root, workers=2, cell_timeout=mutations.CELL_TIMEOUT)
     for mutant in sample:
-        page = html.unescape(feedback_page(root, mutant.name).read_text())
-        assert mutant.message in page and "BEGIN HIDDEN TESTS" not in page, mutant.name
+        english, chinese = (autograded_failure(root, mutant, edition.assignment) for edition in EDITIONS)
+        assert mutant.message in english and chinese == translated_error(english, CHINESE.language), mutant.name
+        for edition, failure in zip(EDITIONS, (english, chinese)):
+            page = html.unescape(feedback_page(root, mutant.name, edition.assignment).read_text())
+            assert failure.partition(": ")[2] in page and "BEGIN HIDDEN TESTS" not in page, mutant.name
+
+
+def autograded_failure(root, mutant, assignment) -> str:
+    """The error in the mistake's test cell of the autograded notebook, as "ExceptionName: message"."""
+    nb = nbformat.read(notebook_path(root, "autograded", mutant.name, assignment), as_version=4)
+    cell = next(cell for cell in nb.cells if grade_id(cell) == f"test_{mutant.exercise}")
+    return next(f"{output.ename}: {output.evalue}" for output in cell.outputs if output.output_type == "error")
