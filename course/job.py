@@ -42,6 +42,11 @@ class GradingJob:
     limits: Limits = Limits()
     full: bool = False  # run the cells that only train or plot too
 
+    @property
+    def submission_key(self) -> tuple[str, str]:
+        """(student, assignment): a student may hand in both editions."""
+        return self.student, self.package.assignment
+
 
 @dataclass
 class CellScore:

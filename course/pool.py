@@ -34,22 +34,22 @@ def warm_pool(workers: int) -> ProcessPoolExecutor:
 
 def run_jobs(jobs: Iterable[GradingJob], workers: int) -> Iterator[GradingResult]:
     """Yield a GradingResult per job as each finishes."""
-    pending = {job.student: job for job in jobs}
+    pending = {job.submission_key: job for job in jobs}
     attempts = dict.fromkeys(pending, 0)
     while pending:
         with warm_pool(min(workers, len(pending))) as pool:
-            futures = {pool.submit(grade_submission, job): student for student, job in pending.items()}
-            for student in futures.values():
-                attempts[student] += 1
+            futures = {pool.submit(grade_submission, job): key for key, job in pending.items()}
+            for key in futures.values():
+                attempts[key] += 1
             try:
                 while futures:
                     done, _ = wait(futures, return_when=FIRST_COMPLETED)
                     for future in done:
-                        student = futures.pop(future)
+                        key = futures.pop(future)
                         result = future.result()
-                        del pending[student]
+                        del pending[key]
                         yield result
             except BrokenProcessPool:
-                for student in list(futures.values()):
-                    if attempts[student] >= MAX_ATTEMPTS:
-                        yield killed_workers(pending.pop(student), MAX_ATTEMPTS)
+                for key in list(futures.values()):
+                    if attempts[key] >= MAX_ATTEMPTS:
+                        yield killed_workers(pending.pop(key), MAX_ATTEMPTS)

@@ -10,6 +10,7 @@ import sqlite3
 from pathlib import Path
 from typing import NamedTuple
 
+import nbformat
 import pytest
 from nbgrader.api import Gradebook
 from playwright.sync_api import expect
@@ -21,6 +22,7 @@ from course.sample_class import CHINESE_EDITION, TWINS, edition_of, handed_in
 from public_tests import GRADED_FUNCTIONS
 from tests.browser import browser_page, formgrader
 from tests.sample_grades import EXPECTED_POINTS
+from tests.translated import translated_error
 
 pytestmark = pytest.mark.slow  # grades the sample class end to end
 
@@ -89,11 +91,25 @@ def test_every_student_gets_what_their_work_deserves(graded):
 
 
 @pytest.mark.parametrize("student", TWINS)
-def test_a_chinese_edition_twin_scores_what_its_english_twin_scores_cell_by_cell(graded, student):
+def test_a_chinese_edition_twin_scores_what_its_english_twin_scores_and_is_told_so_in_chinese(graded, student):
     with Gradebook(db_url(graded.root)) as gradebook:
         chinese = gradebook.find_submission_notebook(NOTEBOOK, CHINESE_EDITION, student).grades
         english = gradebook.find_submission_notebook(NOTEBOOK, ASSIGNMENT, TWINS[student]).grades
         assert {grade.name: grade.score for grade in chinese} == {grade.name: grade.score for grade in english}
+    english = failed_test_cells(notebook_path(graded.root, "autograded", TWINS[student]))
+    chinese = failed_test_cells(notebook_path(graded.root, "autograded", student, CHINESE_EDITION))
+    assert chinese == {cell: translated_error(error, "zh_CN") for cell, error in english.items()}
+
+
+def failed_test_cells(path) -> dict:
+    """{grade_id: "ExceptionName: message"} of the autograded notebook's failed test cells."""
+    return {
+        cell.metadata.nbgrader["grade_id"]: f"{output.ename}: {output.evalue}"
+        for cell in nbformat.read(path, as_version=4).cells
+        if cell.metadata.get("nbgrader", {}).get("grade")
+        for output in cell.get("outputs", [])
+        if output.output_type == "error"
+    }
 
 
 def test_a_broken_file_is_reported_and_stands_in_as_the_release_saying_why(graded):
