@@ -33,10 +33,11 @@ from nbgrader.preprocessors import (
 from traitlets.config import Config
 
 from course.execute import GuardedExecute
-from course.feedback import language_of, render_feedback
-from course.job import CellScore, GradingJob, GradingResult, sha256
+from course.feedback import render_feedback
+from course.job import NOT_A_NOTEBOOK, CellScore, GradingJob, GradingResult, sha256
 from course.judge import judge_test_cells
 from course.kernels import Kernel, close, kernel_for
+from course.language import N_
 from course.layout import NOTEBOOK
 from course.sandbox import unavailable_because
 
@@ -54,7 +55,7 @@ def grade_submission(job: GradingJob) -> GradingResult:
         nbformat.validate(nb)
     except Exception as error:  # bad UTF-8, bad JSON, not a notebook: all mean the same to the student
         result.status = "invalid"
-        result.problems.append(f"not a notebook: {_why_unreadable(error)}")
+        result.problems.append(NOT_A_NOTEBOOK + _why_unreadable(error))
         result.seconds = time.monotonic() - started
         return result
 
@@ -67,7 +68,7 @@ def grade_submission(job: GradingJob) -> GradingResult:
         nb = _grade_in(kernel, nb, job, result)
         result.scores = score_cells(nb)
         result.notebook = nbformat.writes(nb).encode("utf-8")
-        result.feedback = render_feedback(nb, job.student, job.package.assignment, language_of(kernel.helpers))
+        result.feedback = render_feedback(nb, job.student, job.package.assignment, job.package.language)
     except Exception as error:
         result.status = "error"
         result.problems.append(f"grading failed ({type(error).__name__}): {str(error).splitlines()[0][:300]}")
@@ -107,9 +108,9 @@ def _grade_in(kernel: Kernel, nb: NotebookNode, job: GradingJob, result: Grading
 
 def _why_unreadable(error: Exception) -> str:
     if isinstance(error, UnicodeDecodeError):
-        return "the file is not UTF-8 text"
+        return N_("the file is not UTF-8 text")
     if isinstance(error, nbformat.reader.NotJSONError):
-        return "the file is not valid JSON (truncated or edited outside Jupyter?)"
+        return N_("the file is not valid JSON (truncated or edited outside Jupyter?)")
     return f"{type(error).__name__}: {' '.join(str(error).split())[:160]}"
 
 
@@ -163,6 +164,7 @@ def _execution_config(job: GradingJob) -> Config:
     config.GuardedExecute.output_limit = job.limits.output_bytes
     config.GuardedExecute.submission_timeout = job.limits.submission_seconds
     config.GuardedExecute.skipped_grade_ids = [] if job.full else list(job.package.skipped_at_grading)
+    config.GuardedExecute.language = job.package.language
     config.OverwriteCells.add_missing_cells = True
     return config
 

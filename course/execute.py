@@ -12,13 +12,14 @@ from nbgrader import utils as nbgrader_utils
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Float, Int, List, Unicode
 
+from course.language import N_, SOURCE_LANGUAGE, translations
 from course.sandbox import Limits
 
 KILLED = "KernelKilled"  # the error name of a cell stopped by a kill, a death or the submission's time limit
 TIMEOUT = "Timeout"  # the error name of a cell stopped by the per-cell limit
-SKIPPED_NOTE = (
+SKIPPED_NOTE = N_(
     "Not run at grading: this cell only trains or plots, and no score depends on it. "
-    "Run the notebook yourself to see its output.\n"
+    "Run the notebook yourself to see its output."
 )
 
 
@@ -38,12 +39,17 @@ class GuardedExecute(Execute):
     output_limit = Int(Limits.output_bytes, help="Bytes of output a cell may produce.").tag(config=True)
     submission_timeout = Int(Limits.submission_seconds, help="Seconds the whole notebook may run.").tag(config=True)
     skipped_grade_ids = List(Unicode(), help="Locked cells not run: they only train or plot.").tag(config=True)
+    language = Unicode(SOURCE_LANGUAGE, help="The language of what the cells are told (a locale code).").tag(
+        config=True
+    )
     # How output is chunked into messages varies from run to run; merged streams make regrading
     # byte-for-byte reproducible. (nbclient's trait is not configurable, hence the override.)
     coalesce_streams = Bool(True)
 
     def preprocess(self, nb, resources=None, km=None):
-        self.stopped = ""  # why the remaining cells are not run; empty while all is well
+        self.stopped = ""  # why the remaining cells are not run, for the instructor; empty while all is well
+        self.stopped_for_students = ""  # the same, in the edition's language
+        self._ = translations(self.language).gettext
         self.deadline = time.monotonic() + self.submission_timeout
         self.cell_output_bytes, self.output_cut = 0, False
         return super().preprocess(nb, resources, km)
@@ -58,7 +64,7 @@ class GuardedExecute(Execute):
         reply = await super()._async_handle_timeout(timeout, cell)
         if not await self._answers_within(self.interrupt_grace):
             self.log.error("Kernel ignored the interrupt; killing it")
-            self.stopped = "a cell ran past the timeout and the kernel ignored the interrupt, so it was killed"
+            self._stop(N_("a cell ran past the timeout and the kernel ignored the interrupt, so it was killed"))
             await ensure_async(self.km.shutdown_kernel(now=True))
         return reply
 
@@ -86,21 +92,21 @@ class GuardedExecute(Execute):
 
     async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
         if not self.stopped and time.monotonic() > self.deadline:
-            self.stopped = f"the submission ran longer than {self.submission_timeout} s in all"
+            self._stop(N_("the submission ran longer than {seconds} s in all"), seconds=self.submission_timeout)
         if self.stopped:
             if nbgrader_utils.is_grade(cell) and cell.cell_type == "code":
-                cell.outputs = [_killed_output(f"not run: {self.stopped}")]
+                cell.outputs = [_killed_output(self._("not run: {reason}").format(reason=self.stopped_for_students))]
             return cell
         if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") in self.skipped_grade_ids:
-            cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=SKIPPED_NOTE)]
+            cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=self._(SKIPPED_NOTE) + "\n")]
             return cell
         self.cell_output_bytes, self.output_cut, self.cell_timed_out = 0, False, 0
         try:
             cell = await super().async_execute_cell(cell, cell_index, execution_count, store_history)
         except (CellTimeoutError, DeadKernelError):
             if not self.stopped:
-                self.stopped = "the kernel died (os._exit, a crash or the memory cap)"
-            cell.outputs.append(_killed_output(self.stopped))
+                self._stop(N_("the kernel died (os._exit, a crash or the memory cap)"))
+            cell.outputs.append(_killed_output(self.stopped_for_students))
             return cell
         if self.cell_timed_out:  # say what happened, in place of the errors the interrupt raised
             cell.outputs = [
@@ -108,18 +114,17 @@ class GuardedExecute(Execute):
                 for output in cell.outputs
                 if output.get("ename") not in ("KeyboardInterrupt", "CellTimeoutError")
             ]
-            cell.outputs.append(
-                _killed_output(f"stopped after {self.cell_timed_out} s, the per-cell limit: an endless loop?", TIMEOUT)
-            )
+            stopped = self._("stopped after {seconds} s, the per-cell limit: an endless loop?")
+            cell.outputs.append(_killed_output(stopped.format(seconds=self.cell_timed_out), TIMEOUT))
         if self.output_cut:
-            cell.outputs.append(
-                _killed_output(
-                    f"the cell printed more than {self.output_limit // 2**20} MiB; "
-                    "the rest was dropped and the cell interrupted",
-                    "OutputLimit",
-                )
-            )
+            too_much = self._("the cell printed more than {mib} MiB; the rest was dropped and the cell interrupted")
+            cell.outputs.append(_killed_output(too_much.format(mib=self.output_limit // 2**20), "OutputLimit"))
         return cell
+
+    def _stop(self, reason: str, **values) -> None:
+        """Run no more cells, for `reason` (a message with its values)."""
+        self.stopped = reason.format(**values)
+        self.stopped_for_students = self._(reason).format(**values)
 
     execute_cell = run_sync(async_execute_cell)  # nbclient binds the sync name to its own coroutine
 

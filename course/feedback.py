@@ -15,7 +15,6 @@ run through gettext (templates/feedback_translated), with the course's catalogue
 English it is nbgrader's page unchanged.
 """
 
-import gettext
 from functools import cache
 from pathlib import Path
 
@@ -28,37 +27,15 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Unicode
 from traitlets.config import Config
 
-from course.layout import ASSIGNMENT, COURSE_ROOT, NOTEBOOK, assignment_dir, feedback_page, notebook_path, students_in
+from course.language import N_, language_of, translations
+from course.layout import ASSIGNMENT, NOTEBOOK, assignment_dir, feedback_page, notebook_path, students_in
 
 FORMGRADER = Path(nbgrader.__file__).parent / "server_extensions" / "formgrader"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-LOCALE_DIR = COURSE_ROOT / "locale"
-DOMAIN = "course"  # the catalogue's name, as in translation.py
-
-
-def N_(message: str) -> str:
-    """Marks a message for extraction where it cannot be translated yet; the exporter translates it."""
-    return message
 
 
 NO_RESPONSE = N_("No response.")
 HIDDEN_TESTS_PLACEHOLDER = N_("# hidden tests are not shown")
-
-
-def language_of(folder: Path) -> str:
-    """The locale code in the language.txt the build writes into an assignment folder; English without it."""
-    path = Path(folder) / "language.txt"
-    return path.read_text(encoding="utf-8").strip() if path.is_file() else "en"
-
-
-def translations(language: str) -> gettext.NullTranslations:
-    """The course's catalogue for `language` (NullTranslations, the English text, when it has none),
-    found as translation.py finds it beside the helpers."""
-    path = LOCALE_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.mo"
-    if not path.is_file():
-        return gettext.NullTranslations()
-    with path.open("rb") as file:
-        return gettext.GNUTranslations(file)
 
 
 class ScoresFromGrading(NbGraderPreprocessor):

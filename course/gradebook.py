@@ -26,8 +26,9 @@ from nbgrader.preprocessors import NbGraderPreprocessor, SaveAutoGrades
 from sqlalchemy.exc import InterfaceError, OperationalError, SAWarning
 from tqdm import tqdm
 
-from course.job import GradingResult
-from course.layout import NOTEBOOK, ROSTER, assignment_dir, course_directory, notebook_path
+from course.job import NOT_A_NOTEBOOK, GradingResult
+from course.language import translations
+from course.layout import NOTEBOOK, ROSTER, assignment_dir, course_directory, edition, notebook_path
 
 NOT_GRADED = "NotGraded"  # the error name a stand-in notebook's test cells fail with
 RETRY_SECONDS = 120  # how long one result waits for an unreachable gradebook before the run stops
@@ -176,16 +177,26 @@ def _connection_error(error: BaseException):
 
 
 def not_graded_because(result: GradingResult) -> str:
-    return (
-        f"Not graded: {'; '.join(result.problems)}. Nothing in the file could run, so every exercise "
-        "scores 0. Hand in the notebook as Jupyter saves it (in JupyterLab: File > Download)."
+    """Why a file that is not a notebook scores 0, in the language of the edition handed in; a problem
+    the catalogue knows (the file is not valid JSON, ...) is translated too."""
+    _ = translations(edition(result.assignment).language).gettext
+    problems = "; ".join(
+        _("not a notebook: {reason}").format(reason=_(problem.removeprefix(NOT_A_NOTEBOOK)))
+        if problem.startswith(NOT_A_NOTEBOOK)
+        else problem
+        for problem in result.problems
     )
+    return _(
+        "Not graded: {problems}. Nothing in the file could run, so every exercise scores 0. Hand in the "
+        "notebook as Jupyter saves it (in JupyterLab: File > Download)."
+    ).format(problems=problems)
 
 
 def stand_in_for_unreadable(root: Path, result: GradingResult) -> bytes:
     """The released notebook, the reason on top and every test cell failed with the problem: what Formgrader
     lists and the feedback shows for a file that is not a notebook."""
     nb = nbformat.read(notebook_path(root, "release", assignment=result.assignment), as_version=4)
+    _ = translations(edition(result.assignment).language).gettext
     problems = "; ".join(result.problems)
     for cell in nb.cells:
         if nbgrader_utils.is_grade(cell) and cell.cell_type == "code":
@@ -198,7 +209,7 @@ def stand_in_for_unreadable(root: Path, result: GradingResult) -> bytes:
         0,
         nbformat.v4.new_markdown_cell(
             f"**{not_graded_because(result)}**\n\n"
-            "Below is the assignment as released, not the file that was handed in.",
+            + _("Below is the assignment as released, not the file that was handed in."),
             id="not-graded",
         ),
     )

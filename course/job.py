@@ -4,7 +4,11 @@ import hashlib
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from course.language import SOURCE_LANGUAGE
+from course.layout import LANGUAGE_FILE
 from course.sandbox import Limits
+
+NOT_A_NOTEBOOK = "not a notebook: "  # how the problem of a file that is not a notebook starts
 
 
 @dataclass(frozen=True)
@@ -22,6 +26,11 @@ class AssignmentPackage:
     files: dict
     gradebook: bytes
     skipped_at_grading: tuple = ()
+
+    @property
+    def language(self) -> str:
+        """The edition's language, from the language.txt the build writes into the release."""
+        return self.files.get(LANGUAGE_FILE, SOURCE_LANGUAGE.encode()).decode().strip()
 
     @cached_property
     def digest(self) -> str:

@@ -18,10 +18,10 @@ from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_file
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 
-from course.layout import COURSE_ROOT, HELPER_FILES
+from course.language import DOMAIN, LOCALE_DIR, SOURCE_LANGUAGE
+from course.layout import COURSE_ROOT, EDITIONS, HELPER_FILES
 
-DOMAIN = "course"  # translation.py's
-LANGUAGES = ("zh_CN",)
+LANGUAGES = tuple(edition.language for edition in EDITIONS if edition.language != SOURCE_LANGUAGE)
 TEMPLATE = Path("course") / "templates" / "feedback_translated" / "index.html.j2"
 PO_WIDTH = 100
 
@@ -43,7 +43,7 @@ def extract(root: Path = COURSE_ROOT) -> Catalog:
     return template
 
 
-def po_path(language: str, locale_dir: Path = COURSE_ROOT / "locale") -> Path:
+def po_path(language: str, locale_dir: Path = LOCALE_DIR) -> Path:
     return Path(locale_dir) / language / "LC_MESSAGES" / f"{DOMAIN}.po"
 
 

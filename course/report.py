@@ -22,6 +22,7 @@ import csv
 import html
 import re
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 import matplotlib.style
@@ -33,8 +34,10 @@ from nbgrader.api import Gradebook, MissingEntry
 from course import journal, last_graded
 from course.execute import TIMEOUT
 from course.gradebook import db_url
+from course.language import translations
 from course.layout import ASSIGNMENT, EDITIONS, GRADES_CSV, NOTEBOOK, REPORT_DIR, edition, notebook_path
 
+HINT = "Hint: {hint}"  # the message public_tests.py puts a hint in
 NUMBER = re.compile(r"(?<![\w.])[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?(?!\w)", re.IGNORECASE)
 PNG_OPTIONS = {"dpi": 100, "metadata": {"Software": None}}  # no version stamp: re-runs give the same bytes
 
@@ -139,9 +142,15 @@ def failures_in(path: Path, exercises) -> list[Failure]:
             if output.output_type == "error":
                 lines = str(output.evalue).splitlines()
                 first = f"{output.ename}: {lines[0]}" if lines else output.ename
-                hint = next((line.strip() for line in lines if line.startswith("Hint:")), None)
+                hint = next((line.strip() for line in lines if line.startswith(_hint_prefixes())), None)
                 found.append(Failure(labels[cell.metadata.nbgrader["grade_id"]], first, hint))
     return found
+
+
+@cache
+def _hint_prefixes() -> tuple[str, ...]:
+    """How a test's hint line starts in each edition's language ("Hint: ", "提示：")."""
+    return tuple(sorted({translations(e.language).gettext(HINT).split("{hint}")[0] for e in EDITIONS}))
 
 
 def _sentence(text: str) -> str:

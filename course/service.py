@@ -41,9 +41,10 @@ from pathlib import Path
 from nbgrader.utils import parse_utc
 
 from course.gradebook import db_url
-from course.job import GradingJob, GradingResult, killed_workers, sha256
+from course.job import NOT_A_NOTEBOOK, GradingJob, GradingResult, killed_workers, sha256
 from course.journal import Journal, assignment_of
-from course.layout import EDITIONS, NOTEBOOK, assignment_dir, course_config, feedback_page, notebook_path
+from course.language import translations
+from course.layout import EDITIONS, NOTEBOOK, assignment_dir, course_config, edition, feedback_page, notebook_path
 from course.pool import MAX_ATTEMPTS
 from course.results import COLLECTED_FILES, ResultWriter
 
@@ -89,43 +90,55 @@ def with_notice(page: bytes, text: str) -> bytes:
     return (box + source).encode("utf-8")
 
 
-def notice_page(title: str, *paragraphs: str) -> bytes:
-    """A small page of plain words, released where the submission's feedback goes."""
+def notice_page(language: str, title: str, *paragraphs: str) -> bytes:
+    """A small page of plain words in `language`, released where the submission's feedback goes."""
     body = "".join(f"<p>{html.escape(text)}</p>\n" for text in paragraphs)
     return (
-        f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f'<!DOCTYPE html>\n<html lang="{language.replace("_", "-")}">\n<head>\n<meta charset="utf-8">\n'
         f"<title>{html.escape(NOTEBOOK)}: {html.escape(title)}</title>\n<style>{STYLE}</style>\n</head>\n"
         f"<body>\n<h1>{html.escape(NOTEBOOK)}: {html.escape(title)}</h1>\n{body}</body>\n</html>\n"
     ).encode()
 
 
-def late_notice(handed_in: datetime, due: datetime) -> str:
-    return (
-        f"Late: handed in {_utc(handed_in)}, after the due date ({_utc(due)}). It was graded like the "
-        "others; your instructor decides what lateness costs."
+def late_notice(language: str, handed_in: datetime, due: datetime) -> str:
+    _ = translations(language).gettext
+    return _(
+        "Late: handed in {handed_in}, after the due date ({due}). It was graded like the others; your "
+        "instructor decides what lateness costs."
+    ).format(handed_in=_utc(handed_in), due=_utc(due))
+
+
+def held_page(language: str, handed_in: datetime, cap: int, day: str, until: datetime, at_due_date: bool) -> bytes:
+    _ = translations(language).gettext
+    when = _("the due date ({time})") if at_due_date else _("the next UTC day starts ({time})")
+    return notice_page(
+        language,
+        _("kept, not graded yet"),
+        _(
+            "Your submission of {handed_in} arrived safely and is kept, but it has not been graded: at most "
+            "{cap} submissions per student are graded per day, and you have had {cap} graded on {day} (UTC days)."
+        ).format(handed_in=_utc(handed_in), cap=cap, day=day),
+        _(
+            "It will be graded automatically when {when}. Fetch your feedback again after that: this page will "
+            "then show its score. If you hand in again before then, your submissions are graded in the order "
+            "you handed them in."
+        ).format(when=when.format(time=_utc(until))),
+        _("The feedback of your earlier submissions stays as it was."),
     )
 
 
-def held_page(handed_in: datetime, cap: int, day: str, until: datetime, at_due_date: bool) -> bytes:
-    when = f"the due date ({_utc(until)})" if at_due_date else f"the next UTC day starts ({_utc(until)})"
+def error_page(language: str, handed_in: datetime, problems: list[str]) -> bytes:
+    _ = translations(language).gettext
     return notice_page(
-        "kept, not graded yet",
-        f"Your submission of {_utc(handed_in)} arrived safely and is kept, but it has not been graded: "
-        f"at most {cap} submissions per student are graded per day, and you have had {cap} graded on "
-        f"{day} (UTC days).",
-        f"It will be graded automatically when {when}. Fetch your feedback again after that: this page "
-        "will then show its score. If you hand in again before then, your submissions are graded in the "
-        "order you handed them in.",
-        "The feedback of your earlier submissions stays as it was.",
-    )
-
-
-def error_page(handed_in: datetime, problems: list[str]) -> bytes:
-    return notice_page(
-        "could not be graded",
-        f"Your submission of {_utc(handed_in)} arrived, but grading it failed: {'; '.join(problems)}.",
-        "Your instructor sees this too. If your notebook never finishes or stops Python, fix that and "
-        "hand it in again; otherwise, ask your instructor.",
+        language,
+        _("could not be graded"),
+        _("Your submission of {handed_in} arrived, but grading it failed: {problems}.").format(
+            handed_in=_utc(handed_in), problems="; ".join(problems)
+        ),
+        _(
+            "Your instructor sees this too. If your notebook never finishes or stops Python, fix that and hand "
+            "it in again; otherwise, ask your instructor."
+        ),
     )
 
 
@@ -357,7 +370,8 @@ class Service:
         if until is None:
             return False
         if record["state"] != "held" or record.get("held_on") != day:
-            page = held_page(handed_in, self.cap, day, until, at_due_date=until == due)
+            language = edition(assignment_of(record["inbound"])).language
+            page = held_page(language, handed_in, self.cap, day, until, at_due_date=until == due)
             self.exchange.release_page(record["inbound"], student, page)
             self.journal.note(record["inbound"], state="held", held_on=day, until=until.isoformat(sep=" "))
             log.info("%s: held %s: %d graded today; graded from %s", student, record["inbound"], self.cap, until)
@@ -372,7 +386,8 @@ class Service:
         except Exception as error:  # too big, unreadable, ...: tell the student, keep going
             problem = f"it could not be collected ({' '.join(str(error).split())[:200]})"
             log.error("%s: FAILED to collect %s: %s", student, inbound, problem)
-            self.exchange.release_page(inbound, student, error_page(handed_in, [problem]))
+            language = edition(assignment_of(inbound)).language
+            self.exchange.release_page(inbound, student, error_page(language, handed_in, [problem]))
             self.journal.note(inbound, state="failed", problem=problem)
             return False
         late = due is not None and handed_in > due
@@ -389,7 +404,7 @@ class Service:
             found = sorted(p.name for p in path.parent.iterdir() if p.name not in COLLECTED_FILES)
             result = GradingResult(student, assignment, "", "invalid")
             result.problems.append(
-                f"not a notebook: the submission has no {path.name} (it holds: {', '.join(found) or 'nothing'})"
+                f"{NOT_A_NOTEBOOK}the submission has no {path.name} (it holds: {', '.join(found) or 'nothing'})"
             )
             self.finish(inbound, result)
             return True
@@ -456,11 +471,13 @@ class Service:
         self.results_writer.flush()
         page = feedback_page(self.root, student, assignment)
         if result.status == "error":  # nothing graded, no page of nbgrader's: say why
-            self.exchange.release_page(inbound, student, error_page(handed_in, result.problems))
+            language = edition(assignment).language
+            self.exchange.release_page(inbound, student, error_page(language, handed_in, result.problems))
         else:
             if record.get("late"):
                 due = datetime.fromisoformat(record["due"])
-                page.write_bytes(with_notice(page.read_bytes(), late_notice(handed_in, due)))
+                notice = late_notice(edition(assignment).language, handed_in, due)
+                page.write_bytes(with_notice(page.read_bytes(), notice))
             self.exchange.release_feedback(student, assignment)
         max_points = result.max_points
         self.journal.note(

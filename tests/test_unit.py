@@ -80,7 +80,7 @@ def test_skipping_follows_the_release_not_the_submissions_tags(package):
     assert result.points == 40
     outputs = outputs_by_grade_id(result)
     for grade_id in TRAINING_AND_PLOTS:
-        assert [output.get("text") for output in outputs[grade_id]] == [SKIPPED_NOTE], grade_id
+        assert [output.get("text") for output in outputs[grade_id]] == [SKIPPED_NOTE + "\n"], grade_id
 
 
 @pytest.mark.slow
