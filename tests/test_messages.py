@@ -3,9 +3,11 @@ names zh_CN speaks Chinese, in its tests, in the grader's verdicts and on its fe
 English edition stays word for word (and the feedback page byte for byte) as it was."""
 
 import copy
+import html
 import re
 import shutil
 import string
+from datetime import datetime
 
 import nbformat
 import pytest
@@ -19,10 +21,24 @@ from course.feedback import (
     _feedback_exporter,
     render_feedback,
 )
-from course.layout import ASSIGNMENT, COURSE_ROOT, HELPER_FILES, NOTEBOOK, course_modules, feedback_page, notebook_path
+from course.gradebook import not_graded_because
+from course.job import NOT_A_NOTEBOOK, GradingResult
+from course.layout import (
+    ASSIGNMENT,
+    COURSE_ROOT,
+    EDITIONS,
+    HELPER_FILES,
+    NOTEBOOK,
+    course_modules,
+    feedback_page,
+    notebook_path,
+)
 from course.messages import compile_catalogue, extract, po_path, read_catalogue, update_catalogue
+from course.service import error_page, held_page, late_notice
+from tests.translated import translated
 
 LANGUAGE = "zh_CN"
+UNREADABLE = "the file is not valid JSON (truncated or edited outside Jupyter?)"  # as course.autograde says it
 
 
 def placeholders(text):
@@ -228,3 +244,32 @@ def test_the_chinese_page_translates_the_headings():
         "No response.",
     ):
         assert english not in page, english
+
+
+def test_what_the_grader_tells_a_student_itself_is_in_the_editions_language():
+    """A file that is not a notebook, and the grading service's notices, say in Chinese what they say
+    in English (tests/translated.py works the Chinese out from the catalogue's messages)."""
+    english, chinese = (
+        GradingResult("amy", edition.assignment, "", "invalid", problems=[NOT_A_NOTEBOOK + UNREADABLE])
+        for edition in EDITIONS
+    )
+    assert not_graded_because(chinese) == translated(not_graded_because(english), LANGUAGE)
+    assert "有效的 JSON" in not_graded_because(chinese)
+    handed_in, due = datetime(2027, 1, 16, 8, 0), datetime(2027, 1, 15, 23, 59)
+    assert late_notice(LANGUAGE, handed_in, due) == translated(late_notice("en", handed_in, due), LANGUAGE)
+    pages = {
+        "kept, not graded yet": lambda language: held_page(
+            language, handed_in, 5, "2027-01-16", datetime(2027, 1, 17), at_due_date=False
+        ),
+        "could not be graded": lambda language: error_page(language, handed_in, ["the grading worker died 2 times"]),
+    }
+    for title, page in pages.items():
+        english, chinese = (paragraphs(page(language)) for language in ("en", LANGUAGE))
+        assert chinese == [translated(text, LANGUAGE) for text in english] and chinese != english
+        assert f"<h1>{NOTEBOOK}: {translated(title, LANGUAGE)}</h1>" in page(LANGUAGE).decode()
+        assert '<html lang="zh-CN">' in page(LANGUAGE).decode()
+
+
+def paragraphs(page: bytes) -> list[str]:
+    """The paragraphs of a notice page, as text."""
+    return [html.unescape(text) for text in re.findall(r"<p>(.*?)</p>", page.decode())]

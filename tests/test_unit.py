@@ -10,10 +10,13 @@ from course import kernels
 from course.autograde import grade_submission
 from course.execute import SKIPPED_NOTE
 from course.job import GradingJob
-from course.layout import COURSE_ROOT, course_config, notebook_path
+from course.layout import COURSE_ROOT, EDITIONS, course_config, notebook_path
 from course.package import assignment_package
 from course.sandbox import Limits
 from tests.sample_grades import EXPECTED_POINTS
+from tests.translated import translated
+
+CHINESE = EDITIONS[1]
 
 # A job for one submission, with the course's cell timeout (nbgrader_config.py).
 job = functools.partial(GradingJob, cell_timeout=course_config(COURSE_ROOT).Execute.timeout)
@@ -81,6 +84,17 @@ def test_skipping_follows_the_release_not_the_submissions_tags(package):
     outputs = outputs_by_grade_id(result)
     for grade_id in TRAINING_AND_PLOTS:
         assert [output.get("text") for output in outputs[grade_id]] == [SKIPPED_NOTE + "\n"], grade_id
+
+
+def test_a_chinese_edition_submission_is_told_in_chinese_what_grading_skipped():
+    """The same submission, graded as the Chinese edition: the same points, the note in Chinese."""
+    package = assignment_package(COURSE_ROOT, CHINESE.assignment)
+    data = notebook_path(COURSE_ROOT, "submitted", "full-marks-zh", CHINESE.assignment).read_bytes()
+    result = grade_submission(job("full-marks-zh", data, package))
+    assert (result.assignment, result.points) == (CHINESE.assignment, 40)
+    note = translated(SKIPPED_NOTE, CHINESE.language)
+    assert note.startswith("评分时未运行")
+    assert all(outputs_by_grade_id(result)[grade_id][0].text == note + "\n" for grade_id in TRAINING_AND_PLOTS)
 
 
 @pytest.mark.slow
