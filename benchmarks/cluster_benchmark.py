@@ -35,7 +35,7 @@ from grading_benchmark import (  # noqa: E402
 
 import course.cluster  # noqa: E402
 import course.grading  # noqa: E402
-from course.layout import ASSIGNMENT, copy_course  # noqa: E402
+from course.layout import assignment_dir, copy_course  # noqa: E402
 from course.pool import default_workers  # noqa: E402
 from course.release import build_release  # noqa: E402
 from tests.servers import dask_cluster, postgres_server  # noqa: E402
@@ -114,8 +114,9 @@ def main(argv=None) -> int:
         tmp = Path(tmp)
         base = copy_course(tmp / "base")
         with quiet(tmp / "base.log"):
-            release_dir = build_release(base)
-        notebooks = synthetic_class(release_dir, base / "source" / ASSIGNMENT, n)
+            build_release(base)
+        release_dir = assignment_dir(base, "release")
+        notebooks = synthetic_class(release_dir, assignment_dir(base, "source"), n)
         for number, (name, (on_dask, on_postgres)) in enumerate(RUNS.items()):
             print(f"timing {name} ...", flush=True)
             course_root = copy_course(tmp / f"run{number}")

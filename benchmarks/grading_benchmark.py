@@ -28,7 +28,7 @@ from nbclient import NotebookClient  # noqa: E402
 
 import course.feedback  # noqa: E401,E402,F401  (imported now, not inside the first timed run)
 from course.grading import grade_class  # noqa: E402
-from course.layout import ASSIGNMENT, NOTEBOOK, copy_course, course_config, notebook_path  # noqa: E402
+from course.layout import ASSIGNMENT, NOTEBOOK, assignment_dir, copy_course, course_config, notebook_path  # noqa: E402
 from course.pool import default_workers  # noqa: E402
 from course.release import build_release  # noqa: E402
 from course.results import ResultWriter  # noqa: E402
@@ -224,8 +224,9 @@ def main(argv=None) -> int:
         tmp = Path(tmp)
         base = copy_course(tmp / "base")
         with quiet(tmp / "base.log"):
-            release_dir = build_release(base)
-        notebooks = synthetic_class(release_dir, base / "source" / ASSIGNMENT, n)
+            build_release(base)
+        release_dir = assignment_dir(base, "release")
+        notebooks = synthetic_class(release_dir, assignment_dir(base, "source"), n)
         students = list(notebooks)
 
         def stage(name, run):
