@@ -4,9 +4,11 @@ plays them all, with --student and a cache each) on an exchange the course relea
 `python -m course serve` runs as its own process, and is killed once in the middle of grading."""
 
 import csv
+import html
 import json
 import os
 import pwd
+import re
 import signal
 import subprocess
 import sys
@@ -22,11 +24,12 @@ from nbgrader.api import Gradebook
 
 from course import journal
 from course.gradebook import db_url
-from course.layout import ASSIGNMENT, COURSE_ROOT, NOTEBOOK, copy_course, course_config, notebook_path
+from course.layout import ASSIGNMENT, COURSE_ROOT, EDITIONS, NOTEBOOK, copy_course, course_config, notebook_path
 from course.report import Exercise, StudentResult, write_grades_csv
 from course.service import held_until, owner_problem, with_notice
 from tests import hostile
 from tests.servers import free_port
+from tests.translated import translated
 
 COURSE_ID = course_config(COURSE_ROOT).CourseDirectory.course_id
 ON_TIME = {  # student: the sample class's submission they hand in, before the due date
@@ -36,6 +39,8 @@ ON_TIME = {  # student: the sample class's submission they hand in, before the d
     "burst-b": "raises-in-function",  # 30/40
 }
 BROKEN = "broken"  # hands in a file that is not a notebook
+CHINESE = EDITIONS[1]
+IN_CHINESE = "zhang"  # hands in the Chinese edition's twin of the sample class's unscaled-dropout, on time
 PERSISTENT = "persistent"  # hands in full marks six times, after the due date
 CAP = 5
 
@@ -123,26 +128,26 @@ class Students:
             f"--Exchange.cache={self.home / student / '.cache'}",
         ]
 
-    def hand_in(self, handed: dict[str, bytes], times: int = 1) -> None:
+    def hand_in(self, handed: dict[str, bytes], times: int = 1, assignment: str = ASSIGNMENT) -> None:
         """Each student hands in their notebook `times` times, all students at once."""
         running = []
         for student, notebook in handed.items():
-            folder = self.home / student / ASSIGNMENT
+            folder = self.home / student / assignment
             folder.mkdir(parents=True, exist_ok=True)
             (folder / f"{NOTEBOOK}.ipynb").write_bytes(notebook)
             running += [
-                nbgrader(folder.parent, "submit", ASSIGNMENT, *self.options(student), wait=False) for _ in range(times)
+                nbgrader(folder.parent, "submit", assignment, *self.options(student), wait=False) for _ in range(times)
             ]
         for process in running:
             out, _ = process.communicate(timeout=120)
             assert process.returncode == 0, out
 
-    def feedback(self, students) -> dict[str, dict[str, str]]:
+    def feedback(self, students, assignment: str = ASSIGNMENT) -> dict[str, dict[str, str]]:
         """{student: {time handed in: feedback page}} as `nbgrader fetch_feedback` brings it."""
 
         def fetch(student):
-            nbgrader(self.home / student, "fetch_feedback", ASSIGNMENT, *self.options(student))
-            folder = self.home / student / ASSIGNMENT / "feedback"
+            nbgrader(self.home / student, "fetch_feedback", assignment, *self.options(student))
+            folder = self.home / student / assignment / "feedback"
             return {path.parent.name: path.read_text() for path in folder.glob(f"*/{NOTEBOOK}.html")}
 
         with ThreadPoolExecutor(4) as pool:
@@ -193,9 +198,12 @@ def served(tmp_path_factory) -> Served:
     tmp = tmp_path_factory.mktemp("service")
     root = copy_course(tmp / "course", folders=("source", "release"))
     exchange = tmp / "exchange"
-    nbgrader(root, "release_assignment", ASSIGNMENT, f"--Exchange.root={exchange}")
+    for edition in EDITIONS:
+        nbgrader(root, "release_assignment", edition.assignment, f"--Exchange.root={exchange}")
     students = Students(exchange, tmp / "home")
     students.hand_in({student: sample(handed) for student, handed in ON_TIME.items()} | {BROKEN: b"not a notebook"})
+    chinese_twin = notebook_path(COURSE_ROOT, "submitted", "unscaled-dropout-zh", CHINESE.assignment).read_bytes()
+    students.hand_in({IN_CHINESE: chinese_twin}, assignment=CHINESE.assignment)
     due = datetime.now(UTC).replace(tzinfo=None)
     nbgrader(root, "db", "assignment", "add", ASSIGNMENT, f"--duedate={due.isoformat(sep=' ')} UTC")
     students.hand_in({PERSISTENT: sample("full-marks")}, times=CAP + 1)
@@ -222,7 +230,7 @@ def served(tmp_path_factory) -> Served:
 
     again = serve(root, exchange, "--once", log=log)
     assert again.wait(timeout=170) == 0, log.read_text()
-    feedback = students.feedback([*ON_TIME, BROKEN, PERSISTENT])
+    feedback = students.feedback([*ON_TIME, BROKEN, PERSISTENT]) | students.feedback([IN_CHINESE], CHINESE.assignment)
     return Served(root, students, feedback, journal_lines(root), killed_after, due)
 
 
@@ -246,6 +254,18 @@ def test_each_student_fetches_feedback_with_their_score(served):
             collected = served.root / "submitted" / student / ASSIGNMENT / "timestamp.txt"
             (handed_in,) = served.feedback[student]
             assert collected.read_text() == handed_in  # collected as nbgrader collect lays it out
+
+
+@pytest.mark.slow
+def test_a_student_of_the_chinese_edition_reads_their_feedback_in_chinese(served):
+    """Graded as their English twin (burst-a hands in the same code), and told so in Chinese."""
+    (page,) = served.feedback[IN_CHINESE].values()
+    (english,) = served.feedback["burst-a"].values()
+    hint = re.search(r"Hint: ([^\n<]+)", html.unescape(english)).group(1)
+    assert translated(f"{NOTEBOOK} (Score: 30.0 / 40.0)", CHINESE.language) in page
+    assert translated(f"Hint: {hint}", CHINESE.language) in html.unescape(page) and "提示：" in html.unescape(page)
+    with Gradebook(db_url(served.root)) as gradebook:
+        assert gradebook.find_submission(CHINESE.assignment, IN_CHINESE).score == 30
 
 
 @pytest.mark.slow
@@ -284,7 +304,7 @@ def test_past_the_days_cap_a_submission_is_kept_not_graded_and_told_so(served):
     assert len(list(inbound.glob(f"{PERSISTENT}+*"))) == CAP + 1  # kept
     with open(served.root / "grades.csv", newline="") as table:
         attempts = {row["student_id"]: row["attempts"] for row in csv.DictReader(table)}
-    assert attempts == {student: "1" for student in [*ON_TIME, BROKEN]} | {PERSISTENT: str(CAP)}
+    assert attempts == {student: "1" for student in [*ON_TIME, BROKEN, IN_CHINESE]} | {PERSISTENT: str(CAP)}
 
 
 @pytest.mark.slow
