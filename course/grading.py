@@ -218,7 +218,7 @@ def closing_block(root: Path, results) -> str:
     written = [
         (root / GRADES_CSV, "points per student and exercise, ready for an LMS import"),
         (root / REPORT_DIR / "index.html", "class report: what needs attention, scores, frequent failures"),
-        (root / "feedback", f"{feedback_pages} students' feedback pages, for nbgrader release_feedback"),
+        (root / "feedback", f"{feedback_pages} feedback pages (one per submission), for nbgrader release_feedback"),
         (root / "autograded", "the graded notebooks, as nbgrader autograde lays them out"),
     ]
     names = [_shown(path) + ("/" if path.is_dir() else "") for path, _ in written]

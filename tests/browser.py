@@ -87,16 +87,17 @@ def formgrader(root: Path):
                 server.wait()
 
 
-def _wait_for(url: str, server: subprocess.Popen, log: Path) -> None:
+def _wait_for(url: str, server: subprocess.Popen, log: Path, token: str = "") -> None:
+    """Until the server at url answers (with the token, if it asks for one); fails if it exits first."""
     deadline = time.monotonic() + SERVER_START_SECONDS
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            raise RuntimeError(f"jupyter server exited with status {server.returncode}:\n{log.read_text()}")
+            raise RuntimeError(f"jupyter server exited with status {server.returncode}:\n{log_tail(log)}")
         with contextlib.suppress(OSError):
-            with urllib.request.urlopen(f"{url}/api/status", timeout=5):
+            with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=5):
                 return
         time.sleep(0.5)
-    raise RuntimeError(f"jupyter server did not answer within {SERVER_START_SECONDS} s:\n{log.read_text()}")
+    raise RuntimeError(f"jupyter server did not answer within {SERVER_START_SECONDS} s:\n{log_tail(log)}")
 
 
 def stop(process: subprocess.Popen) -> None:
@@ -151,14 +152,7 @@ def jupyterlab(home: Path):
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + SERVER_START_SECONDS
-        while True:
-            assert server.poll() is None, f"jupyter lab exited with status {server.returncode}:\n{log_tail(log)}"
-            assert time.monotonic() < deadline, f"jupyter lab did not answer in {SERVER_START_SECONDS} s"
-            with contextlib.suppress(OSError):
-                with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=5):
-                    break
-            time.sleep(0.5)
+        _wait_for(url, server, log, token)
         yield f"{url}/lab?token={token}"
     finally:
         stop(server)
