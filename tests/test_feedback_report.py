@@ -344,7 +344,7 @@ def test_real_autograde_output(tmp_path):
         [sys.executable, "-m", "nbgrader", "autograde", ASSIGNMENT, "--create", "--quiet"], cwd=tmp_path, check=True
     )
 
-    assert summary(tmp_path).splitlines()[1].split() == ["zoe", "0", "0", "0", "0", "0/40", "0/4", "passed"]
+    assert summary(tmp_path).splitlines()[1].split() == ["zoe", "en", "0", "0", "0", "0", "0/40", "0/4", "passed"]
     write_report(tmp_path)
     page = (tmp_path / "report" / "index.html").read_text()
     assert "A1 was masked but not divided by keep_prob." in page

@@ -9,7 +9,7 @@ import pytest
 from course import gradebook, last_graded
 from course.grading import NEEDS_ATTENTION, grade_class
 from course.job import GradingResult
-from course.layout import COURSE_ROOT
+from course.layout import ASSIGNMENT, COURSE_ROOT
 from course.report import write_report
 from course.results import ResultWriter
 from tests.servers import free_port, postgres_server
@@ -101,6 +101,6 @@ def test_a_gradebook_that_stays_away_stops_the_run_and_says_why(tmp_path, monkey
     monkeypatch.setattr(gradebook, "RETRY_SECONDS", 0)
     nowhere = f"postgresql://postgres@127.0.0.1:{free_port()}/gone"
     with pytest.raises(gradebook.GradebookUnreachable, match="could not record someone: .* run the command again"):
-        with ResultWriter(tmp_path, nowhere, "fingerprint") as results_writer:
-            results_writer.add(GradingResult("someone", "0" * 64, "error"))
-    assert last_graded.read(tmp_path, "someone") == {}  # so the next run grades them again
+        with ResultWriter(tmp_path, nowhere, {ASSIGNMENT: "fingerprint"}) as results_writer:
+            results_writer.add(GradingResult("someone", ASSIGNMENT, "0" * 64, "error"))
+    assert last_graded.read(tmp_path, "someone", ASSIGNMENT) == {}  # so the next run grades them again

@@ -20,7 +20,7 @@ import pytest
 from course import last_graded
 from course.execute import KILLED
 from course.grading import NEEDS_ATTENTION, grade_class, sandbox_notice
-from course.layout import COURSE_ROOT, notebook_path
+from course.layout import ASSIGNMENT, COURSE_ROOT, notebook_path
 from course.sandbox import Limits, kernel_command, kernel_environment
 from public_tests import GRADED_FUNCTIONS
 from tests import hostile
@@ -96,7 +96,7 @@ def test_a_hostile_submission_gets_only_the_points_its_code_earns(hostile_run, c
     root, _, _, _ = hostile_run
     row = grades(root)[case.name]
     killed_itself = case.may_kill_its_kernel and "the kernel died" in " ".join(
-        last_graded.read(root, case.name)["problems"]
+        last_graded.read(root, case.name, ASSIGNMENT)["problems"]
     )
     lost = GRADED_FUNCTIONS if killed_itself else case.lost
     assert {exercise: float(row[exercise]) for exercise in GRADED_FUNCTIONS} == points_losing(lost)
