@@ -60,9 +60,16 @@ class Journal:
         )
 
 
+def name_parts(inbound: str) -> tuple[str, str, str]:
+    """(student, assignment, time handed in) from a submission's inbound folder name, as nbgrader
+    submit makes it (`<student>+<assignment>+<time>+<random>`; a student id may hold a "+")."""
+    student, assignment, handed_in = inbound.rsplit("+", 3)[:3]
+    return student, assignment, handed_in
+
+
 def assignment_of(inbound: str) -> str:
-    """The assignment (edition) a submission was handed in for, from its inbound folder's name."""
-    return inbound.rsplit("+", 3)[1]
+    """The assignment (edition) a submission was handed in for."""
+    return name_parts(inbound)[1]
 
 
 def attempts(root: Path) -> dict[tuple[str, str], int] | None:

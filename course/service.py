@@ -42,7 +42,7 @@ from nbgrader.utils import parse_utc
 
 from course.gradebook import db_url
 from course.job import NOT_A_NOTEBOOK, GradingJob, GradingResult, killed_workers, sha256
-from course.journal import Journal, assignment_of
+from course.journal import Journal, assignment_of, name_parts
 from course.language import translations
 from course.layout import EDITIONS, NOTEBOOK, assignment_dir, course_config, edition, feedback_page, notebook_path
 from course.pool import MAX_ATTEMPTS
@@ -340,7 +340,7 @@ class Service:
         return started
 
     def receive(self, inbound: str) -> None:
-        student, _, handed_in = inbound.rsplit("+", 3)[:3]
+        student, _, handed_in = name_parts(inbound)
         try:
             handed_in = parse_utc(handed_in).isoformat(sep=" ")
         except ValueError:
