@@ -27,8 +27,8 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Unicode
 from traitlets.config import Config
 
-from course.language import N_, language_of, translations
-from course.layout import ASSIGNMENT, NOTEBOOK, assignment_dir, feedback_page, notebook_path, students_in
+from course.language import N_, SOURCE_LANGUAGE, translations
+from course.layout import ASSIGNMENT, NOTEBOOK, feedback_page, notebook_path, students_in
 
 FORMGRADER = Path(nbgrader.__file__).parent / "server_extensions" / "formgrader"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -121,7 +121,7 @@ def _feedback_exporter(language: str) -> HTMLExporter:
     return exporter
 
 
-def render_feedback(nb, student: str, assignment: str = ASSIGNMENT, language: str = "en") -> bytes:
+def render_feedback(nb, student: str, assignment: str = ASSIGNMENT, language: str = SOURCE_LANGUAGE) -> bytes:
     """The feedback page of one autograded notebook, in `language` (a locale code such as zh_CN)."""
     resources = {
         "nbgrader": {"notebook": NOTEBOOK, "assignment": assignment, "student": student},
@@ -140,8 +140,7 @@ def save_feedback(root: Path, student: str, page: bytes, assignment: str = ASSIG
 
 def write_feedback(root: Path, students=None) -> dict[str, Path]:
     """Render (overwrite) the feedback page of each student, by default of every autograded one,
-    from their autograded notebook on disk. Returns {student: html path}."""
-    language = language_of(assignment_dir(root, "release"))
+    from their autograded notebook on disk (the English edition's). Returns {student: html path}."""
     if students is None:
         students = [
             student
@@ -152,9 +151,7 @@ def write_feedback(root: Path, students=None) -> dict[str, Path]:
         student: save_feedback(
             root,
             student,
-            render_feedback(
-                nbformat.read(notebook_path(root, "autograded", student), as_version=4), student, language=language
-            ),
+            render_feedback(nbformat.read(notebook_path(root, "autograded", student), as_version=4), student),
         )
         for student in sorted(students)
     }

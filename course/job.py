@@ -4,8 +4,7 @@ import hashlib
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from course.language import SOURCE_LANGUAGE
-from course.layout import LANGUAGE_FILE
+from course.layout import edition
 from course.sandbox import Limits
 
 NOT_A_NOTEBOOK = "not a notebook: "  # how the problem of a file that is not a notebook starts
@@ -29,8 +28,7 @@ class AssignmentPackage:
 
     @property
     def language(self) -> str:
-        """The edition's language, from the language.txt the build writes into the release."""
-        return self.files.get(LANGUAGE_FILE, SOURCE_LANGUAGE.encode()).decode().strip()
+        return edition(self.assignment).language
 
     @cached_property
     def digest(self) -> str:

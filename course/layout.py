@@ -39,9 +39,16 @@ COURSE_ROOT = Path(__file__).resolve().parent.parent
 EDITIONS = (Edition("regularization", "en"), Edition("regularization-zh", "zh_CN"))
 ASSIGNMENT = EDITIONS[0].assignment  # the English edition, whose source notebook is the one anyone edits
 NOTEBOOK = "Regularization"  # the notebook's name in every edition
-LANGUAGE_FILE = "language.txt"  # in each edition's folder: its language, read by the helpers at run time
-HELPER_FILES = ("reg_utils.py", "testCases.py", "testCases.json", "public_tests.py", "handin.py", "datasets/data.mat")
-HELPER_FILES += ("translation.py", "locale/zh_CN/LC_MESSAGES/course.mo")  # messages in the edition's language
+HELPER_FILES = (
+    "reg_utils.py",
+    "testCases.py",
+    "testCases.json",
+    "public_tests.py",
+    "handin.py",
+    "translation.py",  # with the catalogue below: messages in the edition's language
+    "locale/zh_CN/LC_MESSAGES/course.mo",
+    "datasets/data.mat",
+)
 ROSTER = "students.csv"  # id,first_name,last_name,email, as `nbgrader db student import` reads it
 GRADES_CSV = "grades.csv"
 REPORT_DIR = "report"

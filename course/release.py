@@ -20,12 +20,12 @@ from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.pool import NullPool
 
 from course import reference
+from course.language import LANGUAGE_FILE
 from course.layout import (
     ASSIGNMENT,
     COURSE_ROOT,
     EDITIONS,
     HELPER_FILES,
-    LANGUAGE_FILE,
     assignment_dir,
     course_config,
     course_modules,

@@ -2,7 +2,8 @@
 
 import pytest
 
-from course.layout import COURSE_ROOT, EDITIONS, HELPER_FILES, LANGUAGE_FILE, assignment_dir, copy_course, notebook_path
+from course.language import LANGUAGE_FILE
+from course.layout import COURSE_ROOT, EDITIONS, HELPER_FILES, assignment_dir, copy_course, notebook_path
 from course.release import build_release, stale_helper_copies
 
 
