@@ -27,15 +27,15 @@ from course.layout import (
     ASSIGNMENT,
     COURSE_ROOT,
     EDITIONS,
-    HELPER_FILES,
     NOTEBOOK,
+    copy_course,
     course_modules,
     feedback_page,
     notebook_path,
 )
 from course.messages import compile_catalogue, extract, po_path, read_catalogue, update_catalogue
 from course.service import error_page, held_page, late_notice
-from tests.translated import translated
+from tests.translated import pattern, translated
 
 LANGUAGE = "zh_CN"
 UNREADABLE = "the file is not valid JSON (truncated or edited outside Jupyter?)"  # as course.autograde says it
@@ -96,10 +96,7 @@ def wrong_cost(A3, Y, parameters, lambd):
 @pytest.fixture
 def edition(tmp_path):
     """A folder with the released helpers, as a notebook or the grader finds them; language.txt is the test's."""
-    for name in HELPER_FILES:
-        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(COURSE_ROOT / name, tmp_path / name)
-    return tmp_path
+    return copy_course(tmp_path, folders=())
 
 
 def failure_of_the_public_cost_test(folder):
@@ -111,17 +108,9 @@ def failure_of_the_public_cost_test(folder):
     return str(failure.value)
 
 
-def pattern(text):
-    """A regex that matches what text.format(...) can give: its literal parts, anything for each field."""
-    return "".join(
-        re.escape(literal) + ("(.+?)" if name is not None else "")
-        for literal, name, _, _ in string.Formatter().parse(text)
-    )
-
-
-def english_of(translated, catalogue):
-    """The msgids whose translation can have given `translated`."""
-    return [m.id for m in catalogue if m.id and re.fullmatch(pattern(m.string), translated, re.DOTALL)]
+def english_of(chinese, catalogue):
+    """The msgids whose translation can have given `chinese`."""
+    return [m.id for m in catalogue if m.id and pattern(m.string).fullmatch(chinese)]
 
 
 def test_a_failing_public_test_speaks_the_editions_language(edition, catalogue):

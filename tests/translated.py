@@ -18,23 +18,27 @@ PLACEHOLDER = re.compile(r"\{(\w+)(?:![rsa])?(?::[^{}]*)?\}")
 HINT = "\nHint: "  # how a hint line starts, in English
 
 
+def pattern(message: str) -> re.Pattern:
+    """What message.format(...) can give: its literal parts, and a named group for each placeholder
+    (the same value again where a placeholder comes back)."""
+    literals = PLACEHOLDER.split(message)[::2]
+    regex = re.escape(literals[0])
+    for name, literal in zip(PLACEHOLDER.findall(message), literals[1:]):
+        regex += (f"(?P<{name}>.+?)" if f"(?P<{name}>" not in regex else f"(?P={name})") + re.escape(literal)
+    return re.compile(regex, re.DOTALL)
+
+
 @lru_cache
 def _patterns(language: str) -> list:
-    """[(pattern, msgstr)], the most specific first."""
+    """[(pattern, msgstr)], the most specific (most literal characters) first."""
     with open(po_path(language), "rb") as file:
         catalogue = read_po(file, locale=language)
-    found = []
-    for message in catalogue:
-        if not (message.id and message.string):
-            continue
-        literals = PLACEHOLDER.split(message.id)[::2]
-        names = PLACEHOLDER.findall(message.id)
-        pattern = re.escape(literals[0])
-        for name, literal in zip(names, literals[1:]):
-            pattern += f"(?P<{name}>.+?)" if f"(?P<{name}>" not in pattern else f"(?P={name})"
-            pattern += re.escape(literal)
-        found.append((sum(map(len, literals)), re.compile(pattern, re.DOTALL), message.string))
-    return [(pattern, string) for _, pattern, string in sorted(found, key=lambda item: -item[0])]
+    found = [
+        (sum(map(len, PLACEHOLDER.split(message.id)[::2])), pattern(message.id), message.string)
+        for message in catalogue
+        if message.id and message.string
+    ]
+    return [(regex, string) for _, regex, string in sorted(found, key=lambda item: -item[0])]
 
 
 def translated(text: str, language: str) -> str:
