@@ -27,8 +27,9 @@ from course.job import GradingJob
 from course.layout import ASSIGNMENT, COURSE_ROOT, notebook_path
 from course.package import assignment_package
 from course.pool import run_jobs
-from course.sample_class import Edit, grade_id, solution_blocks, submission
+from course.sample_class import Edit, solution_blocks, submission
 from public_tests import GRADED_FUNCTIONS
+from tests.notebooks import failed_test_cells
 from tests.sample_grades import POINTS_PER_EXERCISE
 
 COST, L2_BACKWARD, DROPOUT_FORWARD, DROPOUT_BACKWARD = GRADED_FUNCTIONS
@@ -625,9 +626,7 @@ def outcome(mutant, result) -> Outcome:
 
 def failure_message(result, exercise) -> str:
     """The errors in the exercise's test cell of the autograded notebook."""
-    nb = nbformat.reads(result.notebook.decode("utf-8"), as_version=4)
-    cell = next(cell for cell in nb.cells if grade_id(cell) == f"test_{exercise}")
-    return "\n".join(f"{output.ename}: {output.evalue}" for output in cell.outputs if output.output_type == "error")
+    return failed_test_cells(nbformat.reads(result.notebook.decode("utf-8"), as_version=4)).get(f"test_{exercise}", "")
 
 
 HINT = re.compile(r"^Hint: (.*)$", re.MULTILINE)

@@ -38,6 +38,15 @@ def errors(cell) -> list:
     return [out for out in cell.get("outputs", []) if out.output_type == "error"]
 
 
+def failed_test_cells(nb) -> dict:
+    """{grade_id: its errors as "ExceptionName: message" lines} of each grade cell that failed."""
+    found = {}
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade") and errors(cell):
+            found[cell.metadata.nbgrader["grade_id"]] = "\n".join(f"{e.ename}: {e.evalue}" for e in errors(cell))
+    return found
+
+
 def grade_id(cell):
     return cell.metadata.get("nbgrader", {}).get("grade_id")
 

@@ -21,6 +21,7 @@ from course.layout import ASSIGNMENT, COURSE_ROOT, NOTEBOOK, ROSTER, copy_course
 from course.sample_class import CHINESE_EDITION, TWINS, edition_of, handed_in
 from public_tests import GRADED_FUNCTIONS
 from tests.browser import browser_page, formgrader
+from tests.notebooks import failed_test_cells
 from tests.sample_grades import EXPECTED_POINTS
 from tests.translated import translated_error
 
@@ -96,20 +97,11 @@ def test_a_chinese_edition_twin_scores_what_its_english_twin_scores_and_is_told_
         chinese = gradebook.find_submission_notebook(NOTEBOOK, CHINESE_EDITION, student).grades
         english = gradebook.find_submission_notebook(NOTEBOOK, ASSIGNMENT, TWINS[student]).grades
         assert {grade.name: grade.score for grade in chinese} == {grade.name: grade.score for grade in english}
-    english = failed_test_cells(notebook_path(graded.root, "autograded", TWINS[student]))
-    chinese = failed_test_cells(notebook_path(graded.root, "autograded", student, CHINESE_EDITION))
+    english, chinese = (
+        failed_test_cells(nbformat.read(notebook_path(graded.root, "autograded", who, assignment), as_version=4))
+        for who, assignment in ((TWINS[student], ASSIGNMENT), (student, CHINESE_EDITION))
+    )
     assert chinese == {cell: translated_error(error, "zh_CN") for cell, error in english.items()}
-
-
-def failed_test_cells(path) -> dict:
-    """{grade_id: "ExceptionName: message"} of the autograded notebook's failed test cells."""
-    return {
-        cell.metadata.nbgrader["grade_id"]: f"{output.ename}: {output.evalue}"
-        for cell in nbformat.read(path, as_version=4).cells
-        if cell.metadata.get("nbgrader", {}).get("grade")
-        for output in cell.get("outputs", [])
-        if output.output_type == "error"
-    }
 
 
 def test_a_broken_file_is_reported_and_stands_in_as_the_release_saying_why(graded):

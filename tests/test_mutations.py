@@ -11,9 +11,9 @@ import pytest
 
 from course.grading import grade_class
 from course.layout import EDITIONS, feedback_page, notebook_path
-from course.sample_class import grade_id
 from public_tests import GRADED_FUNCTIONS
 from tests import mutations
+from tests.notebooks import failed_test_cells
 from tests.test_grading import course_copy
 from tests.translated import translated_error
 
@@ -70,15 +70,12 @@ def test_the_feedback_names_the_mistake_in_each_editions_language(tmp_path):
             path.write_bytes(data)
     grade_class(root, workers=2, cell_timeout=mutations.CELL_TIMEOUT)
     for mutant in sample:
-        english, chinese = (autograded_failure(root, mutant, edition.assignment) for edition in EDITIONS)
+        test_cell = f"test_{mutant.exercise}"
+        english, chinese = (
+            failed_test_cells(nbformat.read(notebook_path(root, "autograded", mutant.name, e.assignment), 4))[test_cell]
+            for e in EDITIONS
+        )
         assert mutant.message in english and chinese == translated_error(english, CHINESE.language), mutant.name
         for edition, failure in zip(EDITIONS, (english, chinese)):
             page = html.unescape(feedback_page(root, mutant.name, edition.assignment).read_text())
             assert failure.partition(": ")[2] in page and "BEGIN HIDDEN TESTS" not in page, mutant.name
-
-
-def autograded_failure(root, mutant, assignment) -> str:
-    """The error in the mistake's test cell of the autograded notebook, as "ExceptionName: message"."""
-    nb = nbformat.read(notebook_path(root, "autograded", mutant.name, assignment), as_version=4)
-    cell = next(cell for cell in nb.cells if grade_id(cell) == f"test_{mutant.exercise}")
-    return next(f"{output.ename}: {output.evalue}" for output in cell.outputs if output.output_type == "error")
