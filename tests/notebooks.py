@@ -1,5 +1,6 @@
 """Reading and running the course notebooks from the tests."""
 
+import os
 import re
 from pathlib import Path
 
@@ -17,14 +18,18 @@ NUMBER = re.compile(r"-?\d+\.\d*(?:e[-+]?\d+)?")
 
 def execute(path: Path, timeout: int = 300):
     """Run a notebook top to bottom in its own folder, errors recorded rather than raised."""
-    nb = nbformat.read(path, as_version=4)
+    return run(nbformat.read(path, as_version=4), path.parent, timeout=timeout)
+
+
+def run(nb, folder: Path, env: dict | None = None, timeout: int = 300):
+    """Run nb's cells in folder, its kernel's environment this one's with env's variables set over it."""
     NotebookClient(
         nb,
         timeout=timeout,
         kernel_name="python3",
         allow_errors=True,
-        resources={"metadata": {"path": str(path.parent)}},
-    ).execute()
+        resources={"metadata": {"path": str(folder)}},
+    ).execute(env={**os.environ, **(env or {})})
     return nb
 
 
