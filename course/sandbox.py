@@ -44,6 +44,14 @@ KERNEL_ENVIRONMENT = (
     "OMP_NUM_THREADS",
     "OPENBLAS_NUM_THREADS",
     "MKL_NUM_THREADS",
+    # The choice of numeric kernels: the grader replays the kernel's calls with inputs it computes itself
+    # and matches them bit for bit (handin.py), so both sides must round alike.
+    "OPENBLAS_CORETYPE",
+    "OPENBLAS_L2_SIZE",
+    "NPY_DISABLE_CPU_FEATURES",
+    "NPY_ENABLE_CPU_FEATURES",
+    "MKL_CBWR",
+    "MKL_ENABLE_INSTRUCTIONS",
 )
 # On the private /tmp: a HOME that contains the scratch folder would make IPython print its paths as ~/...
 SANDBOX_HOME = "/tmp/.home"
