@@ -227,10 +227,40 @@ def refusal(folder: Path) -> str:
     return path.read_text(encoding="utf-8").strip() if path.is_file() else ""
 
 
+def impostor(folder: Path, student: str) -> str:
+    """The account that owns the inbound folder `folder` (the folder itself, not what a link in its place
+    points to) when it is not the student it is named for, else "": someone handing in under another's
+    name, whose submission must change nothing of that student's."""
+    owner = _owner_name(os.lstat(folder).st_uid)
+    return "" if owner == student else owner
+
+
 class SafeCollect(ExchangeCollect):
     """nbgrader's collect (`nbgrader collect`, Formgrader's Collect) copying through copy_submission, with
     the owner check on unless CollectApp.check_owner is turned off; a refused submission leaves its
     reason in submitted/ for grading to report, and the others are collected as usual."""
+
+    def init_src(self):
+        """nbgrader's choice of each student's submission (the latest, or the latest on time with
+        --before-duedate), among those the student's own account handed in."""
+        super().init_src()
+        if not self.check_owner:
+            return
+        pattern = f"{self.coursedir.student_id or '*'}+{self.coursedir.assignment_id}+*"
+        chosen = {}
+        for path in sorted(Path(self.inbound_path).glob(pattern)):
+            record = self._path_to_record(str(path))
+            if owner := impostor(path, record["username"]):
+                self.log.error("REFUSED %s: handed in as %s by %s; not collected", path, record["username"], owner)
+                continue
+            earlier = chosen.get(record["username"])
+            on_time = self.before_duedate and self.duedate is not None
+            if earlier is None or (
+                record["timestamp"] > earlier["timestamp"]
+                and not (on_time and earlier["timestamp"] <= self.duedate < record["timestamp"])
+            ):
+                chosen[record["username"]] = record
+        self.src_records = list(chosen.values())
 
     def do_copy(self, src, dest, log=None):
         student = os.path.basename(src).rsplit("+", 3)[0]

@@ -41,7 +41,7 @@ from pathlib import Path
 from nbgrader.utils import parse_utc
 
 from course.gradebook import db_url
-from course.intake import TIMESTAMP, SafeCollect, read_note, refusal
+from course.intake import SECRET, TIMESTAMP, Refusal, Refused, SafeCollect, impostor, read_note, refusal
 from course.job import NOT_A_NOTEBOOK, GradingJob, GradingResult, killed_workers, sha256
 from course.journal import Journal, assignment_of, name_parts
 from course.language import translations
@@ -156,6 +156,15 @@ def readable_by_others(root: Path) -> Path | None:
     return None
 
 
+def _complete(folder: Path) -> bool:
+    """Whether nbgrader submit has finished writing the inbound folder (a folder a student made by hand may
+    be a link to anything, even to what the service may not look at: collecting judges it)."""
+    try:
+        return (folder / SECRET).exists() and folder.stat().st_mode & 0o777 == 0o777
+    except OSError:
+        return False
+
+
 class Exchange:
     """The course's exchange: its inbound folder, collecting one submission, releasing feedback."""
 
@@ -200,7 +209,7 @@ class Exchange:
             folder.name
             for edition in EDITIONS
             for folder in self.inbound.glob(f"*+{edition.assignment}+*")
-            if (folder / "submission_secret.txt").exists() and folder.stat().st_mode & 0o777 == 0o777
+            if _complete(folder)
         )
 
     def collect(self, inbound: str, student: str, check_owner: bool) -> str:
@@ -381,6 +390,14 @@ class Service:
         """Collect the submission and send it to a worker; False if it could not be collected."""
         inbound, student = record["inbound"], record["student"]
         handed_in = datetime.fromisoformat(record["handed_in"])
+        if self.check_owner and (owner := impostor(self.exchange.inbound / inbound, student)):
+            # Nothing of the student it names changes; whoever handed it in is told why, if they ask.
+            refused = Refused(Refusal.NOT_OWNER, inbound, owner=owner, student=student)
+            log.warning("%s: REFUSED %s: %s; not collected", student, inbound, refused)
+            self.journal.note(inbound, state="refused", problem=str(refused))
+            language = edition(assignment_of(inbound)).language
+            self.exchange.release_page(inbound, student, error_page(language, handed_in, [refused.message(language)]))
+            return False
         try:
             refused = self.exchange.collect(inbound, student, self.check_owner)
         except Exception as error:  # unreadable, ...: tell the student, keep going

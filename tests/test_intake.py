@@ -2,6 +2,7 @@
 
 import os
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -122,3 +123,32 @@ def test_with_the_owner_check_every_copied_file_must_be_the_students(tmp_path, a
     refused = refusal_of(source, tmp_path / "submitted" / "no", owner=account)
     assert refused.kind == Refusal.NOT_OWNER and "belongs to root" in refused.message("en")
     assert "datasets/data.mat" in refused.message("en")
+
+
+def test_nbgrader_collect_copies_through_the_course_and_takes_nothing_in_anothers_name(tmp_path):
+    """`nbgrader collect` with the course's config (its ExchangeFactory.collect): as root, "root" hands in
+    a notebook that is a link, refused with the reason left for grading; a folder named for "mallory"
+    but owned by root is not collected at all."""
+    from course.layout import ASSIGNMENT, COURSE_ROOT, copy_course, course_config
+
+    root = copy_course(tmp_path / "course", folders=("source", "release"))
+    inbound = tmp_path / "exchange" / course_config(COURSE_ROOT).CourseDirectory.course_id / "inbound"
+    inbound.mkdir(parents=True)
+    stamp = "2026-12-01 10:00:00.000000 UTC"
+    link = submission(inbound / f"root+{ASSIGNMENT}+{stamp}+a")
+    (link / "Regularization.ipynb").unlink()
+    (link / "Regularization.ipynb").symlink_to(root / "source" / ASSIGNMENT / "Regularization.ipynb")
+    submission(inbound / f"mallory+{ASSIGNMENT}+{stamp}+b")
+    done = subprocess.run(
+        [sys.executable, "-m", "nbgrader", "collect", ASSIGNMENT, f"--Exchange.root={tmp_path / 'exchange'}"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    collected = root / "submitted" / "root" / ASSIGNMENT
+    assert sorted(p.name for p in collected.iterdir()) == [intake.REFUSED_NOTE, intake.SECRET, intake.TIMESTAMP]
+    assert "Regularization.ipynb is a symbolic link" in intake.refusal(collected)
+    assert not (root / "submitted" / "mallory").exists()
+    assert "handed in as mallory by root" in done.stderr

@@ -343,3 +343,21 @@ def test_the_service_survives_every_hostile_submission(tmp_path):
     assert states == {case.name: "graded" for case in hostile.CATALOGUE}
     feedback = students.feedback([case.name for case in hostile.CATALOGUE])
     assert all(len(pages) == 1 for pages in feedback.values()), {name: len(p) for name, p in feedback.items()}
+
+
+def test_the_service_knows_when_others_can_read_the_solutions(tmp_path):
+    import tempfile
+
+    from course.service import readable_by_others
+
+    base = Path(tempfile.mkdtemp(prefix="course-perm-"))
+    try:
+        base.chmod(0o755)
+        root = copy_course(base / "course", folders=("source",))
+        source = notebook_path(root, "source")
+        source.chmod(0o644)
+        assert readable_by_others(root) == source
+        root.chmod(0o700)
+        assert readable_by_others(root) is None
+    finally:
+        subprocess.run(["rm", "-rf", str(base)])
