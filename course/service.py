@@ -394,7 +394,8 @@ class Service:
             # Nothing of the student it names changes; whoever handed it in is told why, if they ask.
             refused = Refused(Refusal.NOT_OWNER, inbound, owner=owner, student=student)
             log.warning("%s: REFUSED %s: %s; not collected", student, inbound, refused)
-            self.journal.note(inbound, state="refused", problem=str(refused))
+            self.journal.note(inbound, state="refused", problem=str(refused), refused=str(refused))
+            self.reported = False  # the class report lists it
             language = edition(assignment_of(inbound)).language
             self.exchange.release_page(inbound, student, error_page(language, handed_in, [refused.message(language)]))
             return False
@@ -419,6 +420,7 @@ class Service:
         path = notebook_path(self.root, "submitted", student, assignment)
         if refused:
             log.warning("%s: REFUSED %s: %s", student, inbound, refused)
+            self.journal.note(inbound, refused=refused)  # the class report lists it, even once handed in again
             result = GradingResult(student, assignment, "", "invalid", problems=[NOT_A_NOTEBOOK + refused])
             self.finish(inbound, result)
             return True

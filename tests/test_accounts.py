@@ -148,6 +148,7 @@ class Campus(NamedTuple):
     submitted_after: dict
     course_bytes: int  # what the course folder holds at the end, in bytes on disk
     mallory_reads: dict  # {path: whether Mallory could read it}
+    report: str  # the class report the service wrote
 
 
 @pytest.fixture(scope="module")
@@ -252,6 +253,12 @@ def campus():
         nbgrader_as(MALLORY, "fetch_feedback", ASSIGNMENT, exchange=exchange)
         pages = Path(pwd.getpwnam(MALLORY).pw_dir) / ASSIGNMENT / "feedback"
         feedback = {p.parent.name: p.read_text() for p in pages.glob("*/Regularization.html")}
+        report = root / "report" / "index.html"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and "Refused at collection" not in (
+            report.read_text() if report.exists() else ""
+        ):
+            time.sleep(0.3)
         assert service.poll() is None
         submitted_after = {
             s: hashlib.sha256(notebook_path(root, "submitted", s).read_bytes()).hexdigest() for s in STUDENTS
@@ -272,6 +279,7 @@ def campus():
             submitted_after,
             course_bytes,
             reads,
+            report.read_text(),
         )
     finally:
         if service is not None:
@@ -329,3 +337,13 @@ def test_the_service_kept_going_and_no_trick_filled_the_disk(campus):
 def test_students_cannot_read_the_course(campus):
     assert campus.mallory_reads == dict.fromkeys(campus.mallory_reads, False)
     assert "can be read by other accounts" not in campus.log
+
+
+@pytest.mark.slow
+def test_the_class_report_names_every_refusal(campus):
+    """The service's report lists every trick under Refused at collection, with its reason, though her
+    latest submission, the honest one, is what the gradebook holds."""
+    refused = campus.report.split("Refused at collection", 1)[1]
+    assert f"Refused at collection: {len(TRICKS)}" in campus.report
+    for words in TRICKS.values():
+        assert words in refused
