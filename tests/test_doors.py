@@ -106,3 +106,11 @@ def test_nbgrader_autograde_runs_the_kernel_in_the_sandbox(doors):
     )
     assert f"{hostile.OUTCOME} read []" in printed
     assert (root / "source" / ASSIGNMENT / f"{NOTEBOOK}.ipynb").exists()  # it was there to be read
+
+
+def test_without_a_sandbox_nbgraders_door_refuses_and_names_the_command(monkeypatch):
+    from course import doors, sandbox
+
+    monkeypatch.setattr(sandbox, "unavailable_because", lambda: "bubblewrap (bwrap) is not installed")
+    with pytest.raises(doors.Refused, match=r"Use `python -m course grade`"):
+        doors.CourseGrade().preprocess(nbformat.v4.new_notebook(), {"nbgrader": {"assignment": ASSIGNMENT}})
