@@ -23,3 +23,14 @@ c.Execute.interrupt_on_timeout = True
 c.ClearSolutions.code_stub = {
     "python": '# YOUR CODE HERE\nraise NotImplementedError("replace this line with your code")'
 }
+
+# Every door grades the same (course/doors.py): `nbgrader autograde` and Formgrader's Autograde button
+# grade with the course's grader (sandbox, judge, hidden cases), and save its points as nbgrader does.
+c.Autograde.sanitize_preprocessors = ["course.doors.CourseGrade"]
+c.Autograde.autograde_preprocessors = [
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+]
+# Collecting trusts nothing a student wrote (course/intake.py): `nbgrader collect`, Formgrader's Collect
+# and the grading service copy without following links, within caps, checking owners (CollectApp.check_owner).
+c.ExchangeFactory.collect = "course.intake.SafeCollect"

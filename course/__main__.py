@@ -72,8 +72,10 @@ def main(argv=None) -> int:
     )
     serve.add_argument(
         "--check-owner",
-        action="store_true",
-        help="refuse a submission whose files are not owned by the Unix user named like the student",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="refuse a submission whose files are not owned by the Unix user named like the student (the "
+        "default; --no-check-owner only where one account plays every student, with nbgrader's --student)",
     )
     serve.add_argument("--poll", type=float, default=2.0, metavar="S", help="seconds between looks at the exchange")
     serve.add_argument(

@@ -8,18 +8,21 @@ then brought up to date for everyone. The roster (students.csv), when there is o
 The run ends by naming the files it wrote and the students who need attention.
 """
 
+import itertools
 import sys
 from pathlib import Path
 
 from course import last_graded
 from course.gradebook import db_url, import_roster, submitted_at
-from course.job import GradingJob, GradingResult, sha256
+from course.intake import refusal
+from course.job import NOT_A_NOTEBOOK, GradingJob, GradingResult, sha256
 from course.layout import (
     ASSIGNMENT,
     EDITIONS,
     GRADES_CSV,
     REPORT_DIR,
     ROSTER,
+    assignment_dir,
     course_config,
     feedback_page,
     notebook_path,
@@ -157,6 +160,12 @@ def grade_class(
             "training and plotting cells: "
             + ("run (--full)" if full else f"{skipped} skipped, no score depends on them (--full runs them)")
         )
+        refused = {key: refusal(assignment_dir(root, "submitted", *key)) for key in to_grade}
+        refused_results = [
+            GradingResult(student, assignment, sha256(b""), "invalid", problems=[NOT_A_NOTEBOOK + reason])
+            for (student, assignment), reason in refused.items()
+            if reason
+        ]
         jobs = [
             GradingJob(
                 student,
@@ -167,6 +176,7 @@ def grade_class(
                 full=full,
             )
             for student, assignment in to_grade
+            if not refused[student, assignment]
         ]
         if scheduler:
             from course.cluster import run_jobs_on_cluster
@@ -177,8 +187,8 @@ def grade_class(
             workers = workers or default_workers()
             print(f"grading on {min(workers, len(jobs))} worker(s), {cell_timeout} s per cell at most")
             results = run_jobs(jobs, workers)
-        with Progress(len(jobs)) as progress, ResultWriter(root, url, fingerprints) as results_writer:
-            for result in results:
+        with Progress(len(to_grade)) as progress, ResultWriter(root, url, fingerprints) as results_writer:
+            for result in itertools.chain(refused_results, results):
                 results_writer.add(result)
                 progress.update(*_outcome(result, fingerprints[result.assignment]))
 

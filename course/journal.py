@@ -82,3 +82,13 @@ def attempts(root: Path) -> dict[tuple[str, str], int] | None:
             key = record["student"], assignment_of(record["inbound"])
             counts[key] = counts.get(key, 0) + 1
     return counts
+
+
+def refused(root: Path) -> list[tuple[str, str, str]]:
+    """(student named, time handed in, why) of each submission the service refused, whether not collected
+    (handed in under another's name) or scored 0 (a link, a FIFO, ...), oldest first; [] without a journal."""
+    if not (Path(root) / FILE).exists():
+        return []
+    records = Journal(root).records.values()
+    found = [(r["student"], r.get("handed_in", ""), r["refused"]) for r in records if r.get("refused")]
+    return sorted(found, key=lambda row: row[1])

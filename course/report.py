@@ -357,7 +357,16 @@ def _attention_section(results) -> str:
     )
 
 
-def write_html(folder: Path, exercises, results) -> Path:
+def _refused_section(refused) -> str:
+    if not refused:
+        return ""
+    rows = [(html.escape(student), html.escape(handed_in), html.escape(why)) for student, handed_in, why in refused]
+    return f"<h2>Refused at collection: {len(refused)}</h2>\n" + _table(
+        ["handed in as", "when", "why"], rows, "attention"
+    )
+
+
+def write_html(folder: Path, exercises, results, refused=()) -> Path:
     """report/index.html beside its two charts (PNG, so that the page survives e-mail and LMS pages);
     static, no script, relative links only, and no wider than a 1280-pixel window."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -420,7 +429,7 @@ img {{ max-width: 100%; height: auto; }}
 <h1>{ASSIGNMENT}: class report</h1>
 <p>{len(results)} rows: {", ".join(counts)}{mean}.</p>
 <section id="needs-attention">
-{_attention_section(results)}</section>
+{_attention_section(results)}{_refused_section(refused)}</section>
 <h2>Scores</h2>
 <p><img src="scores.png" alt="histogram of total scores"></p>
 <h2>Pass rate per exercise</h2>
@@ -467,5 +476,5 @@ def write_report(root: Path) -> tuple[list[Exercise], list[StudentResult]]:
     root = Path(root)
     exercises, results = collect(root)
     write_grades_csv(root / GRADES_CSV, exercises, results)
-    write_html(root / REPORT_DIR, exercises, results)
+    write_html(root / REPORT_DIR, exercises, results, journal.refused(root))
     return exercises, results

@@ -156,8 +156,11 @@ def _bwrap_arguments(workdir: Path):
 
 def kernel_command(workdir: Path, limits: Limits, cgroup: str = "") -> list:
     """The prefix that runs a kernel command in the sandbox, under the limits."""
-    rlimits = [f"--as={limits.memory_bytes}"] + ([] if cgroup else [f"--nproc={limits.processes}"])
-    command = ["prlimit", *rlimits, "--", *_bwrap_arguments(workdir), "--"]
+    command = ["prlimit", f"--as={limits.memory_bytes}", "--", *_bwrap_arguments(workdir), "--"]
+    if not cgroup:
+        # Set inside the kernel's user namespace, RLIMIT_NPROC counts only the processes and threads in it;
+        # outside, it would count all of the account's, the grader's and the other kernels' included.
+        command += ["prlimit", f"--nproc={limits.processes}", "--"]
     if cgroup:  # join the cgroup first: everything the kernel starts stays in it
         command = ["sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', cgroup, *command]
     return command

@@ -27,9 +27,9 @@ it had not finished, and records nothing twice.
 import html
 import logging
 import os
-import pwd
 import shutil
 import signal
+import stat
 import sys
 import tempfile
 import time
@@ -41,6 +41,7 @@ from pathlib import Path
 from nbgrader.utils import parse_utc
 
 from course.gradebook import db_url
+from course.intake import SECRET, TIMESTAMP, Refusal, Refused, SafeCollect, impostor, read_note, refusal
 from course.job import NOT_A_NOTEBOOK, GradingJob, GradingResult, killed_workers, sha256
 from course.journal import Journal, assignment_of, name_parts
 from course.language import translations
@@ -146,19 +147,22 @@ def error_page(language: str, handed_in: datetime, problems: list[str]) -> bytes
 # The exchange, through nbgrader's own classes
 
 
-def owner_problem(folder: Path, student: str) -> str:
-    """Why the submission in `folder` is not the student's to hand in ("" when every file of it belongs
-    to the Unix user named like the student)."""
-    owners = set()
-    for path in [folder, *folder.rglob("*")]:
-        uid = path.lstat().st_uid
-        try:
-            owners.add(pwd.getpwuid(uid).pw_name)
-        except KeyError:
-            owners.add(f"uid {uid}")
-    if owners == {student}:
-        return ""
-    return f"handed in as {student!r} but owned by {', '.join(sorted(owners))}"
+def readable_by_others(root: Path) -> Path | None:
+    """The source notebook when accounts other than its owner and group can read it (it allows them, and
+    so does every folder above it), else None."""
+    source = notebook_path(root, "source")
+    if source.stat().st_mode & stat.S_IROTH and all(folder.stat().st_mode & stat.S_IXOTH for folder in source.parents):
+        return source
+    return None
+
+
+def _complete(folder: Path) -> bool:
+    """Whether nbgrader submit has finished writing the inbound folder (a folder a student made by hand may
+    be a link to anything, even to what the service may not look at: collecting judges it)."""
+    try:
+        return (folder / SECRET).exists() and folder.stat().st_mode & 0o777 == 0o777
+    except OSError:
+        return False
 
 
 class Exchange:
@@ -205,14 +209,14 @@ class Exchange:
             folder.name
             for edition in EDITIONS
             for folder in self.inbound.glob(f"*+{edition.assignment}+*")
-            if (folder / "submission_secret.txt").exists() and folder.stat().st_mode & 0o777 == 0o777
+            if _complete(folder)
         )
 
-    def collect(self, inbound: str, student: str) -> None:
-        """`nbgrader collect` of this one submission (collect itself takes each student's latest)."""
-        from nbgrader.exchange.default.collect import ExchangeCollect
+    def collect(self, inbound: str, student: str, check_owner: bool) -> str:
+        """`nbgrader collect` of this one submission (collect itself takes each student's latest), with the
+        course's safe copy; returns why it was refused ("" when it was collected)."""
 
-        class CollectOne(ExchangeCollect):
+        class CollectOne(SafeCollect):
             def init_src(self):
                 super().init_src()
                 self.src_records = [self._path_to_record(os.path.join(self.inbound_path, inbound))]
@@ -221,11 +225,11 @@ class Exchange:
         destination = assignment_dir(self.root, "submitted", student, assignment)
         if destination.exists():  # collect keeps a folder with the same time; this is the one to grade
             shutil.rmtree(destination)
-        self._run(
-            CollectOne, self._coursedir(student, assignment), update=True, check_owner=False
-        )  # --check-owner's job
-        if not (destination / "timestamp.txt").exists():
+        self._run(CollectOne, self._coursedir(student, assignment), update=True, check_owner=check_owner)
+        refused = refusal(destination)
+        if not refused and not (destination / TIMESTAMP).exists():
             raise RuntimeError("nbgrader collect did not copy the submission")
+        return refused
 
     def release_feedback(self, student: str, assignment: str, root: Path | None = None) -> None:
         """`nbgrader release_feedback <assignment> --student=<student>`: the page under
@@ -243,8 +247,8 @@ class Exchange:
             path = feedback_page(Path(staging), student, assignment)
             path.parent.mkdir(parents=True)
             path.write_bytes(page)
-            for name in COLLECTED_FILES:
-                shutil.copyfile(self.inbound / inbound / name, path.parent / name)
+            for name in COLLECTED_FILES:  # the student's writing: read as collecting reads it
+                (path.parent / name).write_text(read_note(self.inbound / inbound, name))
             self.release_feedback(student, assignment, Path(staging))
 
 
@@ -261,7 +265,7 @@ class Service:
         jobs: dict,
         workers: int,
         attempts_per_day: int = DEFAULT_ATTEMPTS_PER_DAY,
-        check_owner: bool = False,
+        check_owner: bool = True,
     ):
         """packages: {assignment: its AssignmentPackage}; jobs: what GradingJob takes besides the student,
         the submission and the package (cell_timeout, sandbox)."""
@@ -322,22 +326,27 @@ class Service:
         busy = {job.student for _, job in self.running.values()}
         started = 0
         for record in waiting:  # oldest first
-            student, due = record["student"], self.due_date(assignment_of(record["inbound"]))
+            student = record["student"]
             if student in busy:  # one at a time per student, in the order handed in
                 continue
-            if self.check_owner and record["state"] != "grading":
-                problem = owner_problem(self.exchange.inbound / record["inbound"], student)
-                if problem:
-                    self.journal.note(record["inbound"], state="refused", problem=problem)
-                    log.warning("%s: REFUSED %s: %s; not graded", student, record["inbound"], problem)
-                    continue
-            # Held, the student's later submissions are held too (each is told): none overtakes it.
-            if record["state"] != "grading" and self.over_cap(record, due):
-                continue
-            if self.start(record, due):
+            try:
+                sent = self.consider(record)
+            except Exception as error:  # the student's files can make anything fail, never the service
+                sent = False
+                log.error("%s: FAILED %s: %s; not graded", student, record["inbound"], error)
+                self.journal.note(record["inbound"], state="failed", problem=" ".join(str(error).split())[:300])
+            if sent:
                 busy.add(student)
                 started += 1
         return started
+
+    def consider(self, record: dict) -> bool:
+        """Hold the submission, or collect it and send it to grading; whether it was sent."""
+        due = self.due_date(assignment_of(record["inbound"]))
+        # Held, the student's later submissions are held too (each is told): none overtakes it.
+        if record["state"] != "grading" and self.over_cap(record, due):
+            return False
+        return self.start(record, due)
 
     def receive(self, inbound: str) -> None:
         student, _, handed_in = name_parts(inbound)
@@ -381,14 +390,23 @@ class Service:
         """Collect the submission and send it to a worker; False if it could not be collected."""
         inbound, student = record["inbound"], record["student"]
         handed_in = datetime.fromisoformat(record["handed_in"])
+        if self.check_owner and (owner := impostor(self.exchange.inbound / inbound, student)):
+            # Nothing of the student it names changes; whoever handed it in is told why, if they ask.
+            refused = Refused(Refusal.NOT_OWNER, inbound, owner=owner, student=student)
+            log.warning("%s: REFUSED %s: %s; not collected", student, inbound, refused)
+            self.journal.note(inbound, state="refused", problem=str(refused), refused=str(refused))
+            self.reported = False  # the class report lists it
+            language = edition(assignment_of(inbound)).language
+            self.exchange.release_page(inbound, student, error_page(language, handed_in, [refused.message(language)]))
+            return False
         try:
-            self.exchange.collect(inbound, student)
-        except Exception as error:  # too big, unreadable, ...: tell the student, keep going
+            refused = self.exchange.collect(inbound, student, self.check_owner)
+        except Exception as error:  # unreadable, ...: tell the student, keep going
             problem = f"it could not be collected ({' '.join(str(error).split())[:200]})"
             log.error("%s: FAILED to collect %s: %s", student, inbound, problem)
             language = edition(assignment_of(inbound)).language
-            self.exchange.release_page(inbound, student, error_page(language, handed_in, [problem]))
             self.journal.note(inbound, state="failed", problem=problem)
+            self.exchange.release_page(inbound, student, error_page(language, handed_in, [problem]))
             return False
         late = due is not None and handed_in > due
         self.journal.note(
@@ -400,6 +418,12 @@ class Service:
         )
         assignment = assignment_of(inbound)
         path = notebook_path(self.root, "submitted", student, assignment)
+        if refused:
+            log.warning("%s: REFUSED %s: %s", student, inbound, refused)
+            self.journal.note(inbound, refused=refused)  # the class report lists it, even once handed in again
+            result = GradingResult(student, assignment, "", "invalid", problems=[NOT_A_NOTEBOOK + refused])
+            self.finish(inbound, result)
+            return True
         if not path.exists():
             found = sorted(p.name for p in path.parent.iterdir() if p.name not in COLLECTED_FILES)
             result = GradingResult(student, assignment, "", "invalid")
@@ -478,7 +502,10 @@ class Service:
                 due = datetime.fromisoformat(record["due"])
                 notice = late_notice(edition(assignment).language, handed_in, due)
                 page.write_bytes(with_notice(page.read_bytes(), notice))
-            self.exchange.release_feedback(student, assignment)
+            try:
+                self.exchange.release_feedback(student, assignment)
+            except Exception as error:  # a refused submission's exchange files may be unusable
+                log.error("%s: feedback of %s could not be released: %s", student, inbound, error)
         max_points = result.max_points
         self.journal.note(
             inbound,
@@ -509,7 +536,7 @@ def serve(
     once: bool = False,
     workers: int = 0,
     attempts_per_day: int = DEFAULT_ATTEMPTS_PER_DAY,
-    check_owner: bool = False,
+    check_owner: bool = True,
     cell_timeout: int = 0,
     sandbox: bool = True,
     poll: float = POLL_SECONDS,
@@ -538,6 +565,10 @@ def serve(
         )
         return 2
     build_and_enroll(root, db_url(root))
+    if readable := readable_by_others(root):
+        log.warning("WARNING: %s can be read by other accounts, students included: chmod -R go-rwx %s", readable, root)
+    if not check_owner:
+        log.warning("owner check off (--no-check-owner): any account may hand in under any student's name")
     packages = assignment_packages(root)
     sandboxed, notice = sandbox_notice(sandbox)
     log.warning(notice) if notice.startswith("WARNING") else log.info(notice)

@@ -10,7 +10,7 @@ import nbformat
 
 from course.layout import COURSE_ROOT, notebook_path
 from course.sample_class import STUDENTS, Edit, solution_blocks, submission
-from public_tests import GRADED_FUNCTIONS
+from public_tests import GRADED_FUNCTIONS, PUBLIC_EXPECTED
 
 OUTCOME = "hostile outcome:"  # the attack cells print their result after this marker
 SECRET = "COURSE_TEST_SECRET"  # an environment variable of the grader, as a database password would be
@@ -266,7 +266,14 @@ public_tests.recorded = lambda target, function: target
         },
     ),
     Hostile("another-language", kernelspec={"name": "ir", "display_name": "R", "language": "R"}),
+    # Passes the public test by returning its expected number; the hidden cases see through it.
+    Hostile(
+        "hard-codes-the-public-case",
+        edits=[_inside("compute_cost_with_regularization", f"return {PUBLIC_EXPECTED['cost']!r}")],
+        lost=("compute_cost_with_regularization",),
+    ),
 ]
+BY_NAME = {case.name: case for case in CATALOGUE}
 
 
 def build(hostile: Hostile, root, port: int) -> bytes:
@@ -288,3 +295,20 @@ def build(hostile: Hostile, root, port: int) -> bytes:
         nb.metadata.kernelspec = hostile.kernelspec
         nb.metadata.language_info = {"name": "R"}
     return nbformat.writes(nb).encode()
+
+
+def small_class(root) -> dict[str, tuple[bytes, tuple]]:
+    """{student: (their notebook, the exercises it loses)}: a correct submission, one mistake, the public
+    case hard-coded, and fake public tests over a wrong answer; what every grading door must agree on."""
+    one_mistake = submission(
+        nbformat.read(notebook_path(COURSE_ROOT, "release"), as_version=4),
+        solution_blocks(nbformat.read(notebook_path(COURSE_ROOT, "source"), as_version=4)),
+        STUDENTS["half-missing-in-cost"],
+    )
+    hard_coded, fake_tests = BY_NAME["hard-codes-the-public-case"], BY_NAME["redefines-the-tests"]
+    return {
+        "correct": (build(Hostile("correct"), root, 0), ()),
+        "one-mistake": (one_mistake, ("compute_cost_with_regularization",)),
+        "hard-coded": (build(hard_coded, root, 0), hard_coded.lost),
+        "fake-tests": (build(fake_tests, root, 0), fake_tests.lost),
+    }

@@ -1,0 +1,76 @@
+"""nbgrader's own grading doors (`nbgrader autograde`, Formgrader's Autograde button) through the course's grader.
+
+nbgrader_config.py gives nbgrader's Autograde converter these steps instead of its own. Autograde
+runs its preprocessors in two passes over each notebook: the first (sanitize_preprocessors) is
+CourseGrade, which hands the submitted notebook's bytes to `grade_submission`, the unit of work of
+`python -m course grade` (sanitize, the sandboxed kernel, the judge outside it, tidy), on a worker
+process of its own, and returns the autograded notebook; the second (autograde_preprocessors) only
+saves its grades in the gradebook and applies late penalties, as nbgrader's would. So every door gives
+the points `grade` gives, by construction. Where the sandbox cannot run, CourseGrade refuses, naming
+the command to use instead.
+"""
+
+import atexit
+from concurrent.futures import ProcessPoolExecutor
+from functools import cache
+from pathlib import Path
+
+import nbformat
+from nbconvert.preprocessors import Preprocessor
+from traitlets import Bool
+
+from course.layout import notebook_path
+
+INSTEAD = "python -m course grade"
+
+
+class Refused(RuntimeError):
+    pass
+
+
+@cache
+def _package(root: str, assignment: str):
+    from course.package import assignment_package
+
+    return assignment_package(Path(root), assignment)
+
+
+@cache
+def _worker() -> ProcessPoolExecutor:
+    from course.pool import warm_pool
+
+    pool = warm_pool(1)
+    atexit.register(pool.shutdown, cancel_futures=True)
+    return pool
+
+
+class CourseGrade(Preprocessor):
+    """Grades the whole notebook with the course's grader; the notebook it returns is the graded one."""
+
+    enabled = Bool(True)
+
+    def preprocess(self, nb, resources):
+        from course.autograde import grade_submission
+        from course.job import GradingJob
+        from course.sandbox import unavailable_because
+
+        if reason := unavailable_because():
+            raise Refused(
+                f"not graded: the sandbox cannot run here ({reason}), and nbgrader's autograde would run student "
+                f"code with your rights. Use `{INSTEAD}` (its --no-sandbox, to debug on your own machine)."
+            )
+        root = self.config.CourseDirectory.root
+        assignment, student = resources["nbgrader"]["assignment"], resources["nbgrader"]["student"]
+        submitted = notebook_path(Path(root), "submitted", student, assignment)
+        job = GradingJob(
+            student,
+            submitted.read_bytes(),  # the very bytes `grade` reads, not nbconvert's reading of them
+            _package(root, assignment),
+            cell_timeout=self.config.Execute.timeout,
+        )
+        result = _worker().submit(grade_submission, job).result()
+        if result.status in ("invalid", "error"):
+            raise Refused(f"{student} not graded: {'; '.join(result.problems)}. `{INSTEAD}` reports it to the student.")
+        for problem in result.problems:
+            self.log.warning("%s: %s", student, problem)
+        return nbformat.reads(result.notebook.decode("utf-8"), as_version=4), resources

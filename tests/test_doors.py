@@ -1,0 +1,116 @@
+"""Every door grades the same: one small class graded by `python -m course grade`, by `nbgrader autograde`
+and by Formgrader's Autograde (its HTTP API, on a jupyter server the test starts) gets the same points
+in every cell, and the hard-coded and fake-tests submissions lose theirs at each door. The grading
+service, the fourth door, grades the same class in tests/test_accounts.py."""
+
+import json
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbgrader.api import Gradebook
+
+from course.gradebook import db_url
+from course.layout import ASSIGNMENT, NOTEBOOK, copy_course, notebook_path
+from course.release import build_release
+from tests import hostile
+from tests.browser import formgrader
+from tests.sample_grades import points_losing
+
+HANDED_IN = "2026-12-01 10:00:00.000000 UTC"
+SNOOP = "reads-solutions"  # also handed in at nbgrader's door: prints which course files it could find
+
+
+def course_with(folder: Path, students: dict[str, bytes]) -> Path:
+    root = copy_course(folder, folders=("source", "release"))
+    build_release(root)  # the gradebook knows the assignment, as after `python -m course build`
+    for student, notebook in students.items():
+        path = notebook_path(root, "submitted", student)
+        path.parent.mkdir(parents=True)
+        path.write_bytes(notebook)
+        (path.parent / "timestamp.txt").write_text(HANDED_IN)
+    return root
+
+
+def points_per_cell(root: Path, students) -> dict[str, dict[str, float]]:
+    with Gradebook(db_url(root)) as gradebook:
+        return {
+            student: {
+                grade.name.removeprefix("test_"): grade.score
+                for grade in gradebook.find_submission_notebook(NOTEBOOK, ASSIGNMENT, student).grades
+            }
+            for student in students
+        }
+
+
+def expected(root) -> dict[str, dict[str, float]]:
+    return {student: points_losing(lost) for student, (_, lost) in hostile.small_class(root).items()}
+
+
+@pytest.fixture(scope="module")
+def doors(tmp_path_factory):
+    """{door: (course root, points per cell per student)} for the three instructor's doors."""
+    tmp = tmp_path_factory.mktemp("doors")
+    graded = {}
+
+    root = course_with(tmp / "grade", {s: nb for s, (nb, _) in hostile.small_class(tmp / "grade").items()})
+    from course.grading import grade_class
+
+    grade_class(root, workers=2)
+    graded["python -m course grade"] = root
+
+    root = tmp / "nbgrader"
+    students = {s: nb for s, (nb, _) in hostile.small_class(root).items()}
+    students[SNOOP] = hostile.build(hostile.BY_NAME[SNOOP], root, 0)
+    course_with(root, students)
+    done = subprocess.run(
+        [sys.executable, "-m", "nbgrader", "autograde", ASSIGNMENT], cwd=root, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    graded["nbgrader autograde"] = root
+
+    root = course_with(tmp / "formgrader", {s: nb for s, (nb, _) in hostile.small_class(tmp / "formgrader").items()})
+    with formgrader(root) as url:
+        for student in hostile.small_class(root):
+            request = urllib.request.Request(
+                f"{url}/formgrader/api/submission/{ASSIGNMENT}/{student}/autograde",
+                data=b"",
+                method="POST",
+                headers={"X-XSRFToken": "door", "Cookie": "_xsrf=door"},
+            )
+            with urllib.request.urlopen(request, timeout=300) as response:
+                answer = json.loads(response.read())
+            assert answer["success"], answer.get("error", "") + answer.get("log", "")
+    graded["Formgrader's Autograde"] = root
+    return {door: (root, points_per_cell(root, hostile.small_class(root))) for door, root in graded.items()}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("door", ["python -m course grade", "nbgrader autograde", "Formgrader's Autograde"])
+def test_each_door_gives_the_same_points_in_every_cell(doors, door):
+    root, points = doors[door]
+    assert points == expected(root)
+
+
+@pytest.mark.slow
+def test_nbgrader_autograde_runs_the_kernel_in_the_sandbox(doors):
+    """The snooping submission looked for the source notebook, the gradebook and the config, by their
+    paths relative to its folder and by their absolute paths: under nbgrader's own command, it found none."""
+    root, _ = doors["nbgrader autograde"]
+    graded = nbformat.read(notebook_path(root, "autograded", SNOOP), as_version=4)
+    printed = "".join(
+        output.get("text", "") for cell in graded.cells if cell.cell_type == "code" for output in cell.outputs
+    )
+    assert f"{hostile.OUTCOME} read []" in printed
+    assert (root / "source" / ASSIGNMENT / f"{NOTEBOOK}.ipynb").exists()  # it was there to be read
+
+
+def test_without_a_sandbox_nbgraders_door_refuses_and_names_the_command(monkeypatch):
+    from course import doors, sandbox
+
+    monkeypatch.setattr(sandbox, "unavailable_because", lambda: "bubblewrap (bwrap) is not installed")
+    with pytest.raises(doors.Refused, match=r"Use `python -m course grade`"):
+        doors.CourseGrade().preprocess(nbformat.v4.new_notebook(), {"nbgrader": {"assignment": ASSIGNMENT}})
