@@ -3,7 +3,8 @@
 Each entry's graded functions run here instead of in a sandboxed kernel, and each test cell is judged
 the way course/judge.py judges it: the test cell runs once with handin.py recording as it does in the
 kernel under autograding (the public test's calls and the hidden cases' planned calls); then it runs
-again against those records, the hidden cases by course.hidden_tests.judge.
+again against those records, the hidden cases by course.hidden_tests.judge. Most entries change one
+exercise, so an exercise's verdict on code judged before is reused (judge's `verdicts`).
 What this checks is the judges in public_tests.py and their planned calls, not the grading machinery,
 which tests/mutations.py grades for real.
 
@@ -31,12 +32,12 @@ from tests.sample_grades import POINTS_PER_EXERCISE
 
 
 @contextlib.contextmanager
-def _autograding(handin, folder: Path):
-    """handin as it runs in the kernel under autograding, its records and plans in `folder`."""
+def _autograding(handin, records: Path, plans: Path):
+    """handin as it runs in the kernel under autograding: its records in `records`, the hidden cases'
+    planned calls read from `plans` (hidden_tests.write_plans there)."""
     saved = handin.RECORDS, handin.PLANS, os.environ.get("NBGRADER_EXECUTION")
-    handin.RECORDS, handin.PLANS = folder / handin.FOLDER, folder / handin.PLANS_FOLDER
+    handin.RECORDS, handin.PLANS = records / handin.FOLDER, plans / handin.PLANS_FOLDER
     os.environ["NBGRADER_EXECUTION"] = "autograde"
-    hidden_tests.write_plans(folder)
     try:
         yield
     finally:
@@ -72,19 +73,34 @@ def _failure(code, namespace) -> str:
     return ""
 
 
-def judge(submission: bytes, cells, handin, namespace) -> dict:
+def judge(submission: bytes, cells, handin, namespace, plans: Path, verdicts=None) -> dict:
     """{exercise: the error its test cell ends with, or ""} for one submitted notebook, judged with
-    the helper module handin and the names the notebook's imports give."""
-    for cell in nbformat.reads(submission.decode("utf-8"), as_version=4).cells:
-        if grade_id(cell) in GRADED_FUNCTIONS:
-            exec(cell.source, namespace)
+    the helper module handin, the names the notebook's imports give and the planned calls in `plans`.
+    verdicts, when given, keeps each verdict by what it depends on: the exercise and the graded cells
+    its function's cell names (its own and any other graded function it calls). The judges are
+    seeded, so an exercise whose code is the same as in an earlier submission gets the same verdict,
+    and only the exercises a submission changes are run again."""
+    graded = {
+        grade_id(cell): cell.source
+        for cell in nbformat.reads(submission.decode("utf-8"), as_version=4).cells
+        if grade_id(cell) in GRADED_FUNCTIONS
+    }
+    for source in graded.values():
+        exec(source, namespace)
     messages = {}
     for exercise, code in cells.items():
-        with tempfile.TemporaryDirectory(prefix="quick-grading-") as folder, _autograding(handin, Path(folder)):
+        own = graded.get(exercise, "")
+        key = (exercise, *((name, source) for name, source in graded.items() if name == exercise or name in own))
+        if verdicts is not None and key in verdicts:
+            messages[exercise] = verdicts[key]
+            continue
+        with tempfile.TemporaryDirectory(prefix="quick-grading-") as folder, _autograding(handin, Path(folder), plans):
             _failure(code, {**namespace, "hidden_tests": handin.hidden_tests})  # the kernel's run, recorded
             calls = handin.read_records(handin.RECORDS).get(0, [])  # outside IPython every call is in "cell" 0
         replays = handin.replays(calls, [exercise])
         messages[exercise] = _failure(code, {**namespace, **replays, "hidden_tests": hidden_tests.judge})
+        if verdicts is not None:
+            verdicts[key] = messages[exercise]
     return messages
 
 
@@ -103,11 +119,14 @@ def grade(catalogue=mutations.CATALOGUE, assignment: str = ASSIGNMENT) -> dict:
 def _grade(catalogue, handin, namespace) -> dict:
     cells = _test_cells()
     by_name = {mutant.name: mutant for mutant in catalogue}
-    outcomes = {}
-    for name, submission in mutations.submissions(catalogue).items():
-        messages = judge(submission, cells, handin, namespace)
-        points = {exercise: 0 if message else POINTS_PER_EXERCISE for exercise, message in messages.items()}
-        outcomes[name] = mutations.Outcome(points, messages[by_name[name].exercise] if by_name[name].exercise else "")
+    outcomes, verdicts = {}, {}
+    with tempfile.TemporaryDirectory(prefix="quick-grading-plans-") as plans:
+        hidden_tests.write_plans(Path(plans))  # the same planned calls for every submission, written once
+        for name, submission in mutations.submissions(catalogue).items():
+            messages = judge(submission, cells, handin, namespace, Path(plans), verdicts)
+            points = {exercise: 0 if message else POINTS_PER_EXERCISE for exercise, message in messages.items()}
+            exercise = by_name[name].exercise
+            outcomes[name] = mutations.Outcome(points, messages[exercise] if exercise else "")
     return outcomes
 
 
