@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 import nbformat
-from nbconvert.preprocessors import ClearMetadataPreprocessor
+from nbconvert.preprocessors import ClearMetadataPreprocessor, Preprocessor
 from nbformat.notebooknode import NotebookNode
 from nbgrader import utils as nbgrader_utils
 from nbgrader.preprocessors import (
@@ -41,9 +41,19 @@ from course.language import N_
 from course.layout import NOTEBOOK
 from course.sandbox import unavailable_because
 
-# nbgrader's own steps before and after the run, in nbgrader autograde's order.
+
+class DropInterpreterVersion(Preprocessor):
+    """The kernel writes its Python's full version (3.11.2, 3.11.7, ...) into the notebook's
+    language_info: drop it, so the same submission grades to the same bytes on every machine."""
+
+    def preprocess(self, nb, resources):
+        nb.metadata.get("language_info", {}).pop("version", None)
+        return nb, resources
+
+
+# nbgrader's own steps before and after the run, in nbgrader autograde's order, and ours last.
 SANITIZE = (ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells, CheckCellMetadata)
-TIDY = (IgnorePattern, ClearMetadataPreprocessor, LimitOutput, CheckCellMetadata)
+TIDY = (IgnorePattern, ClearMetadataPreprocessor, LimitOutput, CheckCellMetadata, DropInterpreterVersion)
 
 
 def grade_submission(job: GradingJob) -> GradingResult:
