@@ -125,30 +125,69 @@ def test_with_the_owner_check_every_copied_file_must_be_the_students(tmp_path, a
     assert "datasets/data.mat" in refused.message("en")
 
 
-def test_nbgrader_collect_copies_through_the_course_and_takes_nothing_in_anothers_name(tmp_path):
-    """`nbgrader collect` with the course's config (its ExchangeFactory.collect): as root, "root" hands in
-    a notebook that is a link, refused with the reason left for grading; a folder named for "mallory"
-    but owned by root is not collected at all."""
+def exchange_with_two_tricks(tmp_path: Path) -> Path:
+    """A course whose config names an exchange in which, as root, "root" has handed in a notebook that is
+    a link to the source notebook and a folder named for "mallory"; returns the course folder."""
     from course.layout import ASSIGNMENT, COURSE_ROOT, copy_course, course_config
 
     root = copy_course(tmp_path / "course", folders=("source", "release"))
+    with open(root / "nbgrader_config.py", "a") as config:  # as README tells an instructor to set it
+        config.write(f"c.Exchange.root = {str(tmp_path / 'exchange')!r}\n")
     inbound = tmp_path / "exchange" / course_config(COURSE_ROOT).CourseDirectory.course_id / "inbound"
     inbound.mkdir(parents=True)
-    stamp = "2026-12-01 10:00:00.000000 UTC"
-    link = submission(inbound / f"root+{ASSIGNMENT}+{stamp}+a")
+    link = submission(inbound / f"root+{ASSIGNMENT}+{TIME}+a")
     (link / "Regularization.ipynb").unlink()
     (link / "Regularization.ipynb").symlink_to(root / "source" / ASSIGNMENT / "Regularization.ipynb")
-    submission(inbound / f"mallory+{ASSIGNMENT}+{stamp}+b")
+    submission(inbound / f"mallory+{ASSIGNMENT}+{TIME}+b")
+    return root
+
+
+def assert_the_tricks_were_refused(root: Path, log: str) -> None:
+    """The link is refused with the reason left for grading; the folder in mallory's name, owned by root,
+    is not collected at all."""
+    from course.layout import ASSIGNMENT
+
+    collected = root / "submitted" / "root" / ASSIGNMENT
+    assert sorted(p.name for p in collected.iterdir()) == [intake.REFUSED_NOTE, intake.SECRET, intake.TIMESTAMP]
+    assert "Regularization.ipynb is a symbolic link" in intake.refusal(collected)
+    assert not (root / "submitted" / "mallory").exists()
+    assert "handed in as mallory by root" in log
+
+
+def test_nbgrader_collect_copies_through_the_course_and_takes_nothing_in_anothers_name(tmp_path):
+    """`nbgrader collect` with the course's config (its ExchangeFactory.collect)."""
+    from course.layout import ASSIGNMENT
+
+    root = exchange_with_two_tricks(tmp_path)
     done = subprocess.run(
-        [sys.executable, "-m", "nbgrader", "collect", ASSIGNMENT, f"--Exchange.root={tmp_path / 'exchange'}"],
+        [sys.executable, "-m", "nbgrader", "collect", ASSIGNMENT],
         cwd=root,
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
-    collected = root / "submitted" / "root" / ASSIGNMENT
-    assert sorted(p.name for p in collected.iterdir()) == [intake.REFUSED_NOTE, intake.SECRET, intake.TIMESTAMP]
-    assert "Regularization.ipynb is a symbolic link" in intake.refusal(collected)
-    assert not (root / "submitted" / "mallory").exists()
-    assert "handed in as mallory by root" in done.stderr
+    assert_the_tricks_were_refused(root, done.stderr)
+
+
+@pytest.mark.slow
+def test_formgraders_collect_button_copies_through_the_course(tmp_path):
+    """The HTTP call Formgrader's Collect button makes, on a jupyter server serving the course."""
+    import json
+    import urllib.request
+
+    from course.layout import ASSIGNMENT
+    from tests.browser import formgrader
+
+    root = exchange_with_two_tricks(tmp_path)
+    with formgrader(root) as url:
+        request = urllib.request.Request(
+            f"{url}/formgrader/api/assignment/{ASSIGNMENT}/collect",
+            data=b"",
+            method="POST",
+            headers={"X-XSRFToken": "collect", "Cookie": "_xsrf=collect"},
+        )
+        with urllib.request.urlopen(request, timeout=120) as response:
+            answer = json.loads(response.read())
+    assert answer["success"], answer.get("error", "")
+    assert_the_tricks_were_refused(root, answer["log"])
