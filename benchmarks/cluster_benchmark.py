@@ -35,6 +35,7 @@ from grading_benchmark import (  # noqa: E402
 
 import course.cluster  # noqa: E402
 import course.grading  # noqa: E402
+import course.pool  # noqa: E402
 from course.layout import assignment_dir, copy_course  # noqa: E402
 from course.pool import default_workers  # noqa: E402
 from course.release import build_release  # noqa: E402
@@ -60,7 +61,9 @@ def time_run(course_root: Path, workers: int, scheduler: str, db_url: str) -> di
     environment = {"COURSE_DB_URL": db_url} if db_url else {}
     with (
         mock.patch.dict(os.environ, environment),
-        mock.patch.object(course.grading, "run_jobs", timed(course.grading.run_jobs, loop, generator=True)),
+        mock.patch.object(
+            course.pool.WorkerPool, "grade_all", timed(course.pool.WorkerPool.grade_all, loop, generator=True)
+        ),
         mock.patch.object(
             course.cluster, "run_jobs_on_cluster", timed(course.cluster.run_jobs_on_cluster, loop, generator=True)
         ),

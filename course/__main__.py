@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 from course.layout import COURSE_ROOT
+from course.service import DEFAULT_ATTEMPTS_PER_DAY, POLL_SECONDS
 
 
 def main(argv=None) -> int:
@@ -66,9 +67,9 @@ def main(argv=None) -> int:
     serve.add_argument(
         "--attempts-per-day",
         type=int,
-        default=5,
+        default=DEFAULT_ATTEMPTS_PER_DAY,
         metavar="N",
-        help="graded submissions per student per UTC day; later ones wait for the next day (default: 5)",
+        help="graded submissions per student per UTC day; later ones wait for the next day (default: %(default)s)",
     )
     serve.add_argument(
         "--check-owner",
@@ -77,7 +78,9 @@ def main(argv=None) -> int:
         help="refuse a submission whose files are not owned by the Unix user named like the student (the "
         "default; --no-check-owner only where one account plays every student, with nbgrader's --student)",
     )
-    serve.add_argument("--poll", type=float, default=2.0, metavar="S", help="seconds between looks at the exchange")
+    serve.add_argument(
+        "--poll", type=float, default=POLL_SECONDS, metavar="S", help="seconds between looks at the exchange"
+    )
     serve.add_argument(
         "--root",
         default="",

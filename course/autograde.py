@@ -32,9 +32,10 @@ from nbgrader.preprocessors import (
 )
 from traitlets.config import Config
 
+from course.attention import not_a_notebook
 from course.execute import GuardedExecute
 from course.feedback import render_feedback
-from course.job import NOT_A_NOTEBOOK, CellScore, GradingJob, GradingResult, sha256
+from course.job import CellScore, GradingJob, GradingResult, Status, sha256
 from course.judge import judge_test_cells
 from course.kernels import Kernel, close, kernel_for
 from course.language import N_
@@ -59,18 +60,18 @@ TIDY = (IgnorePattern, ClearMetadataPreprocessor, LimitOutput, CheckCellMetadata
 def grade_submission(job: GradingJob) -> GradingResult:
     """Autograde one submission in a scratch folder; never raises for a bad submission."""
     started = time.monotonic()
-    result = GradingResult(job.student, job.package.assignment, sha256(job.submission), "graded")
+    result = GradingResult(job.student, job.package.assignment, sha256(job.submission), Status.GRADED)
     try:
         nb = nbformat.reads(job.submission.decode("utf-8"), as_version=4)
         nbformat.validate(nb)
     except Exception as error:  # bad UTF-8, bad JSON, not a notebook: all mean the same to the student
-        result.status = "invalid"
-        result.problems.append(NOT_A_NOTEBOOK + _why_unreadable(error))
+        result.status = Status.INVALID
+        result.problems.append(not_a_notebook(_why_unreadable(error)))
         result.seconds = time.monotonic() - started
         return result
 
     if job.sandbox and (reason := unavailable_because()):
-        result.status = "error"
+        result.status = Status.ERROR
         result.problems.append(f"not graded: the sandbox cannot run on this machine ({reason})")
         return result
     kernel = kernel_for(job)
@@ -80,7 +81,7 @@ def grade_submission(job: GradingJob) -> GradingResult:
         result.notebook = nbformat.writes(nb).encode("utf-8")
         result.feedback = render_feedback(nb, job.student, job.package.assignment, job.package.language)
     except Exception as error:
-        result.status = "error"
+        result.status = Status.ERROR
         result.problems.append(f"grading failed ({type(error).__name__}): {str(error).splitlines()[0][:300]}")
     finally:
         close(kernel)
@@ -109,7 +110,7 @@ def _grade_in(kernel: Kernel, nb: NotebookNode, job: GradingJob, result: Grading
         if execute.kc is not None:
             execute.kc.stop_channels()
     if execute.stopped:
-        result.status = "killed"
+        result.status = Status.KILLED
         result.problems.append(f"{execute.stopped}; the test cells left were scored 0")
     nb = judge_test_cells(nb, kernel.helpers, kernel.workdir)
     nb, _ = _run(TIDY, config, nb, resources)

@@ -11,7 +11,6 @@ the command to use instead.
 """
 
 import atexit
-from concurrent.futures import ProcessPoolExecutor
 from functools import cache
 from pathlib import Path
 
@@ -36,11 +35,11 @@ def _package(root: str, assignment: str):
 
 
 @cache
-def _worker() -> ProcessPoolExecutor:
-    from course.pool import warm_pool
+def _pool():
+    from course.pool import WorkerPool
 
-    pool = warm_pool(1)
-    atexit.register(pool.shutdown, cancel_futures=True)
+    pool = WorkerPool(1)
+    atexit.register(pool.close)
     return pool
 
 
@@ -50,8 +49,7 @@ class CourseGrade(Preprocessor):
     enabled = Bool(True)
 
     def preprocess(self, nb, resources):
-        from course.autograde import grade_submission
-        from course.job import GradingJob
+        from course.job import GradingJob, Status
         from course.sandbox import unavailable_because
 
         if reason := unavailable_because():
@@ -68,8 +66,12 @@ class CourseGrade(Preprocessor):
             _package(root, assignment),
             cell_timeout=self.config.Execute.timeout,
         )
-        result = _worker().submit(grade_submission, job).result()
-        if result.status in ("invalid", "error"):
+        _pool().submit(student, job)
+        finished = []
+        while not finished:  # empty while a dead worker's job runs again
+            finished = _pool().completed()
+        result = finished[0][1]
+        if result.status in (Status.INVALID, Status.ERROR):
             raise Refused(f"{student} not graded: {'; '.join(result.problems)}. `{INSTEAD}` reports it to the student.")
         for problem in result.problems:
             self.log.warning("%s: %s", student, problem)

@@ -26,7 +26,8 @@ from nbgrader.preprocessors import NbGraderPreprocessor, SaveAutoGrades
 from sqlalchemy.exc import InterfaceError, OperationalError, SAWarning
 from tqdm import tqdm
 
-from course.job import NOT_A_NOTEBOOK, GradingResult
+from course.attention import why_not_a_notebook
+from course.job import GradingResult, Status
 from course.language import translations
 from course.layout import NOTEBOOK, ROSTER, assignment_dir, course_directory, edition, notebook_path
 
@@ -126,7 +127,7 @@ class GradebookWriter:
                 # Written by nbformat on a worker: read without validating it again, which costs more.
                 nb = nbformat.v4.reads(notebook.decode())
                 SaveAutoGradesThrough(gradebook).preprocess(nb, resources)
-                if result.status == "invalid":
+                if result.status == Status.INVALID:
                     _comment_everywhere(gradebook, student, assignment, not_graded_because(result))
 
     def close(self) -> None:
@@ -181,9 +182,7 @@ def not_graded_because(result: GradingResult) -> str:
     the catalogue knows (the file is not valid JSON, ...) is translated too."""
     _ = translations(edition(result.assignment).language).gettext
     problems = "; ".join(
-        _("not a notebook: {reason}").format(reason=_(problem.removeprefix(NOT_A_NOTEBOOK)))
-        if problem.startswith(NOT_A_NOTEBOOK)
-        else problem
+        _("not a notebook: {reason}").format(reason=_(reason)) if (reason := why_not_a_notebook(problem)) else problem
         for problem in result.problems
     )
     return _(

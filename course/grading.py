@@ -13,9 +13,11 @@ import sys
 from pathlib import Path
 
 from course import last_graded
-from course.gradebook import db_url, import_roster, submitted_at
+from course.attention import attention_rows, needs_attention, not_a_notebook
+from course.gradebook import submitted_at
+from course.grader import Grader
 from course.intake import refusal
-from course.job import NOT_A_NOTEBOOK, GradingJob, GradingResult, sha256
+from course.job import GradingResult, Status, sha256
 from course.layout import (
     ASSIGNMENT,
     EDITIONS,
@@ -23,17 +25,13 @@ from course.layout import (
     REPORT_DIR,
     ROSTER,
     assignment_dir,
-    course_config,
     feedback_page,
     notebook_path,
     students_in,
+    submission_name,
 )
-from course.package import assignment_packages
-from course.pool import default_workers, run_jobs
+from course.pool import WorkerPool, default_workers
 from course.progress import Progress
-from course.release import assignment_fingerprint, build_lock, build_release
-from course.results import ResultWriter
-from course.sandbox import process_cap_kind, unavailable_because
 
 NEEDS_ATTENTION = 3  # exit status when some submissions could not be graded normally
 
@@ -70,41 +68,8 @@ def _needs_grading(root: Path, key: tuple[str, str], data: bytes, recorded: dict
         or recorded[key] != submitted_at(root, *key)
         or last.get("submission_sha256") != sha256(data)
         or last.get("assignment_fingerprint") != fingerprint
-        or last.get("status") == "error"
+        or last.get("status") == Status.ERROR
     )
-
-
-def sandbox_notice(requested: bool) -> tuple[bool, str]:
-    """Whether kernels run sandboxed, and the line that tells the instructor so."""
-    if not requested:
-        return False, (
-            "WARNING: sandbox turned off (--no-sandbox): student code runs with your rights and "
-            "can read the solutions, change the gradebook and write anywhere you can"
-        )
-    reason = unavailable_because()
-    if reason:
-        return False, (
-            f"WARNING: NO SANDBOX: {reason}. Student code runs with your rights and can read the "
-            "solutions, change the gradebook and write anywhere you can"
-        )
-    cap = process_cap_kind()
-    if not cap:
-        return True, (
-            "WARNING: sandbox on, but NO PROCESS CAP: grading as root without a pids cgroup it may "
-            "create, so a fork bomb can exhaust the machine"
-        )
-    return True, (
-        f"sandbox: on (each kernel in bubblewrap: no network, only its own scratch folder visible; "
-        f"processes capped by {cap})"
-    )
-
-
-def build_and_enroll(root: Path, url: str) -> int:
-    """Build the release (which records the source cells in the gradebook at url) and load the roster,
-    one run at a time on a shared gradebook; returns how many students the roster lists."""
-    with build_lock(url):
-        build_release(root)
-        return import_roster(root, url)
 
 
 def grade_class(
@@ -122,18 +87,15 @@ def grade_class(
     sandbox=False runs student code unconfined, for debugging on one's own machine."""
     from course.report import summary_text, write_report
 
-    url = db_url(root)
-    on_roster = build_and_enroll(root, url)
-    if on_roster:
-        print(f"roster: {on_roster} students from {ROSTER} (names and e-mail, for Formgrader)")
-    cell_timeout = cell_timeout or course_config(root).Execute.timeout
+    grader = Grader.for_course(root, cell_timeout, sandbox, full, on_cluster=bool(scheduler))
+    if grader.on_roster:
+        print(f"roster: {grader.on_roster} students from {ROSTER} (names and e-mail, for Formgrader)")
     submitted = submissions(root)
-    recorded = _recorded_times(url)
-    fingerprints = {edition.assignment: assignment_fingerprint(root, edition.assignment) for edition in EDITIONS}
+    recorded = _recorded_times(grader.url)
     to_grade = [
         key
         for key, data in submitted.items()
-        if force or _needs_grading(root, key, data, recorded, fingerprints[key[1]])
+        if force or _needs_grading(root, key, data, recorded, grader.fingerprints[key[1]])
     ]
     per_edition = ", ".join(
         f"{sum(assignment == edition.assignment for _, assignment in submitted)} {edition.assignment}"
@@ -149,48 +111,32 @@ def grade_class(
     )
 
     if to_grade:
-        packages = assignment_packages(root)
-        if scheduler:  # the workers check bubblewrap themselves and refuse to grade without it
-            sandboxed, notice = sandbox, "sandbox: " + ("required on every worker" if sandbox else "off (--no-sandbox)")
-        else:
-            sandboxed, notice = sandbox_notice(sandbox)
-        print(notice, file=sys.stderr if notice.startswith("WARNING") else sys.stdout)
-        skipped = len(packages[ASSIGNMENT].skipped_at_grading)  # the same cells in every edition
+        print(grader.notice, file=sys.stderr if grader.notice.startswith("WARNING") else sys.stdout)
+        skipped = len(grader.packages[ASSIGNMENT].skipped_at_grading)  # the same cells in every edition
         print(
             "training and plotting cells: "
             + ("run (--full)" if full else f"{skipped} skipped, no score depends on them (--full runs them)")
         )
         refused = {key: refusal(assignment_dir(root, "submitted", *key)) for key in to_grade}
         refused_results = [
-            GradingResult(student, assignment, sha256(b""), "invalid", problems=[NOT_A_NOTEBOOK + reason])
+            GradingResult(student, assignment, sha256(b""), Status.INVALID, problems=[not_a_notebook(reason)])
             for (student, assignment), reason in refused.items()
             if reason
         ]
-        jobs = [
-            GradingJob(
-                student,
-                submitted[student, assignment],
-                packages[assignment],
-                cell_timeout=cell_timeout,
-                sandbox=sandboxed,
-                full=full,
-            )
-            for student, assignment in to_grade
-            if not refused[student, assignment]
-        ]
+        jobs = [grader.job(*key, submitted[key]) for key in to_grade if not refused[key]]
         if scheduler:
             from course.cluster import run_jobs_on_cluster
 
-            print(f"grading on the Dask cluster at {scheduler}, {cell_timeout} s per cell at most")
+            print(f"grading on the Dask cluster at {scheduler}, {grader.cell_timeout} s per cell at most")
             results = run_jobs_on_cluster(jobs, scheduler)
         else:
-            workers = workers or default_workers()
-            print(f"grading on {min(workers, len(jobs))} worker(s), {cell_timeout} s per cell at most")
-            results = run_jobs(jobs, workers)
-        with Progress(len(to_grade)) as progress, ResultWriter(root, url, fingerprints) as results_writer:
+            pool = WorkerPool(min(workers or default_workers(), len(jobs)))
+            print(f"grading on {pool.workers} worker(s), {grader.cell_timeout} s per cell at most")
+            results = pool.grade_all(jobs)
+        with Progress(len(to_grade)) as progress, grader.results_writer() as results_writer:
             for result in itertools.chain(refused_results, results):
                 results_writer.add(result)
-                progress.update(*_outcome(result, fingerprints[result.assignment]))
+                progress.update(*_outcome(result, grader.fingerprints[result.assignment]))
 
     exercises, results = write_report(root)
     print(summary_text(exercises, results))
@@ -201,8 +147,6 @@ def grade_class(
 def _outcome(result: GradingResult, fingerprint: str) -> tuple[str, bool]:
     """The progress line's words for a result ("infinite-loop: timed out, 30 points"), and whether it
     needs attention."""
-    from course.report import needs_attention, submission_name
-
     found = needs_attention(result.student, result.assignment, last_graded.note(result, fingerprint))
     what = ", ".join([*(item.kind for item in found), f"{result.points:g} points"])
     return f"{submission_name(result.student, result.assignment)}: {what}", bool(found)
@@ -218,8 +162,6 @@ def _shown(path: Path) -> str:
 
 def closing_block(root: Path, results) -> str:
     """What the run leaves behind: the files written and the students who need attention."""
-    from course.report import attention_rows, submission_name
-
     feedback_pages = sum(
         feedback_page(root, student, edition.assignment).exists()
         for edition in EDITIONS

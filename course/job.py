@@ -2,12 +2,20 @@
 
 import hashlib
 from dataclasses import dataclass, field
+from enum import StrEnum
 from functools import cached_property
 
 from course.layout import edition
 from course.sandbox import Limits
 
-NOT_A_NOTEBOOK = "not a notebook: "  # how the problem of a file that is not a notebook starts
+
+class Status(StrEnum):
+    """How grading a submission ended; grading.json and the service's journal keep the value."""
+
+    GRADED = "graded"
+    KILLED = "killed"  # the kernel ignored interrupts and was killed; later tests scored 0
+    INVALID = "invalid"  # not a notebook, or refused at collection: nothing could run
+    ERROR = "error"  # grading itself failed, not the student's doing: graded again on the next run
 
 
 @dataclass(frozen=True)
@@ -68,7 +76,7 @@ class GradingResult:
     student: str
     assignment: str
     submission_sha256: str
-    status: str  # "graded", "killed" (kernel ignored interrupts), "invalid" (not a notebook), "error"
+    status: Status
     scores: list = field(default_factory=list)
     notebook: bytes = b""  # the autograded notebook, empty when nothing could be run
     feedback: bytes = b""  # its feedback page (HTML), rendered on the worker so that the main process only saves it
@@ -83,10 +91,6 @@ class GradingResult:
     def max_points(self) -> float:
         return sum(score.max_points for score in self.scores)
 
-    @property
-    def needs_attention(self) -> bool:
-        return self.status != "graded"
-
 
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
@@ -98,6 +102,6 @@ def killed_workers(job: GradingJob, times: int) -> GradingResult:
         job.student,
         job.package.assignment,
         sha256(job.submission),
-        "error",
+        Status.ERROR,
         problems=[f"the grading worker died {times} times while grading this submission"],
     )

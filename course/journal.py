@@ -14,10 +14,22 @@ not be collected). `graded_day` is the UTC day its grading started: the cap coun
 import json
 import os
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 
 FILE = "service-journal.jsonl"
-WAITING = ("received", "held", "grading")  # still to be graded (grading: a service stopped mid-grade)
+
+
+class State(StrEnum):
+    RECEIVED = "received"
+    HELD = "held"
+    GRADING = "grading"
+    GRADED = "graded"
+    REFUSED = "refused"
+    FAILED = "failed"
+
+
+WAITING = (State.RECEIVED, State.HELD, State.GRADING)  # still to be graded (grading: a service stopped mid-grade)
 
 
 class Journal:
@@ -78,7 +90,7 @@ def attempts(root: Path) -> dict[tuple[str, str], int] | None:
         return None
     counts: dict[tuple[str, str], int] = {}
     for record in Journal(root).records.values():
-        if record.get("state") == "graded":
+        if record.get("state") == State.GRADED:
             key = record["student"], assignment_of(record["inbound"])
             counts[key] = counts.get(key, 0) + 1
     return counts

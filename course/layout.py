@@ -58,6 +58,11 @@ def edition(assignment: str) -> Edition:
     return next(edition for edition in EDITIONS if edition.assignment == assignment)
 
 
+def submission_name(student: str, assignment: str | None) -> str:
+    """How the instructor reads a submission's name: the student, with the edition if not the English one."""
+    return student if assignment in (ASSIGNMENT, None) else f"{student} ({assignment})"
+
+
 def assignment_dir(root: Path, stage: str, student: str | None = None, assignment: str = ASSIGNMENT) -> Path:
     """<root>/<stage>[/<student>]/<assignment>: source and release have no student folder."""
     folder = Path(root) / stage if student is None else Path(root) / stage / student

@@ -32,33 +32,23 @@ from nbgrader import utils
 from nbgrader.api import Gradebook, MissingEntry
 
 from course import journal, last_graded
-from course.execute import TIMEOUT
+from course.attention import NOTHING_GRADED, Attention, attention_rows, needs_attention
 from course.gradebook import db_url
 from course.language import translations
-from course.layout import ASSIGNMENT, EDITIONS, GRADES_CSV, NOTEBOOK, REPORT_DIR, edition, notebook_path
+from course.layout import (
+    ASSIGNMENT,
+    EDITIONS,
+    GRADES_CSV,
+    NOTEBOOK,
+    REPORT_DIR,
+    edition,
+    notebook_path,
+    submission_name,
+)
 
 HINT = "Hint: {hint}"  # the message public_tests.py puts a hint in
 NUMBER = re.compile(r"(?<![\w.])[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?(?!\w)", re.IGNORECASE)
 PNG_OPTIONS = {"dpi": 100, "metadata": {"Software": None}}  # no version stamp: re-runs give the same bytes
-
-# What can need the instructor, most serious first; the first two leave nothing graded.
-NOT_A_NOTEBOOK, GRADING_ERROR, DEAD_KERNEL, TIMED_OUT = "not a notebook", "grading error", "dead kernel", "timed out"
-ATTENTION_KINDS = (NOT_A_NOTEBOOK, GRADING_ERROR, DEAD_KERNEL, TIMED_OUT)
-NOTHING_GRADED = (NOT_A_NOTEBOOK, GRADING_ERROR)
-REGRADE_ONE = "delete autograded/{student}/{assignment}/ and grade again"  # a run regrades what it has no record of
-WHAT_TO_DO = {
-    NOT_A_NOTEBOOK: "Ask the student for the notebook again, as Jupyter saves it (JupyterLab: File > Download), "
-    "put it in submitted/{student}/{assignment}/ and grade again. Until then it scores 0; "
-    "its feedback says why.",
-    GRADING_ERROR: "Not the student's doing: fix what the reason names and grade again. A submission whose "
-    "grading failed is graded again on every run until it succeeds.",
-    DEAD_KERNEL: f"Open autograded/{{student}}/{{assignment}}/{NOTEBOOK}.ipynb: the cell where the kernel stopped "
-    "says why, and the test cells after it scored 0. If the code was only slow, "
-    + REGRADE_ONE
-    + " with a longer --timeout.",
-    TIMED_OUT: "Most likely a loop that never ends, which the student's feedback names. If the code is only "
-    "slow, " + REGRADE_ONE + " with a longer --timeout.",
-}
 
 
 @dataclass
@@ -78,15 +68,6 @@ class Failure:
     def key(self):
         """Same exercise and same mistake; numbers never split a group."""
         return self.exercise, NUMBER.sub("#", self.hint or self.first_line)
-
-
-@dataclass
-class Attention:
-    """Something about a student's grading the instructor should look at."""
-
-    kind: str  # one of ATTENTION_KINDS
-    reason: str  # what happened, as the grader words it ("the file is not valid JSON (...)")
-    what_to_do: str
 
 
 @dataclass
@@ -156,37 +137,6 @@ def _hint_prefixes() -> tuple[str, ...]:
 def _sentence(text: str) -> str:
     text = text.strip()
     return text[:1].upper() + text[1:] + ("" if text.endswith((".", "?", "!")) else ".")
-
-
-def submission_name(student: str, assignment: str | None) -> str:
-    """How the instructor reads a submission's name: the student, with the edition if not the English one."""
-    return student if assignment in (ASSIGNMENT, None) else f"{student} ({assignment})"
-
-
-def needs_attention(student: str, assignment: str, record: dict) -> list[Attention]:
-    """What the grader's record of a student's last grading (course.last_graded) holds that the
-    instructor should look at, most serious first; [] when all went normally."""
-    found = []
-    kind = {"invalid": NOT_A_NOTEBOOK, "error": GRADING_ERROR, "killed": DEAD_KERNEL}.get(record.get("status"))
-    if kind:
-        reason = "; ".join(record.get("problems", [])).removeprefix(f"{kind}: ")
-        found.append(Attention(kind, reason or kind, WHAT_TO_DO[kind].format(student=student, assignment=assignment)))
-    stopped = {
-        grade_id.removeprefix("test_"): failure.removeprefix(f"{TIMEOUT}:").strip()
-        for grade_id, failure in sorted(record.get("failures", {}).items())
-        if failure.startswith(f"{TIMEOUT}:")
-    }
-    if stopped:
-        reason = "; ".join(f"the test of {function} {message}" for function, message in stopped.items())
-        others = "the other tests kept their points" if len(stopped) == 1 else "the others kept their points"
-        found.append(
-            Attention(
-                TIMED_OUT,
-                f"{reason} {'It' if len(stopped) == 1 else 'They'} scored 0; {others}.",
-                WHAT_TO_DO[TIMED_OUT].format(student=student, assignment=assignment),
-            )
-        )
-    return found
 
 
 def collect(root: Path) -> tuple[list[Exercise], list[StudentResult]]:
@@ -329,12 +279,6 @@ def _table(header, rows, css_class="") -> str:
 def _breakable(name: str) -> str:
     """A long snake_case name that may wrap after its underscores, so that tables fit the window."""
     return html.escape(name).replace("_", "_<wbr>")
-
-
-def attention_rows(results) -> list[tuple[StudentResult, Attention]]:
-    """Every (student, item) that needs attention, the most serious kinds first, then by student."""
-    rows = [(result, item) for result in results for item in result.attention]
-    return sorted(rows, key=lambda row: (ATTENTION_KINDS.index(row[1].kind), row[0].student))
 
 
 def _attention_section(results) -> str:

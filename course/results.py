@@ -17,7 +17,7 @@ import nbformat
 from course import last_graded
 from course.feedback import render_feedback, save_feedback
 from course.gradebook import GradebookWriter, stand_in_for_unreadable
-from course.job import GradingResult
+from course.job import GradingResult, Status
 from course.layout import NOTEBOOK, assignment_dir, edition
 
 BATCH_SIZE = 16
@@ -35,7 +35,7 @@ class ResultWriter:
 
     def add(self, result: GradingResult) -> None:
         # A file that is not a notebook is recorded with a stand-in that says why (Formgrader lists it).
-        notebook = stand_in_for_unreadable(self.root, result) if result.status == "invalid" else result.notebook
+        notebook = stand_in_for_unreadable(self.root, result) if result.status == Status.INVALID else result.notebook
         if not self.pending:
             self.first_waiting = time.monotonic()
         self.pending.append((result, notebook))

@@ -33,21 +33,20 @@ import stat
 import sys
 import tempfile
 import time
-from concurrent.futures import FIRST_COMPLETED, wait
-from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from nbgrader.utils import parse_utc
 
-from course.gradebook import db_url
+from course.attention import not_a_notebook
+from course.grader import Grader
 from course.intake import SECRET, TIMESTAMP, Refusal, Refused, SafeCollect, impostor, read_note, refusal
-from course.job import NOT_A_NOTEBOOK, GradingJob, GradingResult, killed_workers, sha256
-from course.journal import Journal, assignment_of, name_parts
+from course.job import GradingResult, Status
+from course.journal import Journal, State, assignment_of, name_parts
 from course.language import translations
 from course.layout import EDITIONS, NOTEBOOK, assignment_dir, course_config, edition, feedback_page, notebook_path
-from course.pool import MAX_ATTEMPTS
-from course.results import COLLECTED_FILES, ResultWriter
+from course.pool import WorkerPool
+from course.results import COLLECTED_FILES
 
 log = logging.getLogger("course.service")
 
@@ -259,23 +258,15 @@ class Exchange:
 class Service:
     def __init__(
         self,
-        root: Path,
+        grader: Grader,
         exchange: Exchange,
-        packages: dict,
-        jobs: dict,
-        workers: int,
+        pool: WorkerPool,
         attempts_per_day: int = DEFAULT_ATTEMPTS_PER_DAY,
         check_owner: bool = True,
     ):
-        """packages: {assignment: its AssignmentPackage}; jobs: what GradingJob takes besides the student,
-        the submission and the package (cell_timeout, sandbox)."""
-        self.root, self.exchange, self.packages, self.jobs = root, exchange, packages, jobs
-        self.workers, self.cap, self.check_owner = workers, attempts_per_day, check_owner
-        self.url = db_url(root)
-        self.journal = Journal(root)
-        self.pool = None
-        self.running = {}  # future -> (inbound name, job)
-        self.tries = {}  # inbound name -> times sent to a worker
+        self.grader, self.root, self.exchange, self.pool = grader, grader.root, exchange, pool
+        self.cap, self.check_owner = attempts_per_day, check_owner
+        self.journal = Journal(self.root)
         self.results_writer = None
         self.reported = True  # grades.csv and the report are up to date
         self.due, self.due_read_at = {}, -DUE_DATE_SECONDS  # {assignment: due date or None}
@@ -283,16 +274,14 @@ class Service:
     # -- the loop
 
     def run(self, once: bool = False, poll: float = POLL_SECONDS) -> None:
-        from course.release import assignment_fingerprint
-
-        fingerprints = {assignment: assignment_fingerprint(self.root, assignment) for assignment in self.packages}
-        self.results_writer = ResultWriter(self.root, self.url, fingerprints)
-        self.start_workers()
+        self.results_writer = self.grader.results_writer()
+        self.pool.start()
         try:
             while True:
                 started = self.step()
-                if self.running:
-                    self.finish_some(poll)
+                if self.pool.running:
+                    for inbound, result in self.pool.completed(poll):
+                        self.finish(inbound, result)
                 elif not started:
                     if not self.reported:
                         self.write_report()
@@ -304,12 +293,7 @@ class Service:
 
     def stop(self) -> None:
         """Stop the workers, at once if they are grading (that is graded again on the next start)."""
-        if self.pool is not None:
-            workers = list(getattr(self.pool, "_processes", {}).values()) if self.running else []
-            self.pool.shutdown(wait=not workers, cancel_futures=True)
-            for worker in workers:
-                worker.terminate()
-            self.pool = None
+        self.pool.close()
         if self.results_writer is not None:
             self.results_writer.close()
             self.results_writer = None
@@ -323,7 +307,7 @@ class Service:
         waiting = self.journal.waiting()
         if not waiting:
             return 0
-        busy = {job.student for _, job in self.running.values()}
+        busy = {job.student for _, job in self.pool.running}
         started = 0
         for record in waiting:  # oldest first
             student = record["student"]
@@ -334,7 +318,7 @@ class Service:
             except Exception as error:  # the student's files can make anything fail, never the service
                 sent = False
                 log.error("%s: FAILED %s: %s; not graded", student, record["inbound"], error)
-                self.journal.note(record["inbound"], state="failed", problem=" ".join(str(error).split())[:300])
+                self.journal.note(record["inbound"], state=State.FAILED, problem=" ".join(str(error).split())[:300])
             if sent:
                 busy.add(student)
                 started += 1
@@ -344,7 +328,7 @@ class Service:
         """Hold the submission, or collect it and send it to grading; whether it was sent."""
         due = self.due_date(assignment_of(record["inbound"]))
         # Held, the student's later submissions are held too (each is told): none overtakes it.
-        if record["state"] != "grading" and self.over_cap(record, due):
+        if record["state"] != State.GRADING and self.over_cap(record, due):
             return False
         return self.start(record, due)
 
@@ -353,10 +337,10 @@ class Service:
         try:
             handed_in = parse_utc(handed_in).isoformat(sep=" ")
         except ValueError:
-            self.journal.note(inbound, state="failed", student=student, problem="no time of hand-in in its name")
+            self.journal.note(inbound, state=State.FAILED, student=student, problem="no time of hand-in in its name")
             log.error("%s: FAILED %s: no time of hand-in in its name; not graded", student, inbound)
             return
-        self.journal.note(inbound, state="received", student=student, handed_in=handed_in)
+        self.journal.note(inbound, state=State.RECEIVED, student=student, handed_in=handed_in)
         log.info("%s: received %s", student, inbound)
 
     def due_date(self, assignment: str) -> datetime | None:
@@ -365,7 +349,7 @@ class Service:
         from nbgrader.api import Gradebook
 
         if time.monotonic() - self.due_read_at >= DUE_DATE_SECONDS:
-            with Gradebook(self.url) as gradebook:
+            with Gradebook(self.grader.url) as gradebook:
                 self.due = {assignment.name: assignment.duedate for assignment in gradebook.assignments}
             self.due_read_at = time.monotonic()
         return self.due.get(assignment)
@@ -378,11 +362,11 @@ class Service:
         until = held_until(handed_in, now, due, self.journal.graded_on(student, day), self.cap)
         if until is None:
             return False
-        if record["state"] != "held" or record.get("held_on") != day:
+        if record["state"] != State.HELD or record.get("held_on") != day:
             language = edition(assignment_of(record["inbound"])).language
             page = held_page(language, handed_in, self.cap, day, until, at_due_date=until == due)
             self.exchange.release_page(record["inbound"], student, page)
-            self.journal.note(record["inbound"], state="held", held_on=day, until=until.isoformat(sep=" "))
+            self.journal.note(record["inbound"], state=State.HELD, held_on=day, until=until.isoformat(sep=" "))
             log.info("%s: held %s: %d graded today; graded from %s", student, record["inbound"], self.cap, until)
         return True
 
@@ -394,7 +378,7 @@ class Service:
             # Nothing of the student it names changes; whoever handed it in is told why, if they ask.
             refused = Refused(Refusal.NOT_OWNER, inbound, owner=owner, student=student)
             log.warning("%s: REFUSED %s: %s; not collected", student, inbound, refused)
-            self.journal.note(inbound, state="refused", problem=str(refused), refused=str(refused))
+            self.journal.note(inbound, state=State.REFUSED, problem=str(refused), refused=str(refused))
             self.reported = False  # the class report lists it
             language = edition(assignment_of(inbound)).language
             self.exchange.release_page(inbound, student, error_page(language, handed_in, [refused.message(language)]))
@@ -405,13 +389,13 @@ class Service:
             problem = f"it could not be collected ({' '.join(str(error).split())[:200]})"
             log.error("%s: FAILED to collect %s: %s", student, inbound, problem)
             language = edition(assignment_of(inbound)).language
-            self.journal.note(inbound, state="failed", problem=problem)
+            self.journal.note(inbound, state=State.FAILED, problem=problem)
             self.exchange.release_page(inbound, student, error_page(language, handed_in, [problem]))
             return False
         late = due is not None and handed_in > due
         self.journal.note(
             inbound,
-            state="grading",
+            state=State.GRADING,
             graded_day=record.get("graded_day") or _now().date().isoformat(),
             late=late,
             due=due.isoformat(sep=" ") if due else None,
@@ -421,69 +405,20 @@ class Service:
         if refused:
             log.warning("%s: REFUSED %s: %s", student, inbound, refused)
             self.journal.note(inbound, refused=refused)  # the class report lists it, even once handed in again
-            result = GradingResult(student, assignment, "", "invalid", problems=[NOT_A_NOTEBOOK + refused])
+            result = GradingResult(student, assignment, "", Status.INVALID, problems=[not_a_notebook(refused)])
             self.finish(inbound, result)
             return True
         if not path.exists():
             found = sorted(p.name for p in path.parent.iterdir() if p.name not in COLLECTED_FILES)
-            result = GradingResult(student, assignment, "", "invalid")
+            result = GradingResult(student, assignment, "", Status.INVALID)
             result.problems.append(
-                f"{NOT_A_NOTEBOOK}the submission has no {path.name} (it holds: {', '.join(found) or 'nothing'})"
+                not_a_notebook(f"the submission has no {path.name} (it holds: {', '.join(found) or 'nothing'})")
             )
             self.finish(inbound, result)
             return True
-        job = GradingJob(student, path.read_bytes(), self.packages[assignment], **self.jobs)
-        self.send(inbound, job)
+        self.pool.submit(inbound, self.grader.job(student, assignment, path.read_bytes()))
         log.info("%s: grading %s%s", student, inbound, " (late)" if late else "")
         return True
-
-    # -- the workers
-
-    def start_workers(self) -> None:
-        """Start the worker processes now, so that the first submission does not wait for their imports."""
-        from course.pool import warm_pool
-
-        self.pool = warm_pool(self.workers)
-        for _ in range(self.workers):
-            self.pool.submit(os.getpid)
-
-    def send(self, inbound: str, job: GradingJob) -> None:
-        from course.autograde import grade_submission
-
-        if self.pool is None:
-            self.start_workers()
-        self.tries[inbound] = self.tries.get(inbound, 0) + 1
-        self.running[self.pool.submit(grade_submission, job)] = (inbound, job)
-
-    def finish_some(self, timeout: float) -> None:
-        """Record what the workers finished within `timeout` seconds. A worker that died takes the
-        pool down: its submissions go to a fresh pool, up to MAX_ATTEMPTS times each."""
-        done, _ = wait(self.running, timeout=timeout, return_when=FIRST_COMPLETED)
-        if any(isinstance(future.exception(), BrokenProcessPool) for future in done):
-            wait(self.running)  # the rest of a broken pool fails at once
-            done = set(self.running)
-        broken = []
-        for future in done:
-            inbound, job = self.running.pop(future)
-            error = future.exception()
-            if isinstance(error, BrokenProcessPool):
-                broken.append((inbound, job))
-                continue
-            if error is None:
-                result = future.result()
-            else:  # not the submission's doing (grading never raises for one): say so, go on
-                result = GradingResult(job.student, job.package.assignment, sha256(job.submission), "error")
-                result.problems.append(f"grading failed ({type(error).__name__}): {str(error)[:300]}")
-            self.finish(inbound, result)
-        if broken:
-            self.pool.shutdown(wait=False, cancel_futures=True)
-            self.pool = None
-            log.warning("a grading worker died; the submissions it took down are graded again on fresh workers")
-            for inbound, job in broken:
-                if self.tries[inbound] >= MAX_ATTEMPTS:
-                    self.finish(inbound, killed_workers(job, self.tries[inbound]))
-                else:
-                    self.send(inbound, job)
 
     def finish(self, inbound: str, result: GradingResult) -> None:
         """Record the result, release its feedback, then note it graded (in this order: a service
@@ -494,7 +429,7 @@ class Service:
         self.results_writer.add(result)
         self.results_writer.flush()
         page = feedback_page(self.root, student, assignment)
-        if result.status == "error":  # nothing graded, no page of nbgrader's: say why
+        if result.status == Status.ERROR:  # nothing graded, no page of nbgrader's: say why
             language = edition(assignment).language
             self.exchange.release_page(inbound, student, error_page(language, handed_in, result.problems))
         else:
@@ -509,7 +444,7 @@ class Service:
         max_points = result.max_points
         self.journal.note(
             inbound,
-            state="graded",
+            state=State.GRADED,
             status=result.status,
             points=result.points,
             max_points=max_points or None,
@@ -543,10 +478,6 @@ def serve(
 ) -> int:
     """Run the service on the course at root until stopped (SIGTERM, Ctrl-C), or with once=True until
     every submission that can be graded now is; returns the exit status."""
-    from course.grading import build_and_enroll, sandbox_notice
-    from course.package import assignment_packages
-    from course.pool import default_workers
-
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
     log.addHandler(handler)
@@ -564,32 +495,21 @@ def serve(
             " / ".join(edition.assignment for edition in EDITIONS),
         )
         return 2
-    build_and_enroll(root, db_url(root))
+    grader = Grader.for_course(root, cell_timeout, sandbox)
     if readable := readable_by_others(root):
         log.warning("WARNING: %s can be read by other accounts, students included: chmod -R go-rwx %s", readable, root)
     if not check_owner:
         log.warning("owner check off (--no-check-owner): any account may hand in under any student's name")
-    packages = assignment_packages(root)
-    sandboxed, notice = sandbox_notice(sandbox)
-    log.warning(notice) if notice.startswith("WARNING") else log.info(notice)
-    workers = workers or default_workers()
-    cell_timeout = cell_timeout or course_config(root).Execute.timeout
+    log.warning(grader.notice) if grader.notice.startswith("WARNING") else log.info(grader.notice)
+    pool = WorkerPool(workers)
     log.info(
         "watching %s for %s: %d worker(s), at most %d graded submissions per student per UTC day",
         exchange.inbound,
-        ", ".join(packages),
-        workers,
+        ", ".join(grader.packages),
+        pool.workers,
         attempts_per_day,
     )
-    service = Service(
-        root,
-        exchange,
-        packages,
-        {"cell_timeout": cell_timeout, "sandbox": sandboxed},
-        workers,
-        attempts_per_day,
-        check_owner,
-    )
+    service = Service(grader, exchange, pool, attempts_per_day, check_owner)
     try:
         service.run(once=once, poll=poll)
     except KeyboardInterrupt:

@@ -26,7 +26,7 @@ import nbformat
 from course.job import GradingJob
 from course.layout import ASSIGNMENT, COURSE_ROOT, notebook_path
 from course.package import assignment_package
-from course.pool import run_jobs
+from course.pool import WorkerPool
 from course.sample_class import Edit, solution_blocks, submission
 from public_tests import GRADED_FUNCTIONS
 from tests.notebooks import failed_test_cells
@@ -614,7 +614,7 @@ def grade(catalogue=CATALOGUE, workers=2, cell_timeout=CELL_TIMEOUT) -> dict:
     package = assignment_package(COURSE_ROOT)
     jobs = [GradingJob(name, data, package, cell_timeout=cell_timeout) for name, data in submissions(catalogue).items()]
     by_name = {mutant.name: mutant for mutant in catalogue}
-    return {result.student: outcome(by_name[result.student], result) for result in run_jobs(jobs, workers)}
+    return {result.student: outcome(by_name[result.student], result) for result in WorkerPool(workers).grade_all(jobs)}
 
 
 def outcome(mutant, result) -> Outcome:

@@ -20,17 +20,13 @@ from nbgrader import utils
 from nbgrader.api import Gradebook
 
 from course import last_graded
+from course.attention import Kind, needs_attention
 from course.execute import TIMEOUT
 from course.feedback import HideHiddenTests, ShortenGradeCellErrors, write_feedback
 from course.layout import ASSIGNMENT, COURSE_ROOT, NOTEBOOK, assignment_dir, copy_course, notebook_path
 from course.release import build_release
 from course.report import (
-    DEAD_KERNEL,
-    GRADING_ERROR,
-    NOT_A_NOTEBOOK,
-    TIMED_OUT,
     collect,
-    needs_attention,
     summary,
     summary_text,
     write_report,
@@ -188,10 +184,10 @@ def test_what_needs_attention_says_what_happened_and_what_to_do(course):
     _, results = collect(course)
     attention = {r.student: [(item.kind, item.reason) for item in r.attention] for r in results if r.attention}
     assert attention == {
-        "eve": [(NOT_A_NOTEBOOK, "the file is not valid JSON (truncated or edited outside Jupyter?)")],
+        "eve": [(Kind.NOT_A_NOTEBOOK, "the file is not valid JSON (truncated or edited outside Jupyter?)")],
         "fay": [
             (
-                TIMED_OUT,
+                Kind.TIMED_OUT,
                 f"the test of backward_propagation_with_dropout {STOPPED} It scored 0; "
                 "the other tests kept their points.",
             )
@@ -216,7 +212,7 @@ def test_needs_attention_names_dead_kernels_and_grading_errors():
     )
     assert [(item.kind, item.reason) for item in killed] == [
         (
-            DEAD_KERNEL,
+            Kind.DEAD_KERNEL,
             (
                 "a cell ran past the timeout and the kernel ignored the interrupt, so it was killed; "
                 "the test cells left were scored 0"
@@ -227,7 +223,9 @@ def test_needs_attention_names_dead_kernels_and_grading_errors():
     failed = needs_attention(
         "hal", ASSIGNMENT, {"status": "error", "problems": ["grading failed (OSError): disk full"]}
     )
-    assert [(item.kind, item.reason) for item in failed] == [(GRADING_ERROR, "grading failed (OSError): disk full")]
+    assert [(item.kind, item.reason) for item in failed] == [
+        (Kind.GRADING_ERROR, "grading failed (OSError): disk full")
+    ]
     assert "graded again" in failed[0].what_to_do
     graded = {"status": "graded", "problems": [], "failures": {COST: "AssertionError: x"}}
     assert needs_attention("ann", ASSIGNMENT, graded) == []

@@ -13,7 +13,7 @@ from course import hidden_tests
 from course.job import GradingJob
 from course.layout import COURSE_ROOT, notebook_path
 from course.package import assignment_package
-from course.pool import run_jobs
+from course.pool import WorkerPool
 from course.sample_class import Edit, grade_id, solution_blocks, submission
 from public_tests import GRADED_FUNCTIONS
 
@@ -99,7 +99,7 @@ def graded():
         GradingJob(student, with_snapshots(submission(release_nb, blocks, edits)), package, cell_timeout=20)
         for student, edits in STUDENTS.items()
     ]
-    return {result.student: result for result in run_jobs(jobs, workers=2)}
+    return {result.student: result for result in WorkerPool(2).grade_all(jobs)}
 
 
 def points(result):

@@ -14,6 +14,7 @@ import pytest
 from nbconvert.exporters import HTMLExporter
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 
+from course.attention import not_a_notebook
 from course.feedback import (
     HideHiddenTests,
     ScoresFromGrading,
@@ -22,7 +23,7 @@ from course.feedback import (
     render_feedback,
 )
 from course.gradebook import not_graded_because
-from course.job import NOT_A_NOTEBOOK, GradingResult
+from course.job import GradingResult, Status
 from course.layout import (
     ASSIGNMENT,
     COURSE_ROOT,
@@ -239,7 +240,7 @@ def test_what_the_grader_tells_a_student_itself_is_in_the_editions_language():
     """A file that is not a notebook, and the grading service's notices, say in Chinese what they say
     in English (tests/translated.py works the Chinese out from the catalogue's messages)."""
     english, chinese = (
-        GradingResult("amy", edition.assignment, "", "invalid", problems=[NOT_A_NOTEBOOK + UNREADABLE])
+        GradingResult("amy", edition.assignment, "", Status.INVALID, problems=[not_a_notebook(UNREADABLE)])
         for edition in EDITIONS
     )
     assert not_graded_because(chinese) == translated(not_graded_because(english), LANGUAGE)

@@ -19,7 +19,8 @@ import pytest
 
 from course import last_graded
 from course.execute import KILLED
-from course.grading import NEEDS_ATTENTION, grade_class, sandbox_notice
+from course.grader import sandbox_notice
+from course.grading import NEEDS_ATTENTION, grade_class
 from course.layout import ASSIGNMENT, COURSE_ROOT, notebook_path
 from course.sandbox import Limits, kernel_command, kernel_environment
 from public_tests import GRADED_FUNCTIONS
@@ -175,9 +176,9 @@ def test_the_ordinary_students_are_graded_as_without_the_hostile_ones(hostile_ru
 def test_the_run_says_whether_the_sandbox_is_on(monkeypatch):
     assert sandbox_notice(True) == (True, sandbox_notice(True)[1]) and "sandbox: on" in sandbox_notice(True)[1]
     assert sandbox_notice(False)[0] is False and sandbox_notice(False)[1].startswith("WARNING")
-    monkeypatch.setattr("course.grading.process_cap_kind", lambda: "")
+    monkeypatch.setattr("course.grader.process_cap_kind", lambda: "")
     assert sandbox_notice(True)[1].startswith("WARNING: sandbox on, but NO PROCESS CAP")
-    monkeypatch.setattr("course.grading.unavailable_because", lambda: "bwrap is not installed")
+    monkeypatch.setattr("course.grader.unavailable_because", lambda: "bwrap is not installed")
     sandboxed, notice = sandbox_notice(True)
     assert not sandboxed and notice.startswith("WARNING: NO SANDBOX: bwrap is not installed")
 

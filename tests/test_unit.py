@@ -9,7 +9,7 @@ import pytest
 from course import kernels
 from course.autograde import grade_submission
 from course.execute import SKIPPED_NOTE
-from course.job import GradingJob
+from course.job import GradingJob, Status
 from course.layout import COURSE_ROOT, EDITIONS, course_config, notebook_path
 from course.package import assignment_package
 from course.sandbox import Limits
@@ -45,7 +45,7 @@ def test_package_carries_the_release_helpers_but_no_notebook(package):
 @pytest.mark.parametrize("data", [b"", b'{"cells": [', b"\xff\xfe not utf-8", b'{"just": "json"}'])
 def test_a_file_that_is_not_a_notebook_is_reported_not_raised(package, data):
     result = grade_submission(job("someone", data, package))
-    assert result.status == "invalid" and result.needs_attention and result.scores == []
+    assert result.status == Status.INVALID and result.scores == []
     assert result.problems[0].startswith("not a notebook")
 
 
