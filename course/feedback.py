@@ -1,7 +1,7 @@
 """Feedback for students: nbgrader's own HTML feedback page, minus the hidden tests.
 
     render_feedback(nb, student, assignment, language) -> bytes    the page of one autograded notebook
-    write_feedback(root, students=None)                            the pages of the autograded notebooks on disk
+    save_feedback(root, student, page, assignment) -> Path          where nbgrader release_feedback finds it
 
 The page is what nbgrader's GenerateFeedback writes, byte for byte, but rendered without a
 gradebook: the scores come from the autograded notebook itself (ScoresFromGrading), so a grading
@@ -18,7 +18,6 @@ English it is nbgrader's page unchanged.
 from functools import cache
 from pathlib import Path
 
-import nbformat
 import nbgrader
 from nbconvert.exporters import HTMLExporter
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
@@ -28,7 +27,7 @@ from traitlets import Unicode
 from traitlets.config import Config
 
 from course.language import N_, SOURCE_LANGUAGE, translations
-from course.layout import ASSIGNMENT, NOTEBOOK, feedback_page, notebook_path, students_in
+from course.layout import ASSIGNMENT, NOTEBOOK, feedback_page
 
 FORMGRADER = Path(nbgrader.__file__).parent / "server_extensions" / "formgrader"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -136,22 +135,3 @@ def save_feedback(root: Path, student: str, page: bytes, assignment: str = ASSIG
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(page)
     return path
-
-
-def write_feedback(root: Path, students=None) -> dict[str, Path]:
-    """Render (overwrite) the feedback page of each student, by default of every autograded one,
-    from their autograded notebook on disk (the English edition's). Returns {student: html path}."""
-    if students is None:
-        students = [
-            student
-            for student in students_in(root, "autograded")
-            if notebook_path(root, "autograded", student).exists()
-        ]
-    return {
-        student: save_feedback(
-            root,
-            student,
-            render_feedback(nbformat.read(notebook_path(root, "autograded", student), as_version=4), student),
-        )
-        for student in sorted(students)
-    }

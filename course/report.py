@@ -4,7 +4,7 @@
         writes grades.csv and report/ (index.html, scores.png, pass_rate.png) under the course
         root and returns what they were made from.
     summary_text(exercises, results) -> str
-        the table printed at the end of a grading run; summary(root) makes it without writing anything.
+        the table printed at the end of a grading run.
     collect(root) -> (exercises, results)
         what all of these are made from, for callers that want their own output.
 
@@ -408,11 +408,6 @@ def summary_text(exercises, results) -> str:
     ]
     lines += [f"{label} = {ex.label}" for label, ex in zip(labels, exercises)]
     return "\n".join(line.rstrip() for line in lines)
-
-
-def summary(root: Path) -> str:
-    """The summary table, without writing anything."""
-    return summary_text(*collect(root))
 
 
 def write_report(root: Path) -> tuple[list[Exercise], list[StudentResult]]:
