@@ -115,14 +115,14 @@ def main(argv=None) -> int:
         dask_cluster(Path(tmp) / "dask", workers) as cluster,
     ):
         tmp = Path(tmp)
-        base = copy_course(tmp / "base")
+        base = copy_course(tmp / "base", REPO)
         with quiet(tmp / "base.log"):
             build_release(base)
         release_dir = assignment_dir(base, "release")
         notebooks = synthetic_class(release_dir, assignment_dir(base, "source"), n)
         for number, (name, (on_dask, on_postgres)) in enumerate(RUNS.items()):
             print(f"timing {name} ...", flush=True)
-            course_root = copy_course(tmp / f"run{number}")
+            course_root = copy_course(tmp / f"run{number}", REPO)
             hand_in(course_root, notebooks, release_dir)
             try:
                 times[name] = time_run(

@@ -222,7 +222,7 @@ def main(argv=None) -> int:
     times, failed, setup = {}, [], None
     with tempfile.TemporaryDirectory(prefix="grading-benchmark-") as tmp:
         tmp = Path(tmp)
-        base = copy_course(tmp / "base")
+        base = copy_course(tmp / "base", REPO)
         with quiet(tmp / "base.log"):
             build_release(base)
         release_dir = assignment_dir(base, "release")
@@ -238,7 +238,7 @@ def main(argv=None) -> int:
                 print(f"\n!!! {name} FAILED !!!\n{error}\n", file=sys.stderr, flush=True)
 
         def course_with_class(name):
-            course = copy_course(tmp / name)
+            course = copy_course(tmp / name, REPO)
             hand_in(course, notebooks, release_dir)
             return course
 

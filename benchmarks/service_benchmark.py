@@ -59,7 +59,7 @@ class Bench:
         self.folder = folder
         self.course_id = course_config(REPO).CourseDirectory.course_id
         self.exchange = folder / "exchange"
-        self.course = copy_course(folder / "course", folders=("source", "release"))
+        self.course = copy_course(folder / "course", REPO, folders=("source", "release"))
         shutil.copyfile(REPO / ROSTER, self.course / ROSTER)
         self.service_log = folder / "service.log"
         self.service = None

@@ -15,9 +15,8 @@ The gradebook is the one nbgrader_config.py names: SQLite beside it, or $COURSE_
 
 import argparse
 import sys
-from pathlib import Path
 
-from course.layout import COURSE_ROOT
+from course.layout import course_root
 from course.service import DEFAULT_ATTEMPTS_PER_DAY, POLL_SECONDS
 
 
@@ -26,9 +25,19 @@ def main(argv=None) -> int:
         prog="python -m course", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("build", help="regenerate the student release")
-    commands.add_parser("messages", help="update the message catalogues from the code and compile them")
-    grading = argparse.ArgumentParser(add_help=False)  # the options grade and serve share
+    every = argparse.ArgumentParser(add_help=False)  # the option every command has
+    every.add_argument(
+        "--root",
+        default="",
+        metavar="DIR",
+        help="the course folder (default: the current folder, which must hold nbgrader_config.py, as for "
+        "nbgrader's commands)",
+    )
+    commands.add_parser("build", parents=[every], help="regenerate the student release")
+    commands.add_parser(
+        "messages", parents=[every], help="update the message catalogues from the code and compile them"
+    )
+    grading = argparse.ArgumentParser(add_help=False, parents=[every])  # the options grade and serve share
     grading.add_argument("--workers", type=int, default=0, help="worker processes (default: all cores)")
     grading.add_argument(
         "--timeout", type=int, default=0, help="seconds a cell may run (default: nbgrader_config.py's)"
@@ -81,37 +90,29 @@ def main(argv=None) -> int:
     serve.add_argument(
         "--poll", type=float, default=POLL_SECONDS, metavar="S", help="seconds between looks at the exchange"
     )
-    serve.add_argument(
-        "--root",
-        default="",
-        metavar="DIR",
-        help="the course folder (default: the current folder if it has an nbgrader_config.py, as nbgrader "
-        "commands take it, else this checkout)",
-    )
     args = parser.parse_args(argv)
+    root = course_root(args.root)
 
     if args.command == "build":
         from course.layout import EDITIONS, assignment_dir
         from course.release import build_release
 
-        build_release(COURSE_ROOT)
+        build_release(root)
         for edition in EDITIONS:
-            print(f"release written to {assignment_dir(COURSE_ROOT, 'release', assignment=edition.assignment)}")
+            print(f"release written to {assignment_dir(root, 'release', assignment=edition.assignment)}")
         return 0
     if args.command == "messages":
         from course.messages import LANGUAGES, po_path, update_catalogue
 
         for language in LANGUAGES:
-            missing = update_catalogue(language)
-            print(f"{po_path(language).relative_to(COURSE_ROOT)}: {missing} messages lack a translation")
+            missing = update_catalogue(language, root)
+            print(f"{po_path(language)}: {missing} messages lack a translation")
         return 0
     if args.command == "serve":
         from course.service import serve
 
-        here = Path.cwd()
-        root = Path(args.root) if args.root else here if (here / "nbgrader_config.py").exists() else COURSE_ROOT
         return serve(
-            root.resolve(),
+            root,
             exchange_root=args.exchange,
             once=args.once,
             workers=args.workers,
@@ -124,7 +125,7 @@ def main(argv=None) -> int:
     from course.grading import grade_class
 
     return grade_class(
-        COURSE_ROOT,
+        root,
         workers=args.workers,
         force=args.force,
         cell_timeout=args.timeout,

@@ -1,30 +1,34 @@
-"""The language students read: each edition's, and the course's gettext catalogues in locale/.
+"""The language students read: each edition's, and the messages' gettext catalogues.
 
-The helpers students get find theirs through translation.py and the language.txt beside it. What
-the grader itself tells a student (a cell stopped by the timeout, a file that is not a notebook,
-the feedback page's headings, the service's notices) comes from the same catalogue, in the language
-of the edition the student handed in, found by the same code: translation.py is loaded here under a
-name of its own, so that it never stands in for an edition's copy of it (course.layout.course_modules).
+The catalogues live in the package (course/locale/<language>/LC_MESSAGES/course.po and .mo), so
+that a grading worker anywhere speaks the edition's language: what the grader itself tells a student
+(a cell stopped by the timeout, a file that is not a notebook, the feedback page's headings, the
+service's notices) comes from them. The build copies each compiled catalogue into its edition's
+folder, where the helpers students get find it through translation.py, which reads the same layout
+(its DOMAIN, LANGUAGE_FILE and SOURCE_LANGUAGE are these; tests/test_messages.py holds them equal).
 """
 
-import importlib.util
+import gettext
+from pathlib import Path
 
-from course.layout import COURSE_ROOT
-
-
-def _load_translation_helper():
-    spec = importlib.util.spec_from_file_location("course._translation_helper", COURSE_ROOT / "translation.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+DOMAIN = "course"  # the catalogue's name
+LANGUAGE_FILE = "language.txt"  # in each edition's folder: its language, written by the build
+LOCALE_DIR = Path(__file__).resolve().parent / "locale"  # <language>/LC_MESSAGES/<DOMAIN>.po and .mo
+SOURCE_LANGUAGE = "en"  # the messages as written in the code
 
 
-_helper = _load_translation_helper()
-DOMAIN = _helper.DOMAIN  # the catalogue's name
-LANGUAGE_FILE = _helper.LANGUAGE_FILE  # in each edition's folder: its language, written by the build
-LOCALE_DIR = _helper.LOCALE_DIR  # locale/<language>/LC_MESSAGES/<DOMAIN>.po and .mo
-SOURCE_LANGUAGE = _helper.SOURCE_LANGUAGE  # the messages as written in the code
-translations = _helper.translations  # translations(language) -> gettext.NullTranslations
+def catalogue_file(language: str, locale_dir: Path = LOCALE_DIR, suffix: str = ".mo") -> Path:
+    return Path(locale_dir) / language / "LC_MESSAGES" / f"{DOMAIN}{suffix}"
+
+
+def translations(language: str) -> gettext.NullTranslations:
+    """The catalogue of `language`, read afresh (gettext's own cache would keep a replaced .mo);
+    NullTranslations, which returns the English text, when there is none."""
+    path = catalogue_file(language)
+    if not path.is_file():
+        return gettext.NullTranslations()
+    with path.open("rb") as file:
+        return gettext.GNUTranslations(file)
 
 
 def N_(message: str) -> str:

@@ -2,13 +2,19 @@
 
 <root>/nbgrader_config.py, reg_utils.py, ...   the helpers everyone edits (HELPER_FILES)
 <root>/source/<assignment>/                    the instructor's notebook, with copies of the helpers
-                                               and language.txt, the edition's language
+                                               (helper_sources: the course's, and the package's
+                                               compiled message catalogues) and language.txt,
+                                               the edition's language
 <root>/release/<assignment>/                   what students get (nbgrader generate_assignment)
 <root>/submitted/<student>/<assignment>/       a submission, with nbgrader collect's timestamp.txt
 <root>/autograded/<student>/<assignment>/      its graded notebook and grading.json
 <root>/feedback/<student>/<assignment>/        its feedback page
 <root>/grades.csv, report/, students.csv       the class's grades, the class report, the roster
-<root>/locale/<language>/                      the translations: the notebook's text and the messages
+<root>/locale/<language>/                      the translation of the notebook's text
+course/locale/<language>/                      the translation of the messages (in the package)
+
+A command works on the course folder it runs in, as nbgrader's do (course_root); the package
+itself carries only code, the feedback page's template and the messages' catalogues.
 
 Each edition of the assignment is an nbgrader assignment of its own (EDITIONS): the English source
 notebook is the one anyone edits, the others are built from it and a translation of its text.
@@ -35,7 +41,7 @@ class Edition:
     language: str  # gettext's code for the language of its text: "en", "zh_CN"
 
 
-COURSE_ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_DIR = Path(__file__).resolve().parent
 EDITIONS = (Edition("regularization", "en"), Edition("regularization-zh", "zh_CN"))
 ASSIGNMENT = EDITIONS[0].assignment  # the English edition, whose source notebook is the one anyone edits
 NOTEBOOK = "Regularization"  # the notebook's name in every edition
@@ -45,8 +51,7 @@ HELPER_FILES = (
     "testCases.json",
     "public_tests.py",
     "handin.py",
-    "translation.py",  # with the catalogue below: messages in the edition's language
-    "locale/zh_CN/LC_MESSAGES/course.mo",
+    "translation.py",  # with the edition's catalogue (helper_sources): messages in the edition's language
     "datasets/data.mat",
 )
 ROSTER = "students.csv"  # id,first_name,last_name,email, as `nbgrader db student import` reads it
@@ -56,6 +61,28 @@ REPORT_DIR = "report"
 
 def edition(assignment: str) -> Edition:
     return next(edition for edition in EDITIONS if edition.assignment == assignment)
+
+
+def helper_sources(root: Path) -> dict[str, Path]:
+    """{path in an edition's folder: the file it copies}: the course's HELPER_FILES, and each translated
+    edition's compiled message catalogue, which the package carries (the grader reads it too)."""
+    from course.language import SOURCE_LANGUAGE, catalogue_file
+
+    catalogues = {
+        str(catalogue_file(e.language, locale_dir=Path("locale"))): catalogue_file(e.language)
+        for e in EDITIONS
+        if e.language != SOURCE_LANGUAGE
+    }
+    return {name: Path(root) / name for name in HELPER_FILES} | catalogues
+
+
+def course_root(given: str = "") -> Path:
+    """The course folder a command works on: the one given, else the current folder, which must hold
+    nbgrader_config.py (as for nbgrader's own commands)."""
+    root = Path(given or ".").resolve()
+    if not (root / "nbgrader_config.py").is_file():
+        raise SystemExit(f"{root} is not a course folder (it has no nbgrader_config.py): run from the course's folder")
+    return root
 
 
 def submission_name(student: str, assignment: str | None) -> str:
@@ -82,7 +109,7 @@ def students_in(root: Path, stage: str, assignment: str = ASSIGNMENT) -> list[st
     return sorted(folder.parent.name for folder in (Path(root) / stage).glob(f"*/{assignment}"))
 
 
-def copy_course(target: Path, folders=("source",), root: Path = COURSE_ROOT) -> Path:
+def copy_course(target: Path, root: Path, folders=("source",)) -> Path:
     """A separate course at target: nbgrader_config.py (which anchors paths to its own folder), the
     helpers, the translations and the given folders, without a gradebook. Tests and benchmarks work in such copies."""
     for name in ("nbgrader_config.py", *HELPER_FILES):

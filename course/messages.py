@@ -1,10 +1,11 @@
 """The message catalogue: what students read, extracted from the code with Babel, translated in a .po.
 
-    extract() -> Catalog               every message marked with _() or N_() in the helpers students get,
-                                       the course's modules and the feedback template
-    update_catalogue(language) -> int  bring locale/<language>/LC_MESSAGES/course.po up to date with the
-                                       sources (translations kept, obsolete ones dropped), compile its
-                                       course.mo; returns how many messages still lack a translation
+    extract(root) -> Catalog        every message marked with _() or N_() in the helpers students get,
+                                    the package's modules and the feedback template
+    update_catalogue(language, root) -> int
+                                    bring course/locale/<language>/LC_MESSAGES/course.po up to date with
+                                    the sources (translations kept, obsolete ones dropped), compile its
+                                    course.mo; returns how many messages still lack a translation
 
 No template (.pot) is written: extract() is the template, made afresh each time. The .mo is compiled
 from the .po alone (Babel's write_mo sorts its entries), so the same .po always gives the same bytes.
@@ -18,33 +19,34 @@ from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_file
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 
-from course.language import DOMAIN, LOCALE_DIR, SOURCE_LANGUAGE
-from course.layout import COURSE_ROOT, EDITIONS, HELPER_FILES
+from course.language import DOMAIN, LOCALE_DIR, SOURCE_LANGUAGE, catalogue_file
+from course.layout import EDITIONS, HELPER_FILES, PACKAGE_DIR
 
 LANGUAGES = tuple(edition.language for edition in EDITIONS if edition.language != SOURCE_LANGUAGE)
-TEMPLATE = Path("course") / "templates" / "feedback_translated" / "index.html.j2"
+TEMPLATE = PACKAGE_DIR / "templates" / "feedback_translated" / "index.html.j2"
 PO_WIDTH = 100
 
 
-def sources(root: Path = COURSE_ROOT) -> list[Path]:
-    """The files messages are extracted from, relative to root, in a fixed order."""
-    helpers = sorted(Path(name) for name in HELPER_FILES if name.endswith(".py"))
-    course = sorted(path.relative_to(root) for path in (root / "course").glob("*.py"))
-    return [*helpers, *course, TEMPLATE]
+def sources(root: Path) -> list[tuple[str, Path]]:
+    """(name the .po shows, file) of every file messages are extracted from, in a fixed order: the
+    course's helpers at root, then the package's modules, in every subfolder, and the feedback template."""
+    helpers = [(name, Path(root) / name) for name in sorted(HELPER_FILES) if name.endswith(".py")]
+    package = [*sorted(PACKAGE_DIR.rglob("*.py")), TEMPLATE]
+    return [*helpers, *((path.relative_to(PACKAGE_DIR.parent).as_posix(), path) for path in package)]
 
 
-def extract(root: Path = COURSE_ROOT) -> Catalog:
+def extract(root: Path) -> Catalog:
     """The catalogue's template: each marked message once, with the files it appears in."""
     template = Catalog(domain=DOMAIN, project="regularization-course", fuzzy=False)
-    for path in sources(root):
+    for name, path in sources(root):
         method = "jinja2.ext:babel_extract" if path.suffix == ".j2" else "python"
-        for _line, message, comments, context in extract_from_file(method, root / path, keywords=DEFAULT_KEYWORDS):
-            template.add(message, locations=[(path.as_posix(), None)], auto_comments=comments, context=context)
+        for _line, message, comments, context in extract_from_file(method, path, keywords=DEFAULT_KEYWORDS):
+            template.add(message, locations=[(name, None)], auto_comments=comments, context=context)
     return template
 
 
 def po_path(language: str, locale_dir: Path = LOCALE_DIR) -> Path:
-    return Path(locale_dir) / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+    return catalogue_file(language, locale_dir, ".po")
 
 
 def read_catalogue(path: Path, language: str) -> Catalog:
@@ -57,10 +59,10 @@ def untranslated(catalogue: Catalog) -> list[str]:
     return [message.id for message in catalogue if message.id and (not message.string or message.fuzzy)]
 
 
-def update_catalogue(language: str, root: Path = COURSE_ROOT, locale_dir: Path | None = None) -> int:
-    """Update the .po of `language` from the sources and compile its .mo; the number of messages left
-    to translate. New messages get an empty translation, never a guess (no fuzzy matching)."""
-    path = po_path(language, locale_dir or root / "locale")
+def update_catalogue(language: str, root: Path, locale_dir: Path = LOCALE_DIR) -> int:
+    """Update the .po of `language` from the sources of the course at root and compile its .mo; the
+    number of messages left to translate. New messages get an empty translation, never a guess."""
+    path = po_path(language, locale_dir)
     if path.exists():
         catalogue = read_catalogue(path, language)
     else:

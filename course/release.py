@@ -23,12 +23,11 @@ from course import reference
 from course.language import LANGUAGE_FILE
 from course.layout import (
     ASSIGNMENT,
-    COURSE_ROOT,
     EDITIONS,
-    HELPER_FILES,
     assignment_dir,
     course_config,
     course_modules,
+    helper_sources,
     notebook_path,
 )
 from course.translations import catalogue_path, read_catalogue, translated_notebook, untranslated
@@ -36,34 +35,35 @@ from course.translations import catalogue_path, read_catalogue, translated_noteb
 BUILD_LOCK = 7_220_308  # PostgreSQL advisory lock id held while a run builds the release
 
 
-def stale_helper_copies(root: Path = COURSE_ROOT, assignment: str = ASSIGNMENT) -> list[str]:
-    """Helper files whose copy in source/<assignment>/ is missing or differs from the root."""
+def stale_helper_copies(root: Path, assignment: str) -> list[str]:
+    """Helper files whose copy in source/<assignment>/ is missing or differs from what it copies."""
     source = assignment_dir(root, "source", assignment=assignment)
     return [
         name
-        for name in HELPER_FILES
-        if not (source / name).exists() or not filecmp.cmp(root / name, source / name, shallow=False)
+        for name, original in helper_sources(root).items()
+        if not (source / name).exists() or not filecmp.cmp(original, source / name, shallow=False)
     ]
 
 
-def sync_helpers(root: Path = COURSE_ROOT, assignment: str = ASSIGNMENT) -> list[str]:
+def sync_helpers(root: Path, assignment: str) -> list[str]:
     """Copy the stale helpers into source/<assignment>/; returns what was copied."""
     stale = stale_helper_copies(root, assignment)
+    originals = helper_sources(root)
     for name in stale:
         target = assignment_dir(root, "source", assignment=assignment) / name
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(root / name, target)
+        shutil.copyfile(originals[name], target)
     return stale
 
 
-def write_fixtures(root: Path = COURSE_ROOT) -> None:
+def write_fixtures(root: Path) -> None:
     """Write the test fixtures that hold a graded function's result (testCases.json) from the grader's
     reference: students get the data, never the code that computes it."""
     with course_modules(root):
         (root / "testCases.json").write_text(reference.dropout_fixture())
 
 
-def write_translated_sources(root: Path = COURSE_ROOT) -> None:
+def write_translated_sources(root: Path) -> None:
     """Write each translated edition's source notebook from the English one and its catalogue;
     warn about the cells whose translation is missing (they show the English text) or stale."""
     english_path = notebook_path(root, "source")
@@ -84,7 +84,7 @@ def write_translated_sources(root: Path = COURSE_ROOT) -> None:
         nbformat.write(translated_notebook(english, catalogue), path)
 
 
-def build_release(root: Path = COURSE_ROOT, db_url: str = "") -> None:
+def build_release(root: Path, db_url: str = "") -> None:
     """Write the fixtures and the translated source notebooks, sync the helpers and each edition's
     language.txt, and regenerate release/<assignment>/ of every edition with nbgrader, which also
     records the source cells in the gradebook: db_url's, or by default the one nbgrader_config.py names."""

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import nbformat
 
-from course.layout import ASSIGNMENT, COURSE_ROOT, EDITIONS, notebook_path
+from course.layout import ASSIGNMENT, EDITIONS, course_root, notebook_path
 
 # The stub nbgrader_config.py puts in place of each solution block, indented like the block.
 STUB_LINES = ("# YOUR CODE HERE", 'raise NotImplementedError("replace this line with your code")')
@@ -175,13 +175,14 @@ def submission(release_nb, blocks: dict[str, list[str]], edits: list) -> bytes:
     return text.encode("utf-8")
 
 
-def build_sample_class(root: Path = COURSE_ROOT) -> list[str]:
-    """Write every student's submission under root/submitted/; returns the student ids, in table order."""
-    blocks = solution_blocks(nbformat.read(notebook_path(COURSE_ROOT, "source"), as_version=4))
+def build_sample_class(root: Path, into: Path | None = None) -> list[str]:
+    """Write every student's submission, made from the course at root, under (into or root)/submitted/;
+    returns the student ids, in table order."""
+    blocks = solution_blocks(nbformat.read(notebook_path(root, "source"), as_version=4))
     for student, edits in STUDENTS.items():
         assignment = edition_of(student)
-        release_nb = nbformat.read(notebook_path(COURSE_ROOT, "release", assignment=assignment), as_version=4)
-        target = notebook_path(root, "submitted", student, assignment)
+        release_nb = nbformat.read(notebook_path(root, "release", assignment=assignment), as_version=4)
+        target = notebook_path(into or root, "submitted", student, assignment)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(submission(release_nb, blocks, edits))
         (target.parent / "timestamp.txt").write_text(handed_in(student))
@@ -189,5 +190,6 @@ def build_sample_class(root: Path = COURSE_ROOT) -> list[str]:
 
 
 if __name__ == "__main__":
-    for student in build_sample_class():
-        print(notebook_path(COURSE_ROOT, "submitted", student, edition_of(student)).relative_to(COURSE_ROOT))
+    root = course_root()
+    for student in build_sample_class(root):
+        print(notebook_path(root, "submitted", student, edition_of(student)).relative_to(root))

@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 
 import nbformat
 
-from course.layout import COURSE_ROOT, notebook_path
+from course.layout import notebook_path
 from course.sample_class import STUDENTS, Edit, solution_blocks, submission
 from public_tests import GRADED_FUNCTIONS, PUBLIC_EXPECTED
+from tests import COURSE_ROOT
 
 OUTCOME = "hostile outcome:"  # the attack cells print their result after this marker
 SECRET = "COURSE_TEST_SECRET"  # an environment variable of the grader, as a database password would be

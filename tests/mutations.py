@@ -24,11 +24,12 @@ from dataclasses import dataclass
 import nbformat
 
 from course.job import GradingJob
-from course.layout import ASSIGNMENT, COURSE_ROOT, notebook_path
+from course.layout import ASSIGNMENT, notebook_path
 from course.package import assignment_package
 from course.pool import WorkerPool
 from course.sample_class import Edit, solution_blocks, submission
 from public_tests import GRADED_FUNCTIONS
+from tests import COURSE_ROOT
 from tests.notebooks import failed_test_cells
 from tests.sample_grades import POINTS_PER_EXERCISE
 

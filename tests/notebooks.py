@@ -8,8 +8,9 @@ import nbformat
 import numpy as np
 from nbclient import NotebookClient
 
-from course.layout import COURSE_ROOT, notebook_path
+from course.layout import notebook_path
 from public_tests import GRADED_FUNCTIONS
+from tests import COURSE_ROOT
 
 SOURCE_NOTEBOOK = notebook_path(COURSE_ROOT, "source")
 RELEASE_NOTEBOOK = notebook_path(COURSE_ROOT, "release")

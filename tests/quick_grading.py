@@ -24,10 +24,10 @@ import nbformat
 import numpy as np
 
 from course import hidden_tests
-from course.layout import ASSIGNMENT, COURSE_ROOT, assignment_dir, course_modules, notebook_path
+from course.layout import ASSIGNMENT, assignment_dir, course_modules, notebook_path
 from course.sample_class import grade_id
 from public_tests import GRADED_FUNCTIONS
-from tests import mutations
+from tests import COURSE_ROOT, mutations
 from tests.sample_grades import POINTS_PER_EXERCISE
 
 

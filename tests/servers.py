@@ -14,7 +14,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from course.layout import COURSE_ROOT
+from tests import COURSE_ROOT
 
 INSTALL_HINT = "install PostgreSQL with `apt-get install -y postgresql` (as .ci/run does)"
 # Scheduler settings the README recommends: one submission per single-threaded worker at a time

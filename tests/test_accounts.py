@@ -23,8 +23,8 @@ from typing import NamedTuple
 import pytest
 
 from course import journal
-from course.layout import ASSIGNMENT, COURSE_ROOT, copy_course, course_config, notebook_path
-from tests import hostile
+from course.layout import ASSIGNMENT, copy_course, course_config, notebook_path
+from tests import COURSE_ROOT, hostile
 from tests.test_doors import expected, points_per_cell
 
 PREFIX = "w27"  # of every account this test makes
@@ -170,7 +170,7 @@ def campus():
             )
         # README's deployment: the course in the instructor's home, closed to others; the exchange world-writable.
         home = Path(pwd.getpwnam(INSTRUCTOR).pw_dir)
-        root = copy_course(home / "regularization", folders=("source", "release"))
+        root = copy_course(home / "regularization", COURSE_ROOT, folders=("source", "release"))
         run("chown", "-R", f"{INSTRUCTOR}:{INSTRUCTOR}", str(home))
         run("chmod", "700", str(home))
         run("chmod", "-R", "go-rwx", str(root))

@@ -6,7 +6,8 @@ import shutil
 
 import pytest
 
-from course.layout import COURSE_ROOT, EDITIONS, NOTEBOOK, assignment_dir
+from course.layout import EDITIONS, NOTEBOOK, assignment_dir
+from tests import COURSE_ROOT
 from tests.browser import browser_page, jupyterlab
 
 pytestmark = pytest.mark.slow  # a JupyterLab server and a browser

@@ -10,7 +10,8 @@ from distributed import Client
 
 from course.gradebook import GradebookWriter
 from course.grading import NEEDS_ATTENTION, grade_class
-from course.layout import COURSE_ROOT, notebook_path
+from course.layout import notebook_path
+from tests import COURSE_ROOT
 from tests.servers import dask_cluster
 from tests.test_grading import CELL_TIMEOUT, course_copy, grades
 

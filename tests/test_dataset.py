@@ -4,7 +4,7 @@ import sys
 
 import scipy.io
 
-from course.layout import COURSE_ROOT
+from tests import COURSE_ROOT
 
 DATA = COURSE_ROOT / "datasets" / "data.mat"
 

@@ -16,7 +16,7 @@ from nbgrader.api import Gradebook
 from course.gradebook import db_url
 from course.layout import ASSIGNMENT, NOTEBOOK, copy_course, notebook_path
 from course.release import build_release
-from tests import hostile
+from tests import COURSE_ROOT, hostile
 from tests.browser import formgrader
 from tests.sample_grades import points_losing
 
@@ -25,7 +25,7 @@ SNOOP = "reads-solutions"  # also handed in at nbgrader's door: prints which cou
 
 
 def course_with(folder: Path, students: dict[str, bytes]) -> Path:
-    root = copy_course(folder, folders=("source", "release"))
+    root = copy_course(folder, COURSE_ROOT, folders=("source", "release"))
     build_release(root)  # the gradebook knows the assignment, as after `python -m course build`
     for student, notebook in students.items():
         path = notebook_path(root, "submitted", student)

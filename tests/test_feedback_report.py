@@ -23,13 +23,14 @@ from course import last_graded
 from course.attention import Kind, needs_attention
 from course.execute import TIMEOUT
 from course.feedback import HideHiddenTests, ShortenGradeCellErrors, render_feedback
-from course.layout import ASSIGNMENT, COURSE_ROOT, NOTEBOOK, assignment_dir, copy_course, notebook_path, students_in
+from course.layout import ASSIGNMENT, NOTEBOOK, assignment_dir, copy_course, notebook_path, students_in
 from course.release import build_release
 from course.report import (
     collect,
     summary_text,
     write_report,
 )
+from tests import COURSE_ROOT
 from tests.notebooks import RELEASE_NOTEBOOK, SOURCE_NOTEBOOK, cell_by_id, grade_id
 
 HIDDEN_CODE = ("BEGIN HIDDEN", "random_case(seed", "numeric_gradient(", "dropout_cache(X")
@@ -339,7 +340,7 @@ def test_only_grade_cells_lose_their_traceback():
 @pytest.mark.slow
 def test_real_autograde_output(tmp_path):
     """generate_assignment, one submission through `nbgrader autograde`, then feedback and report (~20 s)."""
-    copy_course(tmp_path)
+    copy_course(tmp_path, COURSE_ROOT)
     build_release(tmp_path)
     submission = nbformat.read(RELEASE_NOTEBOOK, as_version=4)
     solution = cell_by_id(nbformat.read(SOURCE_NOTEBOOK, as_version=4), "forward_propagation_with_dropout")

@@ -17,9 +17,10 @@ from playwright.sync_api import expect
 
 from course.gradebook import NOT_GRADED, db_url, submitted_at
 from course.grading import NEEDS_ATTENTION, grade_class
-from course.layout import ASSIGNMENT, COURSE_ROOT, NOTEBOOK, ROSTER, copy_course, feedback_page, notebook_path
+from course.layout import ASSIGNMENT, NOTEBOOK, ROSTER, copy_course, feedback_page, notebook_path
 from course.sample_class import CHINESE_EDITION, TWINS, edition_of, handed_in
 from public_tests import GRADED_FUNCTIONS
+from tests import COURSE_ROOT
 from tests.browser import browser_page, formgrader
 from tests.notebooks import failed_test_cells
 from tests.sample_grades import EXPECTED_POINTS
@@ -33,7 +34,7 @@ ENGLISH_EDITION = [student for student in EXPECTED_POINTS if edition_of(student)
 
 def course_copy(target, students=None):
     """The course under target, with the whole sample class or only `students`' submissions and roster lines."""
-    copy_course(target, folders=("source", "release", "submitted"))
+    copy_course(target, COURSE_ROOT, folders=("source", "release", "submitted"))
     for submission in (target / "submitted").iterdir():
         if students is not None and submission.name not in students:
             shutil.rmtree(submission)

@@ -11,11 +11,12 @@ import pytest
 import handin
 from course import hidden_tests
 from course.job import GradingJob
-from course.layout import COURSE_ROOT, notebook_path
+from course.layout import notebook_path
 from course.package import assignment_package
 from course.pool import WorkerPool
 from course.sample_class import Edit, grade_id, solution_blocks, submission
 from public_tests import GRADED_FUNCTIONS
+from tests import COURSE_ROOT
 
 GRADER_ONLY = (COURSE_ROOT / "course" / "hidden_tests.py", COURSE_ROOT / "course" / "reference.py")
 

@@ -128,9 +128,10 @@ def test_with_the_owner_check_every_copied_file_must_be_the_students(tmp_path, a
 def exchange_with_two_tricks(tmp_path: Path) -> Path:
     """A course whose config names an exchange in which, as root, "root" has handed in a notebook that is
     a link to the source notebook and a folder named for "mallory"; returns the course folder."""
-    from course.layout import ASSIGNMENT, COURSE_ROOT, copy_course, course_config
+    from course.layout import ASSIGNMENT, copy_course, course_config
+    from tests import COURSE_ROOT
 
-    root = copy_course(tmp_path / "course", folders=("source", "release"))
+    root = copy_course(tmp_path / "course", COURSE_ROOT, folders=("source", "release"))
     with open(root / "nbgrader_config.py", "a") as config:  # as README tells an instructor to set it
         config.write(f"c.Exchange.root = {str(tmp_path / 'exchange')!r}\n")
     inbound = tmp_path / "exchange" / course_config(COURSE_ROOT).CourseDirectory.course_id / "inbound"

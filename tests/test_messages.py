@@ -24,18 +24,19 @@ from course.feedback import (
 )
 from course.gradebook import not_graded_because
 from course.job import GradingResult, Status
+from course.language import DOMAIN, LANGUAGE_FILE, LOCALE_DIR, SOURCE_LANGUAGE
 from course.layout import (
     ASSIGNMENT,
-    COURSE_ROOT,
     EDITIONS,
     NOTEBOOK,
-    copy_course,
     course_modules,
     feedback_page,
+    helper_sources,
     notebook_path,
 )
 from course.messages import compile_catalogue, extract, po_path, read_catalogue, update_catalogue
 from course.service import error_page, held_page, late_notice
+from tests import COURSE_ROOT
 from tests.translated import pattern, translated
 
 LANGUAGE = "zh_CN"
@@ -57,7 +58,7 @@ def catalogue():
 
 
 def test_every_message_has_a_translation_with_the_same_placeholders(catalogue):
-    extracted = [message.id for message in extract() if message.id]
+    extracted = [message.id for message in extract(COURSE_ROOT) if message.id]
     assert len(extracted) > 100
     for msgid in extracted:
         entry = catalogue.get(msgid)
@@ -68,12 +69,26 @@ def test_every_message_has_a_translation_with_the_same_placeholders(catalogue):
 
 def test_the_catalogue_holds_exactly_the_messages_of_the_code(catalogue, tmp_path):
     assert not catalogue.obsolete
-    assert {message.id for message in catalogue if message.id} == {message.id for message in extract() if message.id}
+    assert {message.id for message in catalogue if message.id} == {
+        message.id for message in extract(COURSE_ROOT) if message.id
+    }
     copied = tmp_path / "locale"
-    shutil.copytree(COURSE_ROOT / "locale", copied)
+    shutil.copytree(LOCALE_DIR, copied)
     # python -m course messages finds nothing to translate and nothing to change
-    assert update_catalogue(LANGUAGE, locale_dir=copied) == 0
+    assert update_catalogue(LANGUAGE, COURSE_ROOT, locale_dir=copied) == 0
     assert po_path(LANGUAGE, copied).read_bytes() == po_path(LANGUAGE).read_bytes()
+
+
+def test_the_students_helper_reads_the_catalogues_as_the_package_lays_them_out():
+    """translation.py, which students get, cannot import the package: it states the same names itself."""
+    with course_modules(COURSE_ROOT):
+        import translation
+
+    assert (translation.DOMAIN, translation.LANGUAGE_FILE, translation.SOURCE_LANGUAGE) == (
+        DOMAIN,
+        LANGUAGE_FILE,
+        SOURCE_LANGUAGE,
+    )
 
 
 def test_the_committed_mo_is_the_compiled_po():
@@ -97,7 +112,10 @@ def wrong_cost(A3, Y, parameters, lambd):
 @pytest.fixture
 def edition(tmp_path):
     """A folder with the released helpers, as a notebook or the grader finds them; language.txt is the test's."""
-    return copy_course(tmp_path, folders=())
+    for name, original in helper_sources(COURSE_ROOT).items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(original, tmp_path / name)
+    return tmp_path
 
 
 def failure_of_the_public_cost_test(folder):

@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from course import reference
-from course.layout import COURSE_ROOT, HELPER_FILES, assignment_dir, course_modules
+from course.layout import HELPER_FILES, assignment_dir, course_modules
 from testCases import random_case
+from tests import COURSE_ROOT
 
 RELEASE = assignment_dir(COURSE_ROOT, "release")
 

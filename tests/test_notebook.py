@@ -6,8 +6,7 @@ import sys
 
 import pytest
 
-from course.layout import COURSE_ROOT
-from tests import notebooks
+from tests import COURSE_ROOT, notebooks
 
 TEST_CELLS = [f"test_{name}" for name in notebooks.GRADED_FUNCTIONS]
 

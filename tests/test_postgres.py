@@ -9,9 +9,10 @@ import pytest
 from course import gradebook, last_graded
 from course.grading import NEEDS_ATTENTION, grade_class
 from course.job import GradingResult
-from course.layout import ASSIGNMENT, COURSE_ROOT
+from course.layout import ASSIGNMENT
 from course.report import write_report
 from course.results import ResultWriter
+from tests import COURSE_ROOT
 from tests.servers import free_port, postgres_server
 from tests.test_grading import CELL_TIMEOUT, course_copy, grades
 

@@ -6,8 +6,7 @@ import re
 import nbformat
 import pytest
 
-from course.layout import COURSE_ROOT
-from tests import notebooks
+from tests import COURSE_ROOT, notebooks
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 CELLS = {

@@ -3,8 +3,9 @@
 import pytest
 
 from course.language import LANGUAGE_FILE
-from course.layout import COURSE_ROOT, EDITIONS, HELPER_FILES, assignment_dir, copy_course, notebook_path
+from course.layout import EDITIONS, HELPER_FILES, assignment_dir, copy_course, notebook_path
 from course.release import build_release, stale_helper_copies
+from tests import COURSE_ROOT
 
 
 def files_under(folder):
@@ -16,7 +17,7 @@ ASSIGNMENTS = [edition.assignment for edition in EDITIONS]
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_helper_copies_in_source_match_the_root(assignment):
-    assert stale_helper_copies(assignment=assignment) == []
+    assert stale_helper_copies(COURSE_ROOT, assignment) == []
 
 
 @pytest.mark.parametrize("edition", EDITIONS, ids=ASSIGNMENTS)
@@ -28,7 +29,7 @@ def test_release_ships_the_helpers_data_and_language(edition):
 
 
 def test_generate_assignment_reproduces_the_committed_sources_and_releases(tmp_path):
-    copy_course(tmp_path, folders=())  # no source/ but the English notebook: the build writes the rest
+    copy_course(tmp_path, COURSE_ROOT, folders=())  # no source/ but the English notebook: the build writes the rest
     english = notebook_path(COURSE_ROOT, "source")
     notebook_path(tmp_path, "source").parent.mkdir(parents=True)
     notebook_path(tmp_path, "source").write_bytes(english.read_bytes())

@@ -9,9 +9,10 @@ import re
 import nbformat
 import pytest
 
-from course.layout import COURSE_ROOT, notebook_path
+from course.layout import notebook_path
 from course.sample_class import CHINESE_EDITION, STUDENTS, TWINS, build_sample_class, edition_of, grade_id
 from public_tests import GRADED_FUNCTIONS
+from tests import COURSE_ROOT
 from tests.sample_grades import EXPECTED_POINTS
 
 CORRECT_ALL_ALONG = ("full-marks", "deleted-test-cell")
@@ -28,7 +29,7 @@ def solution_code(student):
 
 
 def test_build_reproduces_the_committed_submissions(tmp_path):
-    written = build_sample_class(tmp_path)
+    written = build_sample_class(COURSE_ROOT, into=tmp_path)
     assert written == list(STUDENTS) == list(EXPECTED_POINTS)
     assert files_under(tmp_path / "submitted") == files_under(COURSE_ROOT / "submitted")
 

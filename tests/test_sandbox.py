@@ -21,10 +21,10 @@ from course import last_graded
 from course.execute import KILLED
 from course.grader import sandbox_notice
 from course.grading import NEEDS_ATTENTION, grade_class
-from course.layout import ASSIGNMENT, COURSE_ROOT, notebook_path
+from course.layout import ASSIGNMENT, notebook_path
 from course.sandbox import Limits, kernel_command, kernel_environment
 from public_tests import GRADED_FUNCTIONS
-from tests import hostile
+from tests import COURSE_ROOT, hostile
 from tests.sample_grades import points_losing
 from tests.test_grading import CELL_TIMEOUT, course_copy, grades
 

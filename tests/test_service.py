@@ -23,10 +23,10 @@ from nbgrader.api import Gradebook
 
 from course import journal
 from course.gradebook import db_url
-from course.layout import ASSIGNMENT, COURSE_ROOT, EDITIONS, NOTEBOOK, copy_course, course_config, notebook_path
+from course.layout import ASSIGNMENT, EDITIONS, NOTEBOOK, copy_course, course_config, notebook_path
 from course.report import Exercise, StudentResult, write_grades_csv
 from course.service import held_until, with_notice
-from tests import hostile
+from tests import COURSE_ROOT, hostile
 from tests.servers import free_port
 from tests.translated import translated
 
@@ -189,7 +189,7 @@ def served(tmp_path_factory) -> Served:
     before the due date, then one six times after it. The service starts, is killed with SIGKILL once
     it has recorded a result and is grading others, and is started again with --once."""
     tmp = tmp_path_factory.mktemp("service")
-    root = copy_course(tmp / "course", folders=("source", "release"))
+    root = copy_course(tmp / "course", COURSE_ROOT, folders=("source", "release"))
     exchange = tmp / "exchange"
     for edition in EDITIONS:
         nbgrader(root, "release_assignment", edition.assignment, f"--Exchange.root={exchange}")
@@ -325,7 +325,7 @@ def test_killed_mid_grade_the_service_grades_the_rest_and_nothing_twice(served):
 def test_the_service_survives_every_hostile_submission(tmp_path):
     """Each submission of the sandbox tests' hostile catalogue handed in at once: the service grades
     them all, gives each its feedback, and is still there to exit normally."""
-    root = copy_course(tmp_path / "course", folders=("source", "release"))
+    root = copy_course(tmp_path / "course", COURSE_ROOT, folders=("source", "release"))
     exchange = tmp_path / "exchange"
     nbgrader(root, "release_assignment", ASSIGNMENT, f"--Exchange.root={exchange}")
     students = Students(exchange, tmp_path / "home")
@@ -353,7 +353,7 @@ def test_the_service_knows_when_others_can_read_the_solutions(tmp_path):
     base = Path(tempfile.mkdtemp(prefix="course-perm-"))
     try:
         base.chmod(0o755)
-        root = copy_course(base / "course", folders=("source",))
+        root = copy_course(base / "course", COURSE_ROOT, folders=("source",))
         source = notebook_path(root, "source")
         source.chmod(0o644)
         assert readable_by_others(root) == source

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from course.layout import ASSIGNMENT, COURSE_ROOT, NOTEBOOK, ROSTER, copy_course, course_config, notebook_path
+from course.layout import ASSIGNMENT, NOTEBOOK, ROSTER, copy_course, course_config, notebook_path
+from tests import COURSE_ROOT
 from tests.browser import browser_page, jupyterlab, log_tail, stop
 
 pytestmark = pytest.mark.slow  # a JupyterLab server, a browser and two graded submissions
@@ -33,7 +34,7 @@ def exchange(tmp_path):
     grading service watching it; yields the exchange root. The service is stopped at teardown."""
     root = tmp_path / "exchange"
     root.mkdir()
-    course = copy_course(tmp_path / "course", folders=("source", "release"))
+    course = copy_course(tmp_path / "course", COURSE_ROOT, folders=("source", "release"))
     shutil.copyfile(COURSE_ROOT / ROSTER, course / ROSTER)
     nbgrader(course, "release_assignment", ASSIGNMENT, f"--Exchange.root={root}")
     log = tmp_path / "service.log"

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from course.layout import COURSE_ROOT
+from tests import COURSE_ROOT
 
 
 @pytest.mark.parametrize("command", [["check"], ["format", "--check"]], ids=" ".join)

@@ -7,8 +7,9 @@ from collections import Counter
 import nbformat
 import pytest
 
-from course.layout import ASSIGNMENT, COURSE_ROOT, EDITIONS, notebook_path
+from course.layout import ASSIGNMENT, EDITIONS, notebook_path
 from course.translations import MISSING, STALE, UNKNOWN, english_hash, read_catalogue, untranslated
+from tests import COURSE_ROOT
 
 TRANSLATED = [edition for edition in EDITIONS if edition.assignment != ASSIGNMENT]
 IDS = [edition.assignment for edition in TRANSLATED]

@@ -10,9 +10,10 @@ from course import kernels
 from course.autograde import grade_submission
 from course.execute import SKIPPED_NOTE
 from course.job import GradingJob, Status
-from course.layout import COURSE_ROOT, EDITIONS, course_config, notebook_path
+from course.layout import EDITIONS, course_config, notebook_path
 from course.package import assignment_package
 from course.sandbox import Limits
+from tests import COURSE_ROOT
 from tests.sample_grades import EXPECTED_POINTS
 from tests.translated import translated
 
