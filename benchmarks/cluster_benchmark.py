@@ -8,7 +8,7 @@ throwaway PostgreSQL server. Prints seconds per submission and the ratio to loca
 Dask and PostgreSQL each add at most 5%), then projects the wall time of 10 000 submissions on 1, 10
 and 100 workers from the Dask + PostgreSQL run.
 
-    .venv/bin/python benchmarks/cluster_benchmark.py [--students 60] [--workers N]
+    .venv/bin/python -m benchmarks.cluster_benchmark [--students 60] [--workers N]
 """
 
 import argparse
@@ -19,10 +19,10 @@ import time
 from pathlib import Path
 from unittest import mock
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from grading_benchmark import (  # noqa: E402
+import course.cluster
+import course.grading
+import course.pool
+from benchmarks.grading_benchmark import (
     StageFailed,
     check_autograded,
     hand_in,
@@ -32,14 +32,12 @@ from grading_benchmark import (  # noqa: E402
     tail,
     timed,
 )
+from course.layout import assignment_dir, copy_course
+from course.pool import default_workers
+from course.release import build_release
+from tests.servers import dask_cluster, postgres_server
 
-import course.cluster  # noqa: E402
-import course.grading  # noqa: E402
-import course.pool  # noqa: E402
-from course.layout import assignment_dir, copy_course  # noqa: E402
-from course.pool import default_workers  # noqa: E402
-from course.release import build_release  # noqa: E402
-from tests.servers import dask_cluster, postgres_server  # noqa: E402
+REPO = Path(__file__).resolve().parent.parent
 
 BASELINE = "local, SQLite"
 RUNS = {

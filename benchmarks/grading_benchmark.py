@@ -6,7 +6,7 @@ sequential `nbgrader autograde --student` (the baseline instructors use), grade_
 each whole notebook run bare with nbclient, and only the cells that decide the grade run bare with
 nbclient (the limit). Prints a table and whether the targets are met.
 
-    .venv/bin/python benchmarks/grading_benchmark.py [--students 40] [--workers N] [--skip-sequential]
+    .venv/bin/python -m benchmarks.grading_benchmark [--students 40] [--workers N] [--skip-sequential]
 """
 
 import argparse
@@ -20,19 +20,17 @@ import time
 from pathlib import Path
 from unittest import mock
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+import nbformat
+from nbclient import NotebookClient
 
-import nbformat  # noqa: E402
-from nbclient import NotebookClient  # noqa: E402
-
-import course.feedback  # noqa: E401,E402,F401  (imported now, not inside the first timed run)
-from course.grading import grade_class  # noqa: E402
-from course.layout import ASSIGNMENT, NOTEBOOK, assignment_dir, copy_course, course_config, notebook_path  # noqa: E402
-from course.pool import default_workers  # noqa: E402
-from course.release import build_release  # noqa: E402
-from course.results import ResultWriter  # noqa: E402
-from course.sample_class import STUDENTS, solution_blocks, submission  # noqa: E402
+import course.feedback  # noqa: F401  (imported now, not inside the first timed run)
+from course.grading import grade_class
+from course.layout import ASSIGNMENT, NOTEBOOK, assignment_dir, copy_course, course_config, notebook_path
+from course.pool import default_workers
+from course.release import build_release
+from course.results import ResultWriter
+from course.sample_class import STUDENTS, solution_blocks, submission
+from public_tests import GRADED_FUNCTIONS
 
 # Valid notebooks that run to the end. infinite-loop and not-json are left out: they measure
 # the timeout and the parse error, not throughput.
@@ -45,10 +43,11 @@ VARIANTS = (
     "raises-in-function",
     "deleted-test-cell",
 )
+
+REPO = Path(__file__).resolve().parent.parent
 RATIO_TARGET = 0.1  # ours (all cores) / sequential nbgrader, on 2 cores
 CORE_SECONDS_TARGET = 1.0  # ours: wall seconds x cores per submission, build, feedback and report included
 RECORDING_TARGET = 0.030  # seconds the recording process spends on each result
-from public_tests import GRADED_FUNCTIONS  # noqa: E402
 
 
 class StageFailed(Exception):

@@ -14,7 +14,7 @@ the name `nbgrader fetch_feedback` looks for. Two measures, after one warm-up su
 
 Every feedback page's score is checked against what the sample class's notebook must score.
 
-    .venv/bin/python benchmarks/service_benchmark.py [--sequential 20] [--burst 50]
+    .venv/bin/python -m benchmarks.service_benchmark [--sequential 20] [--burst 50]
 """
 
 import argparse
@@ -31,14 +31,13 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from nbgrader.utils import notebook_hash
+
+from benchmarks.grading_benchmark import VARIANTS  # (sample-class notebooks that run to the end)
+from course.layout import ASSIGNMENT, NOTEBOOK, ROSTER, copy_course, course_config, notebook_path
+from tests.sample_grades import EXPECTED_POINTS
+
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from grading_benchmark import VARIANTS  # noqa: E402  (sample-class notebooks that run to the end)
-from nbgrader.utils import notebook_hash  # noqa: E402
-
-from course.layout import ASSIGNMENT, NOTEBOOK, ROSTER, copy_course, course_config, notebook_path  # noqa: E402
-from tests.sample_grades import EXPECTED_POINTS  # noqa: E402
 
 ONE_P95_TARGET = 5.0  # seconds from submit to feedback, one submission at a time, on 2 cores
 BURST_TARGET = 60.0  # seconds until all of a 50-submission burst have feedback, on 2 cores
