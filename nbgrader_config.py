@@ -24,13 +24,13 @@ c.ClearSolutions.code_stub = {
     "python": '# YOUR CODE HERE\nraise NotImplementedError("replace this line with your code")'
 }
 
-# Every door grades the same (course/doors.py): `nbgrader autograde` and Formgrader's Autograde button
-# grade with the course's grader (sandbox, judge, hidden cases), and save its points as nbgrader does.
-c.Autograde.sanitize_preprocessors = ["course.doors.CourseGrade"]
+# Every door grades the same (course/doors/nbgrader_autograde.py): `nbgrader autograde` and Formgrader's
+# Autograde button grade with the course's grader (sandbox, judge, hidden cases), and save its points as nbgrader does.
+c.Autograde.sanitize_preprocessors = ["course.doors.nbgrader_autograde.CourseGrade"]
 c.Autograde.autograde_preprocessors = [
     "nbgrader.preprocessors.SaveAutoGrades",
     "nbgrader.preprocessors.AssignLatePenalties",
 ]
-# Collecting trusts nothing a student wrote (course/intake.py): `nbgrader collect`, Formgrader's Collect
+# Collecting trusts nothing a student wrote (course/doors/intake.py): `nbgrader collect`, Formgrader's Collect
 # and the grading service copy without following links, within caps, checking owners (CollectApp.check_owner).
-c.ExchangeFactory.collect = "course.intake.SafeCollect"
+c.ExchangeFactory.collect = "course.doors.intake.SafeCollect"

@@ -19,9 +19,9 @@ import time
 from pathlib import Path
 from unittest import mock
 
-import course.cluster
-import course.grading
-import course.pool
+import course.fanout.cluster
+import course.fanout.grade
+import course.fanout.pool
 from benchmarks.grading_benchmark import (
     StageFailed,
     check_autograded,
@@ -32,9 +32,9 @@ from benchmarks.grading_benchmark import (
     tail,
     timed,
 )
+from course.build.release import build_release
+from course.fanout.pool import default_workers
 from course.layout import assignment_dir, copy_course
-from course.pool import default_workers
-from course.release import build_release
 from tests.servers import dask_cluster, postgres_server
 
 REPO = Path(__file__).resolve().parent.parent
@@ -60,10 +60,14 @@ def time_run(course_root: Path, workers: int, scheduler: str, db_url: str) -> di
     with (
         mock.patch.dict(os.environ, environment),
         mock.patch.object(
-            course.pool.WorkerPool, "grade_all", timed(course.pool.WorkerPool.grade_all, loop, generator=True)
+            course.fanout.pool.WorkerPool,
+            "grade_all",
+            timed(course.fanout.pool.WorkerPool.grade_all, loop, generator=True),
         ),
         mock.patch.object(
-            course.cluster, "run_jobs_on_cluster", timed(course.cluster.run_jobs_on_cluster, loop, generator=True)
+            course.fanout.cluster,
+            "run_jobs_on_cluster",
+            timed(course.fanout.cluster.run_jobs_on_cluster, loop, generator=True),
         ),
         recording_timed(records, records_cpu),
         quiet(course_root / "benchmark.log"),
@@ -71,7 +75,7 @@ def time_run(course_root: Path, workers: int, scheduler: str, db_url: str) -> di
         if not db_url:
             os.environ.pop("COURSE_DB_URL", None)
         started = time.perf_counter()
-        status = course.grading.grade_class(course_root, workers=workers, force=True, scheduler=scheduler)
+        status = course.fanout.grade.grade_class(course_root, workers=workers, force=True, scheduler=scheduler)
         total = time.perf_counter() - started
     if status != 0:
         raise StageFailed(f"grade_class returned {status}:\n{tail(course_root / 'benchmark.log')}")

@@ -23,13 +23,13 @@ from unittest import mock
 import nbformat
 from nbclient import NotebookClient
 
-import course.feedback  # noqa: F401  (imported now, not inside the first timed run)
-from course.grading import grade_class
+import course.grader.feedback  # noqa: F401  (imported now, not inside the first timed run)
+from course.build.release import build_release
+from course.build.sample_class import STUDENTS, solution_blocks, submission
+from course.fanout.grade import grade_class
+from course.fanout.pool import default_workers
 from course.layout import ASSIGNMENT, NOTEBOOK, assignment_dir, copy_course, course_config, notebook_path
-from course.pool import default_workers
-from course.release import build_release
-from course.results import ResultWriter
-from course.sample_class import STUDENTS, solution_blocks, submission
+from course.record.results import ResultWriter
 from public_tests import GRADED_FUNCTIONS
 
 # Valid notebooks that run to the end. infinite-loop and not-json are left out: they measure

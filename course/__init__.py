@@ -1,10 +1,14 @@
-"""The instructor's tool for the Regularization course: build the release, grade, report.
+"""The instructor's tool for the Regularization course, one subpackage per part of the workflow:
 
-The workflow, module by module: release (build what students get), package (what every grading
-worker needs), autograde (grade one submission: execute, judge, feedback), pool and cluster (grade
-many), results, gradebook and last_graded (save the results), report (grades.csv and the class
-report); service and journal (the grading service: each submission to nbgrader's exchange graded as
-it arrives, its feedback released there). layout names where everything lives.
+    build/    what students get: the editions' notebooks, the release, the assignment package
+    grader/   grade one submission (bytes in; scores, autograded notebook, feedback page out)
+    fanout/   grade many: the one CourseGrader that grade and serve share, local workers, Dask
+    record/   the gradebook, the grader's notes, what needs attention, grades.csv, the report
+    service/  the grading service on nbgrader's exchange, and its journal
+    doors/    nbgrader's own collect and autograde through the course's intake and grader
+    i18n/     the messages' catalogues and the translated notebooks
+
+layout.py names where everything lives; __main__.py is the command line.
 """
 
 import os

@@ -17,7 +17,7 @@ import argparse
 import sys
 
 from course.layout import course_root
-from course.service import DEFAULT_ATTEMPTS_PER_DAY, POLL_SECONDS
+from course.service.serve import DEFAULT_ATTEMPTS_PER_DAY, POLL_SECONDS
 
 
 def main(argv=None) -> int:
@@ -94,22 +94,22 @@ def main(argv=None) -> int:
     root = course_root(args.root)
 
     if args.command == "build":
+        from course.build.release import build_release
         from course.layout import EDITIONS, assignment_dir
-        from course.release import build_release
 
         build_release(root)
         for edition in EDITIONS:
             print(f"release written to {assignment_dir(root, 'release', assignment=edition.assignment)}")
         return 0
     if args.command == "messages":
-        from course.messages import LANGUAGES, po_path, update_catalogue
+        from course.i18n.upkeep import LANGUAGES, po_path, update_catalogue
 
         for language in LANGUAGES:
             missing = update_catalogue(language, root)
             print(f"{po_path(language)}: {missing} messages lack a translation")
         return 0
     if args.command == "serve":
-        from course.service import serve
+        from course.service.serve import serve
 
         return serve(
             root,
@@ -122,7 +122,7 @@ def main(argv=None) -> int:
             sandbox=not args.no_sandbox,
             poll=args.poll,
         )
-    from course.grading import grade_class
+    from course.fanout.grade import grade_class
 
     return grade_class(
         root,

@@ -66,7 +66,7 @@ def edition(assignment: str) -> Edition:
 def helper_sources(root: Path) -> dict[str, Path]:
     """{path in an edition's folder: the file it copies}: the course's HELPER_FILES, and each translated
     edition's compiled message catalogue, which the package carries (the grader reads it too)."""
-    from course.language import SOURCE_LANGUAGE, catalogue_file
+    from course.i18n.catalogue import SOURCE_LANGUAGE, catalogue_file
 
     catalogues = {
         str(catalogue_file(e.language, locale_dir=Path("locale"))): catalogue_file(e.language)

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 
 import nbformat
 
+from course.build.sample_class import STUDENTS, Edit, solution_blocks, submission
 from course.layout import notebook_path
-from course.sample_class import STUDENTS, Edit, solution_blocks, submission
 from public_tests import GRADED_FUNCTIONS, PUBLIC_EXPECTED
 from tests import COURSE_ROOT
 

@@ -2,8 +2,8 @@
 
 CATALOGUE lists wrong implementations of the graded functions, each a real student mistake,
 and correct ones written in other ways. Each entry is a submission built from the release
-notebook by course.sample_class (the source's solutions, changed by exact-once edits), and all
-of them are graded through the real autograde path, course.autograde.grade_submission.
+notebook by course.build.sample_class (the source's solutions, changed by exact-once edits), and all
+of them are graded through the real autograde path, course.grader.autograde.grade_submission.
 
 A mistake is caught when its exercise loses its points and the other exercises keep theirs. It is
 named when the failure message in its test cell carries a hint with the entry's words, and named
@@ -23,11 +23,11 @@ from dataclasses import dataclass
 
 import nbformat
 
-from course.job import GradingJob
+from course.build.package import assignment_package
+from course.build.sample_class import Edit, solution_blocks, submission
+from course.fanout.pool import WorkerPool
+from course.grader.job import GradingJob
 from course.layout import ASSIGNMENT, notebook_path
-from course.package import assignment_package
-from course.pool import WorkerPool
-from course.sample_class import Edit, solution_blocks, submission
 from public_tests import GRADED_FUNCTIONS
 from tests import COURSE_ROOT
 from tests.notebooks import failed_test_cells

@@ -1,9 +1,9 @@
 """The mutation check's catalogue judged in this process, in seconds rather than minutes.
 
 Each entry's graded functions run here instead of in a sandboxed kernel, and each test cell is judged
-the way course/judge.py judges it: the test cell runs once with handin.py recording as it does in the
+the way course/grader/judge.py judges it: the test cell runs once with handin.py recording as it does in the
 kernel under autograding (the public test's calls and the hidden cases' planned calls); then it runs
-again against those records, the hidden cases by course.hidden_tests.judge. Most entries change one
+again against those records, the hidden cases by course.grader.hidden_tests.judge. Most entries change one
 exercise, so an exercise's verdict on code judged before is reused (judge's `verdicts`).
 What this checks is the judges in public_tests.py and their planned calls, not the grading machinery,
 which tests/mutations.py grades for real.
@@ -23,9 +23,9 @@ from pathlib import Path
 import nbformat
 import numpy as np
 
-from course import hidden_tests
+from course.build.sample_class import grade_id
+from course.grader import hidden_tests
 from course.layout import ASSIGNMENT, assignment_dir, course_modules, notebook_path
-from course.sample_class import grade_id
 from public_tests import GRADED_FUNCTIONS
 from tests import COURSE_ROOT, mutations
 from tests.sample_grades import POINTS_PER_EXERCISE

@@ -1,4 +1,4 @@
-"""What grading must give each student of the sample class (course/sample_class.py builds them)."""
+"""What grading must give each student of the sample class (course/build/sample_class.py builds them)."""
 
 from public_tests import GRADED_FUNCTIONS
 

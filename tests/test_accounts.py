@@ -22,8 +22,8 @@ from typing import NamedTuple
 
 import pytest
 
-from course import journal
 from course.layout import ASSIGNMENT, copy_course, course_config, notebook_path
+from course.service import journal
 from tests import COURSE_ROOT, hostile
 from tests.test_doors import expected, points_per_cell
 
@@ -128,7 +128,7 @@ def wait_for(root: Path, service: subprocess.Popen, log: Path, done, seconds: fl
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         assert service.poll() is None, log.read_text()[-3000:]
-        records = journal.Journal(root).records if (root / journal.FILE).exists() else {}
+        records = journal.Journal(root).records if (root / journal.JOURNAL_FILE).exists() else {}
         if done(records):
             return records
         time.sleep(0.3)

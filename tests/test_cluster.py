@@ -8,9 +8,9 @@ import nbformat
 import pytest
 from distributed import Client
 
-from course.gradebook import GradebookWriter
-from course.grading import NEEDS_ATTENTION, grade_class
+from course.fanout.grade import NEEDS_ATTENTION, grade_class
 from course.layout import notebook_path
+from course.record.gradebook import GradebookWriter
 from tests import COURSE_ROOT
 from tests.servers import dask_cluster
 from tests.test_grading import CELL_TIMEOUT, course_copy, grades

@@ -13,9 +13,9 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from course.gradebook import db_url
+from course.build.release import build_release
 from course.layout import ASSIGNMENT, NOTEBOOK, copy_course, notebook_path
-from course.release import build_release
+from course.record.gradebook import db_url
 from tests import COURSE_ROOT, hostile
 from tests.browser import formgrader
 from tests.sample_grades import points_losing
@@ -57,7 +57,7 @@ def doors(tmp_path_factory):
     graded = {}
 
     root = course_with(tmp / "grade", {s: nb for s, (nb, _) in hostile.small_class(tmp / "grade").items()})
-    from course.grading import grade_class
+    from course.fanout.grade import grade_class
 
     grade_class(root, workers=2)
     graded["python -m course grade"] = root
@@ -109,8 +109,9 @@ def test_nbgrader_autograde_runs_the_kernel_in_the_sandbox(doors):
 
 
 def test_without_a_sandbox_nbgraders_door_refuses_and_names_the_command(monkeypatch):
-    from course import doors, sandbox
+    from course.doors import nbgrader_autograde as doors
+    from course.grader import sandbox
 
     monkeypatch.setattr(sandbox, "unavailable_because", lambda: "bubblewrap (bwrap) is not installed")
-    with pytest.raises(doors.Refused, match=r"Use `python -m course grade`"):
+    with pytest.raises(doors.NotGradedHere, match=r"Use `python -m course grade`"):
         doors.CourseGrade().preprocess(nbformat.v4.new_notebook(), {"nbgrader": {"assignment": ASSIGNMENT}})

@@ -19,13 +19,13 @@ from nbformat.v4 import new_output
 from nbgrader import utils
 from nbgrader.api import Gradebook
 
-from course import last_graded
-from course.attention import Kind, needs_attention
-from course.execute import TIMEOUT
-from course.feedback import HideHiddenTests, ShortenGradeCellErrors, render_feedback
+from course.build.release import build_release
+from course.grader.execute import TIMEOUT
+from course.grader.feedback import HideHiddenTests, ShortenGradeCellErrors, render_feedback
 from course.layout import ASSIGNMENT, NOTEBOOK, assignment_dir, copy_course, notebook_path, students_in
-from course.release import build_release
-from course.report import (
+from course.record import last_graded
+from course.record.attention import Kind, needs_attention
+from course.record.report import (
     collect,
     summary_text,
     write_report,
@@ -88,10 +88,10 @@ def autograded_notebook(failures):
 
 
 def write_record(root, student, status="graded", problems=(), failures=None):
-    """What the grader notes beside an autograded notebook (course.last_graded reads it)."""
+    """What the grader notes beside an autograded notebook (course.record.last_graded reads it)."""
     folder = assignment_dir(root, "autograded", student)
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / last_graded.FILE).write_text(
+    (folder / last_graded.NOTE_FILE).write_text(
         json.dumps(
             {
                 "status": status,

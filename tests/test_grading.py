@@ -15,10 +15,10 @@ import pytest
 from nbgrader.api import Gradebook
 from playwright.sync_api import expect
 
-from course.gradebook import NOT_GRADED, db_url, submitted_at
-from course.grading import NEEDS_ATTENTION, grade_class
+from course.build.sample_class import CHINESE_EDITION, TWINS, edition_of, handed_in
+from course.fanout.grade import NEEDS_ATTENTION, grade_class
 from course.layout import ASSIGNMENT, NOTEBOOK, ROSTER, copy_course, feedback_page, notebook_path
-from course.sample_class import CHINESE_EDITION, TWINS, edition_of, handed_in
+from course.record.gradebook import NOT_GRADED, db_url, submitted_at
 from public_tests import GRADED_FUNCTIONS
 from tests import COURSE_ROOT
 from tests.browser import browser_page, formgrader
@@ -46,7 +46,7 @@ def course_copy(target, students=None):
 
 
 HIDDEN_CODE = ("BEGIN HIDDEN", "random_case(seed", "planned_calls(", "Traceback (most recent call last)")
-PROGRESS_LINE = re.compile(r"\[[#.]{30}\] \d+/\d+  elapsed .*  \(.*\)")  # course.progress, off a terminal
+PROGRESS_LINE = re.compile(r"\[[#.]{30}\] \d+/\d+  elapsed .*  \(.*\)")  # course.record.progress, off a terminal
 
 
 class GradedRun(NamedTuple):

@@ -9,12 +9,12 @@ import nbformat
 import pytest
 
 import handin
-from course import hidden_tests
-from course.job import GradingJob
+from course.build.package import assignment_package
+from course.build.sample_class import Edit, grade_id, solution_blocks, submission
+from course.fanout.pool import WorkerPool
+from course.grader import hidden_tests
+from course.grader.job import GradingJob
 from course.layout import notebook_path
-from course.package import assignment_package
-from course.pool import WorkerPool
-from course.sample_class import Edit, grade_id, solution_blocks, submission
 from public_tests import GRADED_FUNCTIONS
 from tests import COURSE_ROOT
 

@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
+from course.build.sample_class import edition_of
 from course.layout import feedback_page, notebook_path
-from course.sample_class import edition_of
 from tests import COURSE_ROOT
 from tests.test_grading import course_copy
 
@@ -48,7 +48,7 @@ def test_the_installed_package_grades_the_sample_class_as_committed(tmp_path):
     assert (
         f"{installed}/course/"
         in subprocess.run(
-            [sys.executable, "-c", "import course.grading; print(course.grading.__file__)"],
+            [sys.executable, "-c", "import course.fanout.grade; print(course.fanout.grade.__file__)"],
             cwd=course,
             env={**os.environ, "PYTHONPATH": str(installed)},
             capture_output=True,

@@ -1,4 +1,4 @@
-"""Collecting trusts nothing a student wrote: course.intake's copy, each refusal, on real files."""
+"""Collecting trusts nothing a student wrote: course.doors.intake's copy, each refusal, on real files."""
 
 import os
 import subprocess
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from course import intake
-from course.intake import MAX_FILE_BYTES, MAX_FILES, Refusal, Refused, copy_submission, read_note
+from course.doors import intake
+from course.doors.intake import MAX_FILE_BYTES, MAX_FILES, Refusal, Refused, copy_submission, read_note
 
 TIME = "2026-12-01 10:00:00.000000 UTC"
 SECRET = "ab" * 64

@@ -14,17 +14,16 @@ import pytest
 from nbconvert.exporters import HTMLExporter
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 
-from course.attention import not_a_notebook
-from course.feedback import (
+from course.grader.feedback import (
     HideHiddenTests,
     ScoresFromGrading,
     ShortenGradeCellErrors,
     _feedback_exporter,
     render_feedback,
 )
-from course.gradebook import not_graded_because
-from course.job import GradingResult, Status
-from course.language import DOMAIN, LANGUAGE_FILE, LOCALE_DIR, SOURCE_LANGUAGE
+from course.grader.job import GradingResult, Status
+from course.i18n.catalogue import DOMAIN, LANGUAGE_FILE, LOCALE_DIR, SOURCE_LANGUAGE
+from course.i18n.upkeep import compile_catalogue, extract, po_path, read_message_catalogue, update_catalogue
 from course.layout import (
     ASSIGNMENT,
     EDITIONS,
@@ -34,13 +33,14 @@ from course.layout import (
     helper_sources,
     notebook_path,
 )
-from course.messages import compile_catalogue, extract, po_path, read_catalogue, update_catalogue
-from course.service import error_page, held_page, late_notice
+from course.record.attention import not_a_notebook
+from course.record.gradebook import not_graded_because
+from course.service.serve import error_page, held_page, late_notice
 from tests import COURSE_ROOT
 from tests.translated import pattern, translated
 
 LANGUAGE = "zh_CN"
-UNREADABLE = "the file is not valid JSON (truncated or edited outside Jupyter?)"  # as course.autograde says it
+UNREADABLE = "the file is not valid JSON (truncated or edited outside Jupyter?)"  # as course.grader.autograde says it
 
 
 def placeholders(text):
@@ -54,7 +54,7 @@ def placeholders(text):
 
 @pytest.fixture(scope="module")
 def catalogue():
-    return read_catalogue(po_path(LANGUAGE), LANGUAGE)
+    return read_message_catalogue(po_path(LANGUAGE), LANGUAGE)
 
 
 def test_every_message_has_a_translation_with_the_same_placeholders(catalogue):
@@ -163,7 +163,7 @@ def test_the_helpers_and_the_grader_speak_chinese_too(edition, capsys):
     with course_modules(edition):
         import handin
         import reg_utils
-        from course import judge
+        from course.grader import judge
 
         def stub(*arguments):
             raise NotImplementedError

@@ -9,7 +9,7 @@ import shutil
 import nbformat
 import pytest
 
-from course.grading import grade_class
+from course.fanout.grade import grade_class
 from course.layout import EDITIONS, feedback_page, notebook_path
 from public_tests import GRADED_FUNCTIONS
 from tests import mutations

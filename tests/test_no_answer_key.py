@@ -9,7 +9,7 @@ import warnings
 import numpy as np
 import pytest
 
-from course import reference
+from course.build import reference
 from course.layout import HELPER_FILES, assignment_dir, course_modules
 from testCases import random_case
 from tests import COURSE_ROOT

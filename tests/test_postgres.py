@@ -6,12 +6,12 @@ import sys
 
 import pytest
 
-from course import gradebook, last_graded
-from course.grading import NEEDS_ATTENTION, grade_class
-from course.job import GradingResult
+from course.fanout.grade import NEEDS_ATTENTION, grade_class
+from course.grader.job import GradingResult
 from course.layout import ASSIGNMENT
-from course.report import write_report
-from course.results import ResultWriter
+from course.record import gradebook, last_graded
+from course.record.report import write_report
+from course.record.results import ResultWriter
 from tests import COURSE_ROOT
 from tests.servers import free_port, postgres_server
 from tests.test_grading import CELL_TIMEOUT, course_copy, grades
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.slow  # grades classes into a PostgreSQL server
 
 # grade_class in a process of its own, as `python -m course grade` runs, on the course copy argv[1]
 GRADE = (
-    "import sys; from pathlib import Path; from course.grading import grade_class; "
+    "import sys; from pathlib import Path; from course.fanout.grade import grade_class; "
     f"sys.exit(grade_class(Path(sys.argv[1]), workers=1, cell_timeout={CELL_TIMEOUT}))"
 )
 

@@ -6,7 +6,7 @@ import re
 
 from tqdm import tqdm
 
-from course.progress import Progress
+from course.record.progress import Progress
 
 
 class Terminal(io.StringIO):

@@ -2,9 +2,9 @@
 
 import pytest
 
-from course.language import LANGUAGE_FILE
+from course.build.release import build_release, stale_helper_copies
+from course.i18n.catalogue import LANGUAGE_FILE
 from course.layout import EDITIONS, HELPER_FILES, assignment_dir, copy_course, notebook_path
-from course.release import build_release, stale_helper_copies
 from tests import COURSE_ROOT
 
 

@@ -9,8 +9,8 @@ import re
 import nbformat
 import pytest
 
+from course.build.sample_class import CHINESE_EDITION, STUDENTS, TWINS, build_sample_class, edition_of, grade_id
 from course.layout import notebook_path
-from course.sample_class import CHINESE_EDITION, STUDENTS, TWINS, build_sample_class, edition_of, grade_id
 from public_tests import GRADED_FUNCTIONS
 from tests import COURSE_ROOT
 from tests.sample_grades import EXPECTED_POINTS

@@ -17,12 +17,12 @@ import threading
 import nbformat
 import pytest
 
-from course import last_graded
-from course.execute import KILLED
-from course.grader import sandbox_notice
-from course.grading import NEEDS_ATTENTION, grade_class
+from course.fanout.course_grader import sandbox_notice
+from course.fanout.grade import NEEDS_ATTENTION, grade_class
+from course.grader.execute import KILLED
+from course.grader.sandbox import Limits, kernel_command, kernel_environment
 from course.layout import ASSIGNMENT, notebook_path
-from course.sandbox import Limits, kernel_command, kernel_environment
+from course.record import last_graded
 from public_tests import GRADED_FUNCTIONS
 from tests import COURSE_ROOT, hostile
 from tests.sample_grades import points_losing
@@ -34,7 +34,7 @@ ORDINARY = ("full-marks", "half-missing-in-cost")
 OUTPUTS = {"autograded", "feedback", "report", "grades.csv", "gradebook.db"}  # what a grading run writes
 SECRET = hostile.SECRET
 SECRET_VALUE = secrets.token_hex(16)  # random, so that finding it anywhere means it leaked
-PROGRESS_LINE = re.compile(r"\[[#.]{30}\] \d+/\d+  elapsed .*")  # course.progress.Progress, off a terminal
+PROGRESS_LINE = re.compile(r"\[[#.]{30}\] \d+/\d+  elapsed .*")  # course.record.progress.Progress, off a terminal
 
 
 def checksums(root):
@@ -176,9 +176,9 @@ def test_the_ordinary_students_are_graded_as_without_the_hostile_ones(hostile_ru
 def test_the_run_says_whether_the_sandbox_is_on(monkeypatch):
     assert sandbox_notice(True) == (True, sandbox_notice(True)[1]) and "sandbox: on" in sandbox_notice(True)[1]
     assert sandbox_notice(False)[0] is False and sandbox_notice(False)[1].startswith("WARNING")
-    monkeypatch.setattr("course.grader.process_cap_kind", lambda: "")
+    monkeypatch.setattr("course.fanout.course_grader.process_cap_kind", lambda: "")
     assert sandbox_notice(True)[1].startswith("WARNING: sandbox on, but NO PROCESS CAP")
-    monkeypatch.setattr("course.grader.unavailable_because", lambda: "bwrap is not installed")
+    monkeypatch.setattr("course.fanout.course_grader.unavailable_because", lambda: "bwrap is not installed")
     sandboxed, notice = sandbox_notice(True)
     assert not sandboxed and notice.startswith("WARNING: NO SANDBOX: bwrap is not installed")
 

@@ -21,11 +21,11 @@ from typing import NamedTuple
 import pytest
 from nbgrader.api import Gradebook
 
-from course import journal
-from course.gradebook import db_url
 from course.layout import ASSIGNMENT, EDITIONS, NOTEBOOK, copy_course, course_config, notebook_path
-from course.report import Exercise, StudentResult, write_grades_csv
-from course.service import held_until, with_notice
+from course.record.gradebook import db_url
+from course.record.report import Exercise, StudentResult, write_grades_csv
+from course.service import journal
+from course.service.serve import held_until, with_notice
 from tests import COURSE_ROOT, hostile
 from tests.servers import free_port
 from tests.translated import translated
@@ -54,7 +54,7 @@ def test_the_journal_merges_each_submissions_lines_and_skips_one_cut_short(tmp_p
     book.note("a+regularization+t1+x", state="grading", graded_day="2026-01-01")
     book.note("a+regularization+t1+x", state="graded", points=40)
     book.note("a+regularization+t2+y", state="received", student="a", handed_in="2026-01-01 11:00:00")
-    with open(tmp_path / journal.FILE, "a") as file:
+    with open(tmp_path / journal.JOURNAL_FILE, "a") as file:
         file.write('{"inbound": "a+regularization+t2+y", "state": "gra')  # killed while writing
     again = journal.Journal(tmp_path)
     assert again.records["a+regularization+t1+x"]["state"] == "graded"
@@ -174,7 +174,7 @@ def serve(root: Path, exchange: Path, *options: str, log: Path) -> subprocess.Po
 
 def journal_lines(root: Path) -> list[dict]:
     """Every whole line of the journal (a kill may cut the last one short)."""
-    path, lines = root / journal.FILE, []
+    path, lines = root / journal.JOURNAL_FILE, []
     for line in path.read_text().splitlines() if path.exists() else []:
         try:
             lines.append(json.loads(line))
@@ -348,7 +348,7 @@ def test_the_service_survives_every_hostile_submission(tmp_path):
 def test_the_service_knows_when_others_can_read_the_solutions(tmp_path):
     import tempfile
 
-    from course.service import readable_by_others
+    from course.service.serve import readable_by_others
 
     base = Path(tempfile.mkdtemp(prefix="course-perm-"))
     try:

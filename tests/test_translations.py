@@ -7,8 +7,8 @@ from collections import Counter
 import nbformat
 import pytest
 
+from course.i18n.notebooks import MISSING, STALE, UNKNOWN, english_hash, read_cell_translations, untranslated_cells
 from course.layout import ASSIGNMENT, EDITIONS, notebook_path
-from course.translations import MISSING, STALE, UNKNOWN, english_hash, read_catalogue, untranslated
 from tests import COURSE_ROOT
 
 TRANSLATED = [edition for edition in EDITIONS if edition.assignment != ASSIGNMENT]
@@ -27,7 +27,7 @@ def edition_notebook(stage, assignment):
 
 @pytest.mark.parametrize("edition", TRANSLATED, ids=IDS)
 def test_every_markdown_cell_has_a_translation_of_its_current_english_text(edition):
-    assert untranslated(english(), read_catalogue(COURSE_ROOT, edition.language)) == {}
+    assert untranslated_cells(english(), read_cell_translations(COURSE_ROOT, edition.language)) == {}
 
 
 def test_a_missing_a_stale_and_an_unknown_entry_are_each_found():
@@ -41,12 +41,16 @@ def test_a_missing_a_stale_and_an_unknown_entry_are_each_found():
     del catalogue[markdown[0].id]
     markdown[1].source += " One more sentence."
     catalogue["no-such-cell"] = {"english": "0" * 16, "text": "..."}
-    assert untranslated(nb, catalogue) == {markdown[0].id: MISSING, markdown[1].id: STALE, "no-such-cell": UNKNOWN}
+    assert untranslated_cells(nb, catalogue) == {
+        markdown[0].id: MISSING,
+        markdown[1].id: STALE,
+        "no-such-cell": UNKNOWN,
+    }
 
 
 @pytest.mark.parametrize("edition", TRANSLATED, ids=IDS)
 def test_a_translation_keeps_every_formula_code_span_and_link_target(edition):
-    catalogue = read_catalogue(COURSE_ROOT, edition.language)
+    catalogue = read_cell_translations(COURSE_ROOT, edition.language)
     for cell in english().cells:
         if cell.cell_type == "markdown":
             translated = catalogue[cell.id]["text"]

@@ -6,13 +6,13 @@ import functools
 import nbformat
 import pytest
 
-from course import kernels
-from course.autograde import grade_submission
-from course.execute import SKIPPED_NOTE
-from course.job import GradingJob, Status
+from course.build.package import assignment_package
+from course.grader import kernels
+from course.grader.autograde import grade_submission
+from course.grader.execute import SKIPPED_NOTE
+from course.grader.job import GradingJob, Status
+from course.grader.sandbox import Limits
 from course.layout import EDITIONS, course_config, notebook_path
-from course.package import assignment_package
-from course.sandbox import Limits
 from tests import COURSE_ROOT
 from tests.sample_grades import EXPECTED_POINTS
 from tests.translated import translated

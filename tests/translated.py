@@ -12,7 +12,7 @@ from functools import lru_cache
 
 from babel.messages.pofile import read_po
 
-from course.messages import po_path
+from course.i18n.upkeep import po_path
 
 PLACEHOLDER = re.compile(r"\{(\w+)(?:![rsa])?(?::[^{}]*)?\}")
 HINT = "\nHint: "  # how a hint line starts, in English

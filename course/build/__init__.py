@@ -1,0 +1,1 @@
+"""Build what students get: the editions' notebooks, the release, the assignment package."""

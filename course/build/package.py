@@ -1,0 +1,48 @@
+"""The assignment package: what every grading worker needs, built once per run from the release."""
+
+import tempfile
+from pathlib import Path
+
+import nbformat
+
+from course.build.release import build_release
+from course.grader.job import AssignmentPackage
+from course.layout import ASSIGNMENT, EDITIONS, NOTEBOOK, assignment_dir, copy_course
+
+SKIP_TAG = "skip-at-grading"  # on the instructor's locked cells that only train or plot: no score depends on them
+
+
+def assignment_packages(root: Path) -> dict[str, AssignmentPackage]:
+    """{assignment: its package} for every edition, sharing one template gradebook."""
+    with tempfile.TemporaryDirectory(prefix="course-template-") as scratch:
+        gradebook = template_gradebook(root, Path(scratch)).read_bytes()
+    return {edition.assignment: assignment_package(root, edition.assignment, gradebook) for edition in EDITIONS}
+
+
+def assignment_package(root: Path, assignment: str = ASSIGNMENT, gradebook: bytes = b"") -> AssignmentPackage:
+    """The released helper files (not the notebook), a template gradebook (made when not given), and
+    the grade_ids of the released notebook's locked cells that grading skips."""
+    release_dir = assignment_dir(root, "release", assignment=assignment)
+    files = {
+        str(path.relative_to(release_dir)): path.read_bytes()
+        for path in sorted(release_dir.rglob("*"))
+        if path.is_file() and path.suffix != ".ipynb" and "__pycache__" not in path.parts
+    }
+    release_nb = nbformat.read(release_dir / f"{NOTEBOOK}.ipynb", as_version=4)
+    skipped = tuple(
+        cell.metadata.nbgrader["grade_id"]
+        for cell in release_nb.cells
+        if SKIP_TAG in cell.metadata.get("tags", []) and cell.metadata.get("nbgrader", {}).get("locked")
+    )
+    if not gradebook:
+        with tempfile.TemporaryDirectory(prefix="course-template-") as scratch:
+            gradebook = template_gradebook(root, Path(scratch)).read_bytes()
+    return AssignmentPackage(assignment, files, gradebook, skipped)
+
+
+def template_gradebook(root: Path, scratch: Path) -> Path:
+    """A gradebook that knows the editions and their source cells and nothing else,
+    made by running the release build on a copy of source/ in `scratch`."""
+    copy_course(scratch, folders=("source",), root=root)
+    build_release(scratch, db_url=f"sqlite:///{scratch / 'gradebook.db'}")  # even when the course's is a server
+    return scratch / "gradebook.db"

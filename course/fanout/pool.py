@@ -1,0 +1,106 @@
+"""Grade submissions on local worker processes: the one pool that `grade` and `serve` both drive.
+
+Workers are spawned once and stay warm (nbgrader and friends imported), so each submission costs
+its notebook's run plus a little. Results come back to this process, the single writer of the
+gradebook, in completion order. A worker that dies takes the whole pool down with it: the jobs it
+held go to a fresh pool, and a submission that takes its worker down MAX_ATTEMPTS times is reported
+(scored 0) instead of run again.
+"""
+
+import os
+from collections.abc import Hashable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from multiprocessing import get_context
+
+from course.grader.autograde import grade_submission
+from course.grader.job import GradingJob, GradingResult, Status, killed_workers, sha256
+
+MAX_ATTEMPTS = 2  # a submission that takes its worker down this many times is reported, not run again
+
+
+def default_workers() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _warm_up():
+    import course.grader.autograde  # noqa: F401  (imports nbgrader, nbclient, jupyter_client once per worker)
+
+
+class WorkerPool:
+    """submit(tag, job) as jobs come, completed() for what finished: `grade` submits the whole class
+    and waits, the service submits each submission as it arrives. Tags name jobs for the caller."""
+
+    def __init__(self, workers: int = 0):
+        self.workers = workers or default_workers()
+        self._executor: ProcessPoolExecutor | None = None
+        self._running: dict[Future, tuple[Hashable, GradingJob]] = {}
+        self._tries: dict[Hashable, int] = {}
+
+    def start(self) -> None:
+        """Spawn the workers now, so that the first submission does not wait for their imports."""
+        self._executor = ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"), initializer=_warm_up)
+        for _ in range(self.workers):
+            self._executor.submit(os.getpid)
+
+    def submit(self, tag: Hashable, job: GradingJob) -> None:
+        if self._executor is None:
+            self.start()
+        self._tries[tag] = self._tries.get(tag, 0) + 1
+        self._running[self._executor.submit(grade_submission, job)] = (tag, job)
+
+    @property
+    def running(self) -> list[tuple[Hashable, GradingJob]]:
+        return list(self._running.values())
+
+    def completed(self, timeout: float | None = None) -> list[tuple[Hashable, GradingResult]]:
+        """(tag, result) of what finished within `timeout` seconds (None: wait for at least one)."""
+        done, _ = wait(self._running, timeout=timeout, return_when=FIRST_COMPLETED)
+        if any(isinstance(future.exception(), BrokenProcessPool) for future in done):
+            wait(self._running)  # the rest of a broken pool fails at once
+            done = set(self._running)
+        finished, broken = [], []
+        for future in done:
+            tag, job = self._running.pop(future)
+            error = future.exception()
+            if isinstance(error, BrokenProcessPool):
+                broken.append((tag, job))
+            elif error is not None:  # not the submission's doing (grading never raises for one)
+                result = GradingResult(job.student, job.package.assignment, sha256(job.submission), Status.ERROR)
+                result.problems.append(f"grading failed ({type(error).__name__}): {str(error)[:300]}")
+                finished.append((tag, result))
+            else:
+                finished.append((tag, future.result()))
+        if broken:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = None
+            for tag, job in broken:
+                if self._tries[tag] >= MAX_ATTEMPTS:
+                    finished.append((tag, killed_workers(job, self._tries[tag])))
+                else:
+                    self.submit(tag, job)
+        for tag, _ in finished:
+            del self._tries[tag]
+        return finished
+
+    def grade_all(self, jobs: Iterable[GradingJob]) -> Iterator[GradingResult]:
+        """Every job's result as it finishes; the pool is closed at the end."""
+        try:
+            for job in jobs:
+                self.submit(job.submission_key, job)
+            while self._running:
+                for _, result in self.completed():
+                    yield result
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Stop the workers, at once if they are grading (the service grades that again on restart)."""
+        if self._executor is None:
+            return
+        # ProcessPoolExecutor has no public way to stop a busy worker before Python 3.14's terminate_workers().
+        busy = list(getattr(self._executor, "_processes", {}).values()) if self._running else []
+        self._executor.shutdown(wait=not busy, cancel_futures=True)
+        for worker in busy:
+            worker.terminate()
+        self._executor, self._running = None, {}

@@ -1,0 +1,1 @@
+"""Grade one submission: bytes in; scores, the autograded notebook and its feedback page out."""

@@ -1,0 +1,121 @@
+"""Kernels started one submission ahead, each in a scratch folder laid out for grading.
+
+Starting a sandboxed kernel (Python, ipykernel, numpy) takes about a second before the first cell
+can run, and nothing in it depends on the student: the scratch folder holds the released helpers,
+the hidden cases' plans and a template gradebook, all the assignment's. So when a worker takes a
+kernel for one submission it starts the next one's, which boots while this one is graded.
+
+scratch/<assignment>/ is the kernel's folder (the only one it sees when sandboxed); scratch/helpers/
+and the gradebook beside them are the grader's alone.
+"""
+
+import atexit
+import shutil
+import tempfile
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+from jupyter_client.manager import AsyncKernelManager
+from jupyter_core.utils import run_sync
+from nbgrader import utils as nbgrader_utils
+from traitlets.config import Config
+
+from course.grader import hidden_tests
+from course.grader.sandbox import SandboxedKernelManager, process_cap
+from course.layout import course_modules
+
+# The kernel's environment under grading. One BLAS thread: a worker per core, and threads would only
+# compete with the other workers' kernels.
+GRADING_ENVIRONMENT = {"NBGRADER_EXECUTION": "autograde", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+EXTRA_ARGUMENTS = ["--HistoryManager.hist_file=:memory:"]  # as nbclient starts kernels: no history file
+
+
+@dataclass
+class Kernel:
+    scratch: Path
+    manager: AsyncKernelManager
+    fits: tuple  # what it was started for: the package's files, the sandbox flag and the limits
+    cleanup: ExitStack
+
+    assignment: str
+
+    @property
+    def workdir(self) -> Path:
+        return self.scratch / self.assignment
+
+    @property
+    def helpers(self) -> Path:
+        return self.scratch / "helpers"
+
+    @property
+    def gradebook(self) -> Path:
+        return self.scratch / "gradebook.db"
+
+
+_ahead: Kernel | None = None
+
+
+def _fits(job) -> tuple:
+    return job.package.digest, job.sandbox, job.limits
+
+
+def kernel_for(job) -> Kernel:
+    """A started kernel for `job`: the one started ahead if it was started for the same assignment,
+    sandbox and limits and is still alive, else a new one; and start the next job's."""
+    global _ahead
+    kernel, _ahead = _ahead, None
+    if kernel is None or kernel.fits != _fits(job) or not run_sync(kernel.manager.is_alive)():
+        if kernel is not None:
+            close(kernel)
+        kernel = _start(job)
+    _ahead = _start(job)
+    return kernel
+
+
+def close(kernel: Kernel) -> None:
+    """Stop the kernel, whatever it is doing, and remove its cgroup and scratch folder."""
+    if kernel.manager.has_kernel:
+        run_sync(kernel.manager.shutdown_kernel)(now=True)
+    kernel.cleanup.close()
+    shutil.rmtree(kernel.scratch, ignore_errors=True)
+
+
+@atexit.register
+def _close_the_one_ahead():
+    if _ahead is not None:
+        close(_ahead)
+
+
+def _start(job) -> Kernel:
+    scratch = Path(tempfile.mkdtemp(prefix="grade-"))
+    cleanup = ExitStack()
+    kernel = Kernel(scratch, None, _fits(job), cleanup, job.package.assignment)
+    for folder in (kernel.workdir, kernel.helpers):
+        for name, data in job.package.files.items():
+            (folder / name).parent.mkdir(parents=True, exist_ok=True)
+            (folder / name).write_bytes(data)
+    (kernel.workdir / ".kernel").mkdir()
+    with course_modules(kernel.helpers):
+        hidden_tests.write_plans(kernel.workdir)
+    kernel.gradebook.write_bytes(job.package.gradebook)
+    cgroup = cleanup.enter_context(process_cap(job.limits.processes)) if job.sandbox else ""
+    manager_class = SandboxedKernelManager if job.sandbox else AsyncKernelManager
+    kernel.manager = manager_class(config=_manager_config(job, kernel.workdir, cgroup), kernel_name="python3")
+    with nbgrader_utils.setenv(**GRADING_ENVIRONMENT):
+        run_sync(kernel.manager.start_kernel)(extra_arguments=EXTRA_ARGUMENTS, cwd=str(kernel.workdir))
+    return kernel
+
+
+def _manager_config(job, workdir: Path, cgroup: str) -> Config:
+    config = Config()
+    # IPC sockets and the connection file in the kernel's own folder: concurrent kernel starts cannot
+    # race for TCP ports, and a sandboxed kernel, with no network, can still reach the grader.
+    config.KernelManager.transport = "ipc"
+    config.KernelManager.ip = str(workdir / ".kernel" / "ipc")
+    config.KernelManager.connection_file = str(workdir / ".kernel" / "connection.json")
+    config.SandboxedKernelManager.workdir = str(workdir)
+    config.SandboxedKernelManager.cgroup = cgroup
+    config.SandboxedKernelManager.memory_bytes = job.limits.memory_bytes
+    config.SandboxedKernelManager.processes = job.limits.processes
+    return config

@@ -1,0 +1,1 @@
+"""The languages students read: the messages' catalogues and the translated notebooks."""

@@ -1,0 +1,1 @@
+"""The grading service: each submission to nbgrader's exchange graded as it arrives."""
