@@ -32,6 +32,7 @@ from course.record import last_graded
 from course.record.attention import attention_rows, needs_attention, not_a_notebook
 from course.record.gradebook import submitted_at
 from course.record.progress import Progress
+from course.record.report import summary_text, write_report
 
 NEEDS_ATTENTION = 3  # exit status when some submissions could not be graded normally
 
@@ -85,8 +86,6 @@ def grade_class(
     with a Dask scheduler address (tcp://host:8786) the submissions are graded on its workers;
     full=True also runs the cells that only train or plot.
     sandbox=False runs student code unconfined, for debugging on one's own machine."""
-    from course.record.report import summary_text, write_report
-
     grader = CourseGrader.for_course(root, cell_timeout, sandbox, full, on_cluster=bool(scheduler))
     if grader.on_roster:
         print(f"roster: {grader.on_roster} students from {ROSTER} (names and e-mail, for Formgrader)")

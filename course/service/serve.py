@@ -45,6 +45,7 @@ from course.grader.job import GradingResult, Status
 from course.i18n.catalogue import translations
 from course.layout import EDITIONS, NOTEBOOK, assignment_dir, course_config, edition, feedback_page, notebook_path
 from course.record.attention import not_a_notebook
+from course.record.report import write_report
 from course.record.results import COLLECTED_FILES
 from course.service.journal import Journal, State, assignment_of, name_parts
 
@@ -456,8 +457,6 @@ class Service:
         log.info("%s: %s %s, %s%s; feedback released", student, result.status, inbound, score, problems)
 
     def write_report(self) -> None:
-        from course.record.report import write_report
-
         try:
             write_report(self.root)
         except Exception as error:  # the report is a convenience; grading goes on
