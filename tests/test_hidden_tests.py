@@ -18,7 +18,7 @@ from course.layout import notebook_path
 from public_tests import GRADED_FUNCTIONS
 from tests import COURSE_ROOT
 
-GRADER_ONLY = (COURSE_ROOT / "course" / "hidden_tests.py", COURSE_ROOT / "course" / "reference.py")
+GRADER_ONLY = (COURSE_ROOT / "course" / "grader" / "hidden_tests.py", COURSE_ROOT / "course" / "build" / "reference.py")
 
 
 def test_hidden_cases_differ_from_the_public_ones_and_cover_keep_prob_1():

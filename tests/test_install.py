@@ -33,7 +33,7 @@ def test_the_installed_package_grades_the_sample_class_as_committed(tmp_path):
         text=True,
     )
     assert built.returncode == 0, built.stderr[-2000:]
-    assert (installed / "course" / "templates").is_dir() and not (installed / "course" / "tests").exists()
+    assert (installed / "course" / "grader" / "templates").is_dir() and not (installed / "course" / "tests").exists()
 
     course = course_copy(tmp_path / "course", STUDENTS)
     assert not (course / "course").exists()
