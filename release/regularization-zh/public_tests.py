@@ -27,7 +27,7 @@ import types
 
 import numpy as np
 
-from handin import JudgingError, recorded
+from handin import JudgingError, play_hidden_cases, recorded
 from reg_utils import backward_propagation, compute_cost, forward_propagation, relu, sigmoid
 from testCases import (
     DROPOUT_BACKWARD_KEEP_PROB,
@@ -809,6 +809,7 @@ def _report_pass():
 
 def compute_cost_with_regularization_test(target):
     __tracebackhide__ = True
+    play_hidden_cases("compute_cost_with_regularization", target)
     A3, Y, parameters = compute_cost_with_regularization_test_case()
     check_cost(target, A3, Y, parameters, lambd=0.1, expected=PUBLIC_EXPECTED["cost"])
     _report_pass()
@@ -816,6 +817,7 @@ def compute_cost_with_regularization_test(target):
 
 def backward_propagation_with_regularization_test(target):
     __tracebackhide__ = True
+    play_hidden_cases("backward_propagation_with_regularization", target)
     X, Y, cache = backward_propagation_with_regularization_test_case()
     expected = {name: PUBLIC_EXPECTED[name] for name in ("dW1", "dW2", "dW3")}
     check_regularized_gradients(target, X, Y, cache, lambd=0.7, expected=expected)
@@ -824,6 +826,7 @@ def backward_propagation_with_regularization_test(target):
 
 def forward_propagation_with_dropout_test(target):
     __tracebackhide__ = True
+    play_hidden_cases("forward_propagation_with_dropout", target)
     X, parameters = forward_propagation_with_dropout_test_case()
     check_dropout_forward(target, X, parameters, keep_prob=0.7, seed=1, expected_A3=PUBLIC_EXPECTED["A3"])
     for keep_prob in (0.7, 1.0):
@@ -833,6 +836,7 @@ def forward_propagation_with_dropout_test(target):
 
 def backward_propagation_with_dropout_test(target):
     __tracebackhide__ = True
+    play_hidden_cases("backward_propagation_with_dropout", target)
     X, Y, cache = backward_propagation_with_dropout_test_case()
     expected = {name: PUBLIC_EXPECTED[name] for name in ("dA1", "dA2")}
     check_dropout_backward(target, X, Y, cache, DROPOUT_BACKWARD_KEEP_PROB, expected)
