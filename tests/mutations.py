@@ -26,6 +26,7 @@ import nbformat
 from course.job import GradingJob
 from course.layout import ASSIGNMENT, COURSE_ROOT, notebook_path
 from course.package import assignment_package
+from course.parts import configured_points
 from course.pool import run_jobs
 from course.sample_class import Edit, solution_blocks, submission
 from public_tests import GRADED_FUNCTIONS
@@ -47,6 +48,7 @@ class Mutant:
     exercise: str | None  # the graded function the edits break; None for a correct variant
     edits: tuple
     message: str = ""  # words the hint in the failure message must contain: the mistake, named
+    wrong: tuple = ()  # the parts of its exercise it gets wrong (course/parts.py); () for all of them
 
 
 def every_layer(function, old, new):
@@ -57,8 +59,8 @@ def every_layer(function, old, new):
     )
 
 
-def mistake(name, function, message, *edits):
-    return Mutant(name, function, edits, message)
+def mistake(name, function, message, *edits, wrong=()):
+    return Mutant(name, function, edits, message, wrong)
 
 
 def correct(name, *edits):
@@ -189,6 +191,7 @@ CATALOGUE = [
         L2_BACKWARD,
         "dW2 has no regularization term",
         *every_layer(L2_BACKWARD, " + lambd / m * W{layer}", "")[1:],
+        wrong=("dW2", "dW1"),
     ),
     mistake(
         "l2-gradient-wrong-sign",
@@ -234,6 +237,7 @@ CATALOGUE = [
         Edit(
             L2_BACKWARD, "np.sum(dZ2, axis=1, keepdims=True)\n", "np.sum(dZ2, axis=1, keepdims=True) + lambd / m * b2\n"
         ),
+        wrong=("dW2",),
     ),
     mistake(
         "l2-gradient-not-regularized",
@@ -252,6 +256,7 @@ CATALOGUE = [
         L2_BACKWARD,
         HARD_CODED,
         Edit(L2_BACKWARD, "1. / m * np.dot(dZ3, A2.T) + lambd / m * W3", PUBLIC_DW3, block=0),
+        wrong=("dW3",),
     ),
     # Exercise 3: dropout, forward
     mistake(
@@ -320,6 +325,7 @@ CATALOGUE = [
             "    A3 = sigmoid(Z3)\n    D3 = (np.random.rand(A3.shape[0], A3.shape[1]) < keep_prob).astype(int)\n"
             "    A3 = A3 * D3 / keep_prob\n",
         ),
+        wrong=("A2",),
     ),
     mistake(
         "dropout-on-the-input",
@@ -337,6 +343,7 @@ CATALOGUE = [
         DROPOUT_FORWARD,
         "mask A2 with D2",
         Edit(DROPOUT_FORWARD, "\n    " + MASK_AND_SCALE.replace("{layer}", "2"), "", block=1),
+        wrong=("A2",),
     ),
     mistake(
         "dropout-layer-1-mask-on-layer-2",
@@ -369,6 +376,7 @@ CATALOGUE = [
         DROPOUT_FORWARD,
         "np.random.seed is called inside the function",
         Edit(DROPOUT_FORWARD, "D2 = np.random.rand", "np.random.seed(1)\n    D2 = np.random.rand", block=1),
+        wrong=("A2",),
     ),
     mistake(
         "dropout-delegated-to-forward-propagation",
@@ -381,6 +389,7 @@ CATALOGUE = [
         DROPOUT_FORWARD,
         HARD_CODED,
         Edit(DROPOUT_FORWARD, "return A3, cache", f"return {PUBLIC_A3}, cache"),
+        wrong=("A2",),
     ),
     # Exercise 4: dropout, backward
     mistake(
@@ -394,6 +403,7 @@ CATALOGUE = [
         DROPOUT_BACKWARD,
         "dA1 is not masked with D1",
         Edit(DROPOUT_BACKWARD, GRADIENT_MASK_AND_SCALE.replace("{layer}", "1"), "pass", block=1),
+        wrong=("dA1",),
     ),
     mistake(
         "dropout-gradient-not-scaled",
@@ -478,6 +488,7 @@ CATALOGUE = [
         DROPOUT_BACKWARD,
         HARD_CODED,
         Edit(DROPOUT_BACKWARD, '"dA1": dA1,', f'"dA1": {PUBLIC_DA1},'),
+        wrong=("dA1",),
     ),
     # Correct, written differently
     correct(
@@ -607,6 +618,7 @@ class Outcome:
     points: dict
     message: str = ""
     problem: str = ""
+    parts: dict | None = None  # {exercise: {part: points}} where the parts' points are known
 
 
 def grade(catalogue=CATALOGUE, workers=2, cell_timeout=CELL_TIMEOUT) -> dict:
@@ -632,16 +644,43 @@ def failure_message(result, exercise) -> str:
 HINT = re.compile(r"^Hint: (.*)$", re.MULTILINE)
 
 
+def deserved_parts(mutant) -> dict:
+    """{exercise: {part: points}}: the entry loses the points of the parts it gets wrong, and only those."""
+    points = configured_points(COURSE_ROOT, dict.fromkeys(GRADED_FUNCTIONS, POINTS_PER_EXERCISE))
+    return {
+        exercise: {
+            part: 0 if exercise == mutant.exercise and (not mutant.wrong or part in mutant.wrong) else value
+            for part, value in parts.items()
+        }
+        for exercise, parts in points.items()
+    }
+
+
 def deserved(mutant) -> dict:
-    return {exercise: 0 if exercise == mutant.exercise else POINTS_PER_EXERCISE for exercise in GRADED_FUNCTIONS}
+    return {exercise: sum(parts.values()) for exercise, parts in deserved_parts(mutant).items()}
 
 
 def caught(mutant, outcome) -> bool:
-    """The entry's exercise lost its points and no other did."""
-    points = deserved(mutant)
-    return not outcome.problem and all(
-        outcome.points.get(exercise) == points[exercise] for exercise in GRADED_FUNCTIONS
-    )
+    """The entry's exercise lost exactly the points of its wrong parts, and no other exercise lost any."""
+    return not outcome.problem and not misses_points(mutant, outcome)
+
+
+def misses_points(mutant, outcome) -> list[str]:
+    """Every exercise, and where they are known every part, whose points differ from what the entry deserves."""
+    points, parts = deserved(mutant), deserved_parts(mutant)
+    found = [
+        f"{exercise} got {outcome.points.get(exercise, 0):g} points instead of {points[exercise]}"
+        for exercise in GRADED_FUNCTIONS
+        if outcome.points.get(exercise) != points[exercise]
+    ]
+    if outcome.parts is not None:
+        found += [
+            f"{exercise} part {part} got {outcome.parts[exercise].get(part, 0):g} points instead of {value}"
+            for exercise, by_part in parts.items()
+            for part, value in by_part.items()
+            if outcome.parts[exercise].get(part) != value
+        ]
+    return found
 
 
 def named(mutant, outcome) -> bool:
@@ -658,12 +697,7 @@ def misses(mutant, outcome) -> list[str]:
     """What grading got wrong about this entry; empty when it judged it exactly."""
     if outcome.problem:
         return [outcome.problem]
-    points = deserved(mutant)
-    found = [
-        f"{exercise} got {outcome.points.get(exercise, 0):g} points instead of {points[exercise]}"
-        for exercise in GRADED_FUNCTIONS
-        if outcome.points.get(exercise) != points[exercise]
-    ]
+    found = misses_points(mutant, outcome)
     if wrongly_named(mutant, outcome):
         found.append(f"named wrongly: the hint does not say {mutant.message!r}; the message is {outcome.message!r}")
     elif mutant.message and not named(mutant, outcome):
