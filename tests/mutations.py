@@ -167,12 +167,43 @@ CATALOGUE = [
         Edit(COST, "return cost", "return compute_cost(A3, Y)"),
     ),
     mistake("cost-hard-coded", COST, HARD_CODED, Edit(COST, "return cost", "return 1.7864859451590758")),
+    mistake(
+        "cost-only-W1", COST, "the L2 term has only W1", Edit(COST, SQUARED_WEIGHTS, "np.sum(np.square(W1))", block=0)
+    ),
+    mistake(
+        "cost-mean-in-place-of-1-over-m",
+        COST,
+        "averages the squares with np.mean instead of",
+        Edit(
+            COST,
+            "lambd / (2 * m) * squared_weights",
+            "lambd / 2 * (np.mean(np.square(W1)) + np.mean(np.square(W2)) + np.mean(np.square(W3)))",
+            block=0,
+        ),
+    ),
+    mistake(
+        "cost-mean-of-all-weights",
+        COST,
+        "divides by the number of weights",
+        Edit(
+            COST,
+            "lambd / (2 * m) * squared_weights",
+            "lambd / 2 * squared_weights / (W1.size + W2.size + W3.size)",
+            block=0,
+        ),
+    ),
     # Exercise 2: the gradients of the L2 cost
     mistake(
         "l2-gradient-no-1-over-m",
         L2_BACKWARD,
         "regularization term is missing the 1/m factor",
         *every_layer(L2_BACKWARD, "lambd / m * W{layer}", "lambd * W{layer}"),
+    ),
+    mistake(
+        "l2-gradient-data-term-no-1-over-m",
+        L2_BACKWARD,
+        "data term is missing the 1/m factor",
+        *every_layer(L2_BACKWARD, "1. / m * np.dot", "np.dot"),
     ),
     mistake(
         "l2-gradient-extra-half",
@@ -370,6 +401,20 @@ CATALOGUE = [
         DROPOUT_FORWARD,
         "one mask per example is shared by all units",
         *every_layer(DROPOUT_FORWARD, "A{layer}.shape[0], A{layer}.shape[1])", "1, A{layer}.shape[1])"),
+    ),
+    mistake(
+        "dropout-mask-repeated-over-units",
+        DROPOUT_FORWARD,
+        "one mask per example is shared by all units",
+        *every_layer(
+            DROPOUT_FORWARD, NEW_MASK, "np.repeat(np.random.rand(1, A{layer}.shape[1]), A{layer}.shape[0], axis=0)"
+        ),
+    ),
+    mistake(
+        "dropout-one-number-per-layer",
+        DROPOUT_FORWARD,
+        "one random number masks the whole layer",
+        *every_layer(DROPOUT_FORWARD, NEW_MASK, "np.random.rand(1)"),
     ),
     mistake(
         "dropout-reseeded-between-layers",
