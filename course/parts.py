@@ -6,9 +6,11 @@ reads and checks them. `judge_parts` runs in the grader's process, inside layout
 on a handin.Replay of the calls the kernel made: the public case's and every hidden case's. Each part
 owns some of the function's outputs, and each output is compared with what it should be given the
 student's own outputs before it (dW2 with 1/m dZ2 A1.T + (lambd/m) W2 for the student's dZ2), so one
-early mistake costs its own part only. A function that raises, changes its inputs, or returns the wrong
-type or shape earns nothing on any part: nothing is credited on garbage. The expected values are
-computed here, never in the release.
+early mistake costs its own part only. Nothing is credited on garbage: a function that raises, changes
+its inputs or returns the wrong type earns nothing on any part; an output of the wrong shape voids its
+part and the parts computed from it; a part whose expected values are all zero on every case (its
+inputs from earlier parts are zero) proves nothing and earns nothing. The expected values are computed
+here, never in the release.
 """
 
 import copy
