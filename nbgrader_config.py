@@ -34,3 +34,14 @@ c.Autograde.autograde_preprocessors = [
 # Collecting trusts nothing a student wrote (course/doors/intake.py): `nbgrader collect`, Formgrader's Collect
 # and the grading service copy without following links, within caps, checking owners (CollectApp.check_owner).
 c.ExchangeFactory.collect = "course.doors.intake.SafeCollect"
+
+# Partial credit: each exercise's points split over the parts the student writes, in the order the
+# function computes them, adding up to its test cell's points; each part is judged on the student's
+# own values upstream of it (course/grader/parts.py). False grades every exercise all or nothing.
+c.PartialCredit.enabled = True
+c.PartialCredit.points = {
+    "compute_cost_with_regularization": {"L2_regularization_cost": 10},
+    "backward_propagation_with_regularization": {"dW3": 3, "dW2": 3, "dW1": 4},
+    "forward_propagation_with_dropout": {"A1": 5, "A2": 5},  # each layer's mask, then its scaling
+    "backward_propagation_with_dropout": {"dA2": 5, "dA1": 5},
+}

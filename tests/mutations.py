@@ -27,6 +27,7 @@ from course.build.package import assignment_package
 from course.build.sample_class import Edit, solution_blocks, submission
 from course.fanout.pool import WorkerPool
 from course.grader.job import GradingJob
+from course.grader.parts import configured_points
 from course.layout import ASSIGNMENT, notebook_path
 from public_tests import GRADED_FUNCTIONS
 from tests import COURSE_ROOT
@@ -48,6 +49,7 @@ class Mutant:
     exercise: str | None  # the graded function the edits break; None for a correct variant
     edits: tuple
     message: str = ""  # words the hint in the failure message must contain: the mistake, named
+    wrong: tuple = ()  # the parts of its exercise it gets wrong (course/grader/parts.py); () for all of them
 
 
 def every_layer(function, old, new):
@@ -58,8 +60,8 @@ def every_layer(function, old, new):
     )
 
 
-def mistake(name, function, message, *edits):
-    return Mutant(name, function, edits, message)
+def mistake(name, function, message, *edits, wrong=()):
+    return Mutant(name, function, edits, message, wrong)
 
 
 def correct(name, *edits):
@@ -166,12 +168,43 @@ CATALOGUE = [
         Edit(COST, "return cost", "return compute_cost(A3, Y)"),
     ),
     mistake("cost-hard-coded", COST, HARD_CODED, Edit(COST, "return cost", "return 1.7864859451590758")),
+    mistake(
+        "cost-only-W1", COST, "the L2 term has only W1", Edit(COST, SQUARED_WEIGHTS, "np.sum(np.square(W1))", block=0)
+    ),
+    mistake(
+        "cost-mean-in-place-of-1-over-m",
+        COST,
+        "averages the squares with np.mean instead of",
+        Edit(
+            COST,
+            "lambd / (2 * m) * squared_weights",
+            "lambd / 2 * (np.mean(np.square(W1)) + np.mean(np.square(W2)) + np.mean(np.square(W3)))",
+            block=0,
+        ),
+    ),
+    mistake(
+        "cost-mean-of-all-weights",
+        COST,
+        "divides by the number of weights",
+        Edit(
+            COST,
+            "lambd / (2 * m) * squared_weights",
+            "lambd / 2 * squared_weights / (W1.size + W2.size + W3.size)",
+            block=0,
+        ),
+    ),
     # Exercise 2: the gradients of the L2 cost
     mistake(
         "l2-gradient-no-1-over-m",
         L2_BACKWARD,
         "regularization term is missing the 1/m factor",
         *every_layer(L2_BACKWARD, "lambd / m * W{layer}", "lambd * W{layer}"),
+    ),
+    mistake(
+        "l2-gradient-data-term-no-1-over-m",
+        L2_BACKWARD,
+        "data term is missing the 1/m factor",
+        *every_layer(L2_BACKWARD, "1. / m * np.dot", "np.dot"),
     ),
     mistake(
         "l2-gradient-extra-half",
@@ -190,6 +223,7 @@ CATALOGUE = [
         L2_BACKWARD,
         "dW2 has no regularization term",
         *every_layer(L2_BACKWARD, " + lambd / m * W{layer}", "")[1:],
+        wrong=("dW2", "dW1"),
     ),
     mistake(
         "l2-gradient-wrong-sign",
@@ -235,6 +269,7 @@ CATALOGUE = [
         Edit(
             L2_BACKWARD, "np.sum(dZ2, axis=1, keepdims=True)\n", "np.sum(dZ2, axis=1, keepdims=True) + lambd / m * b2\n"
         ),
+        wrong=("dW2",),
     ),
     mistake(
         "l2-gradient-not-regularized",
@@ -253,6 +288,7 @@ CATALOGUE = [
         L2_BACKWARD,
         HARD_CODED,
         Edit(L2_BACKWARD, "1. / m * np.dot(dZ3, A2.T) + lambd / m * W3", PUBLIC_DW3, block=0),
+        wrong=("dW3",),
     ),
     # Exercise 3: dropout, forward
     mistake(
@@ -321,6 +357,7 @@ CATALOGUE = [
             "    A3 = sigmoid(Z3)\n    D3 = (np.random.rand(A3.shape[0], A3.shape[1]) < keep_prob).astype(int)\n"
             "    A3 = A3 * D3 / keep_prob\n",
         ),
+        wrong=("A2",),
     ),
     mistake(
         "dropout-on-the-input",
@@ -338,6 +375,7 @@ CATALOGUE = [
         DROPOUT_FORWARD,
         "mask A2 with D2",
         Edit(DROPOUT_FORWARD, "\n    " + MASK_AND_SCALE.replace("{layer}", "2"), "", block=1),
+        wrong=("A2",),
     ),
     mistake(
         "dropout-layer-1-mask-on-layer-2",
@@ -366,10 +404,25 @@ CATALOGUE = [
         *every_layer(DROPOUT_FORWARD, "A{layer}.shape[0], A{layer}.shape[1])", "1, A{layer}.shape[1])"),
     ),
     mistake(
+        "dropout-mask-repeated-over-units",
+        DROPOUT_FORWARD,
+        "one mask per example is shared by all units",
+        *every_layer(
+            DROPOUT_FORWARD, NEW_MASK, "np.repeat(np.random.rand(1, A{layer}.shape[1]), A{layer}.shape[0], axis=0)"
+        ),
+    ),
+    mistake(
+        "dropout-one-number-per-layer",
+        DROPOUT_FORWARD,
+        "one random number masks the whole layer",
+        *every_layer(DROPOUT_FORWARD, NEW_MASK, "np.random.rand(1)"),
+    ),
+    mistake(
         "dropout-reseeded-between-layers",
         DROPOUT_FORWARD,
         "np.random.seed is called inside the function",
         Edit(DROPOUT_FORWARD, "D2 = np.random.rand", "np.random.seed(1)\n    D2 = np.random.rand", block=1),
+        wrong=("A2",),
     ),
     mistake(
         "dropout-delegated-to-forward-propagation",
@@ -382,6 +435,7 @@ CATALOGUE = [
         DROPOUT_FORWARD,
         HARD_CODED,
         Edit(DROPOUT_FORWARD, "return A3, cache", f"return {PUBLIC_A3}, cache"),
+        wrong=("A2",),
     ),
     # Exercise 4: dropout, backward
     mistake(
@@ -395,6 +449,7 @@ CATALOGUE = [
         DROPOUT_BACKWARD,
         "dA1 is not masked with D1",
         Edit(DROPOUT_BACKWARD, GRADIENT_MASK_AND_SCALE.replace("{layer}", "1"), "pass", block=1),
+        wrong=("dA1",),
     ),
     mistake(
         "dropout-gradient-not-scaled",
@@ -479,6 +534,7 @@ CATALOGUE = [
         DROPOUT_BACKWARD,
         HARD_CODED,
         Edit(DROPOUT_BACKWARD, '"dA1": dA1,', f'"dA1": {PUBLIC_DA1},'),
+        wrong=("dA1",),
     ),
     # Correct, written differently
     correct(
@@ -608,6 +664,7 @@ class Outcome:
     points: dict
     message: str = ""
     problem: str = ""
+    parts: dict | None = None  # {exercise: {part: points}} where the parts' points are known
 
 
 def grade(catalogue=CATALOGUE, workers=2, cell_timeout=CELL_TIMEOUT) -> dict:
@@ -633,16 +690,43 @@ def failure_message(result, exercise) -> str:
 HINT = re.compile(r"^Hint: (.*)$", re.MULTILINE)
 
 
+def deserved_parts(mutant) -> dict:
+    """{exercise: {part: points}}: the entry loses the points of the parts it gets wrong, and only those."""
+    points = configured_points(COURSE_ROOT, dict.fromkeys(GRADED_FUNCTIONS, POINTS_PER_EXERCISE))
+    return {
+        exercise: {
+            part: 0 if exercise == mutant.exercise and (not mutant.wrong or part in mutant.wrong) else value
+            for part, value in parts.items()
+        }
+        for exercise, parts in points.items()
+    }
+
+
 def deserved(mutant) -> dict:
-    return {exercise: 0 if exercise == mutant.exercise else POINTS_PER_EXERCISE for exercise in GRADED_FUNCTIONS}
+    return {exercise: sum(parts.values()) for exercise, parts in deserved_parts(mutant).items()}
 
 
 def caught(mutant, outcome) -> bool:
-    """The entry's exercise lost its points and no other did."""
-    points = deserved(mutant)
-    return not outcome.problem and all(
-        outcome.points.get(exercise) == points[exercise] for exercise in GRADED_FUNCTIONS
-    )
+    """The entry's exercise lost exactly the points of its wrong parts, and no other exercise lost any."""
+    return not outcome.problem and not misses_points(mutant, outcome)
+
+
+def misses_points(mutant, outcome) -> list[str]:
+    """Every exercise, and where they are known every part, whose points differ from what the entry deserves."""
+    points, parts = deserved(mutant), deserved_parts(mutant)
+    found = [
+        f"{exercise} got {outcome.points.get(exercise, 0):g} points instead of {points[exercise]}"
+        for exercise in GRADED_FUNCTIONS
+        if outcome.points.get(exercise) != points[exercise]
+    ]
+    if outcome.parts is not None:
+        found += [
+            f"{exercise} part {part} got {outcome.parts[exercise].get(part, 0):g} points instead of {value}"
+            for exercise, by_part in parts.items()
+            for part, value in by_part.items()
+            if outcome.parts[exercise].get(part) != value
+        ]
+    return found
 
 
 def named(mutant, outcome) -> bool:
@@ -659,12 +743,7 @@ def misses(mutant, outcome) -> list[str]:
     """What grading got wrong about this entry; empty when it judged it exactly."""
     if outcome.problem:
         return [outcome.problem]
-    points = deserved(mutant)
-    found = [
-        f"{exercise} got {outcome.points.get(exercise, 0):g} points instead of {points[exercise]}"
-        for exercise in GRADED_FUNCTIONS
-        if outcome.points.get(exercise) != points[exercise]
-    ]
+    found = misses_points(mutant, outcome)
     if wrongly_named(mutant, outcome):
         found.append(f"named wrongly: the hint does not say {mutant.message!r}; the message is {outcome.message!r}")
     elif mutant.message and not named(mutant, outcome):

@@ -8,6 +8,7 @@ import nbformat
 import numpy as np
 from nbclient import NotebookClient
 
+from course.grader.judge import judged
 from course.layout import notebook_path
 from public_tests import GRADED_FUNCTIONS
 from tests import COURSE_ROOT
@@ -45,11 +46,14 @@ def errors(cell) -> list:
 
 
 def failed_test_cells(nb) -> dict:
-    """{grade_id: its errors as "ExceptionName: message" lines} of each grade cell that failed."""
+    """{grade_id: its errors as "ExceptionName: message" lines} of each grade cell that failed; for a
+    partly right exercise, the failure it prints instead (course.grader.judge.judged)."""
     found = {}
     for cell in nb.cells:
         if cell.metadata.get("nbgrader", {}).get("grade") and errors(cell):
             found[cell.metadata.nbgrader["grade_id"]] = "\n".join(f"{e.ename}: {e.evalue}" for e in errors(cell))
+        elif cell.metadata.get("nbgrader", {}).get("grade") and (failure := judged(cell)[0]):
+            found[cell.metadata.nbgrader["grade_id"]] = failure
     return found
 
 

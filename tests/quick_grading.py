@@ -25,6 +25,8 @@ import numpy as np
 
 from course.build.sample_class import grade_id
 from course.grader import hidden_tests
+from course.grader.judge import scored_parts
+from course.grader.parts import configured_points
 from course.layout import ASSIGNMENT, assignment_dir, course_modules, notebook_path
 from public_tests import GRADED_FUNCTIONS
 from tests import COURSE_ROOT, mutations
@@ -64,18 +66,20 @@ def _test_cells():
     }
 
 
-def _failure(code, namespace) -> str:
-    """The error that stops `code`, as "<name>: <message>"; empty when it runs to its end."""
+def _failure(code, namespace):
+    """The error that stops `code`; None when it runs to its end."""
     try:
         exec(code, copy.copy(namespace))
     except Exception as error:
-        return f"{type(error).__name__}: {error}"
-    return ""
+        return error
+    return None
 
 
-def judge(submission: bytes, cells, handin, namespace, plans: Path, verdicts=None) -> dict:
-    """{exercise: the error its test cell ends with, or ""} for one submitted notebook, judged with
-    the helper module handin, the names the notebook's imports give and the planned calls in `plans`.
+def judge(submission: bytes, cells, handin, namespace, plans: Path, verdicts=None, points=None) -> dict:
+    """{exercise: (the error its test cell ends with as "<name>: <message>", or ""; its parts as
+    course.grader.judge.scored_parts gives them, or None)} for one submitted notebook, judged with the helper
+    module handin, the names the notebook's imports give, the planned calls in `plans` and the parts'
+    `points` ({exercise: {part: points}}, none for all or nothing).
     verdicts, when given, keeps each verdict by what it depends on: the exercise and the graded cells
     its function's cell names (its own and any other graded function it calls). The judges are
     seeded, so an exercise whose code is the same as in an earlier submission gets the same verdict,
@@ -97,8 +101,11 @@ def judge(submission: bytes, cells, handin, namespace, plans: Path, verdicts=Non
         with tempfile.TemporaryDirectory(prefix="quick-grading-") as folder, _autograding(handin, Path(folder), plans):
             _failure(code, {**namespace, "hidden_tests": handin.hidden_tests})  # the kernel's run, recorded
             calls = handin.read_records(handin.RECORDS).get(0, [])  # outside IPython every call is in "cell" 0
-        replays = handin.replays(calls, [exercise])
-        messages[exercise] = _failure(code, {**namespace, **replays, "hidden_tests": hidden_tests.judge})
+        verdict = _failure(code, {**namespace, **handin.replays(calls, [exercise]), "hidden_tests": hidden_tests.judge})
+        parts = None
+        if verdict is not None and points and not isinstance(verdict, handin.JudgingError):
+            parts = scored_parts(exercise, verdict, handin.replays(calls, [exercise])[exercise], points[exercise])
+        messages[exercise] = (f"{type(verdict).__name__}: {verdict}" if verdict else "", parts)
         if verdicts is not None:
             verdicts[key] = messages[exercise]
     return messages
@@ -113,20 +120,30 @@ def grade(catalogue=mutations.CATALOGUE, assignment: str = ASSIGNMENT) -> dict:
         import reg_utils
         import testCases
 
-        return _grade(catalogue, handin, _namespace(reg_utils, testCases, public_tests))
+        points = configured_points(COURSE_ROOT, dict.fromkeys(GRADED_FUNCTIONS, POINTS_PER_EXERCISE))
+        return _grade(catalogue, handin, _namespace(reg_utils, testCases, public_tests), points)
 
 
-def _grade(catalogue, handin, namespace) -> dict:
+def _grade(catalogue, handin, namespace, points) -> dict:
     cells = _test_cells()
     by_name = {mutant.name: mutant for mutant in catalogue}
     outcomes, verdicts = {}, {}
     with tempfile.TemporaryDirectory(prefix="quick-grading-plans-") as plans:
         hidden_tests.write_plans(Path(plans))  # the same planned calls for every submission, written once
         for name, submission in mutations.submissions(catalogue).items():
-            messages = judge(submission, cells, handin, namespace, Path(plans), verdicts)
-            points = {exercise: 0 if message else POINTS_PER_EXERCISE for exercise, message in messages.items()}
+            judged = judge(submission, cells, handin, namespace, Path(plans), verdicts, points)
+            earned = {
+                exercise: {part.part: part.points for part in parts}
+                if parts
+                else {part: 0 if message else value for part, value in points[exercise].items()}
+                for exercise, (message, parts) in judged.items()
+            }
             exercise = by_name[name].exercise
-            outcomes[name] = mutations.Outcome(points, messages[exercise] if exercise else "")
+            outcomes[name] = mutations.Outcome(
+                {exercise: sum(by_part.values()) for exercise, by_part in earned.items()},
+                judged[exercise][0] if exercise else "",
+                parts=earned,
+            )
     return outcomes
 
 

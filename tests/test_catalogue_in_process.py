@@ -4,6 +4,7 @@ The Chinese edition is judged too: the same points, and each message the Chinese
 
 import pytest
 
+from course.grader.parts import PARTS
 from course.layout import EDITIONS
 from tests import mutations, quick_grading
 from tests.translated import translated_error
@@ -21,6 +22,11 @@ def test_judged_exactly(outcomes, mutant):
     assert mutations.misses(mutant, outcomes[mutant.name]) == []
 
 
+def test_the_parts_a_mistake_gets_wrong_are_parts_of_its_exercise():
+    for mutant in mutations.CATALOGUE:
+        assert set(mutant.wrong) <= set(PARTS.get(mutant.exercise, ())), mutant.name
+
+
 def test_the_score_is_clean(outcomes):
     lines, clean = mutations.report(outcomes)
     assert clean, lines
@@ -34,6 +40,6 @@ def chinese_outcomes():
 @pytest.mark.parametrize("mutant", mutations.CATALOGUE, ids=lambda mutant: mutant.name)
 def test_judged_the_same_on_the_chinese_edition_with_the_message_in_chinese(outcomes, chinese_outcomes, mutant):
     english, chinese = outcomes[mutant.name], chinese_outcomes[mutant.name]
-    assert chinese.points == english.points
+    assert chinese.points == english.points and chinese.parts == english.parts
     assert chinese.message == translated_error(english.message, CHINESE.language)
     assert bool(mutant.message) <= ("\n提示：" in chinese.message)  # a named mistake has its hint, in Chinese

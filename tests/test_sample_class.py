@@ -13,7 +13,7 @@ from course.build.sample_class import CHINESE_EDITION, STUDENTS, TWINS, build_sa
 from course.layout import notebook_path
 from public_tests import GRADED_FUNCTIONS
 from tests import COURSE_ROOT
-from tests.sample_grades import EXPECTED_POINTS
+from tests.sample_grades import EXPECTED_POINTS, POINTS_PER_EXERCISE
 
 CORRECT_ALL_ALONG = ("full-marks", "deleted-test-cell")
 
@@ -48,7 +48,7 @@ def test_full_marks_is_the_source_without_its_markers():
 def test_only_the_exercises_that_lose_points_differ_from_the_solution(student):
     correct = solution_code("full-marks")
     changed = {name for name, code in solution_code(student).items() if code != correct[name]}
-    assert changed == {name for name, points in EXPECTED_POINTS[student].items() if points == 0}
+    assert changed == {name for name, points in EXPECTED_POINTS[student].items() if points < POINTS_PER_EXERCISE}
 
 
 def test_deleted_test_cell_lacks_only_that_cell():
@@ -75,14 +75,14 @@ def test_expected_points_sum_to_the_brief():
         "untouched": 0,
         "half-missing-in-cost": 30,
         "regularized-biases": 30,
-        "unscaled-dropout": 30,
+        "unscaled-dropout": 35,  # layer 1 of the dropout forward pass is right: 5 of its 10
         "mask-on-activations": 30,
         "raises-in-function": 30,
         "infinite-loop": 30,
         "not-json": None,
         "deleted-test-cell": 40,
         "full-marks-zh": 40,
-        "unscaled-dropout-zh": 30,
+        "unscaled-dropout-zh": 35,
     }
 
 

@@ -1,6 +1,7 @@
 """One submission through the grading unit: what travels in the package, bad files, no sandbox.
 Stuck, dying and hostile kernels are in test_sandbox.py."""
 
+import dataclasses
 import functools
 
 import nbformat
@@ -58,6 +59,16 @@ def test_without_the_sandbox_a_submission_is_graded_the_same(package):
     assert {score.grade_id: score.points for score in result.scores} == {
         f"test_{exercise}": points for exercise, points in EXPECTED_POINTS["unscaled-dropout"].items()
     }
+    page = result.feedback.decode()
+    assert "Points by part: 5 of 10." in page and "A1: 5 of 5, right." in page and "A2: 0 of 5, wrong: " in page
+
+
+def test_all_or_nothing_gives_a_partly_right_exercise_nothing(package):
+    data = notebook_path(COURSE_ROOT, "submitted", "unscaled-dropout").read_bytes()
+    result = grade_submission(job("unscaled-dropout", data, dataclasses.replace(package, parts={}), sandbox=False))
+    points = {score.grade_id: score.points for score in result.scores}
+    assert points["test_forward_propagation_with_dropout"] == 0 and sum(points.values()) == 30
+    assert "Points by part" not in result.feedback.decode()
 
 
 TRAINING_AND_PLOTS = ("train_baseline", "plot_baseline", "train_l2", "plot_l2", "train_dropout", "plot_dropout")

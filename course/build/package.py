@@ -7,6 +7,7 @@ import nbformat
 
 from course.build.release import build_release
 from course.grader.job import AssignmentPackage
+from course.grader.parts import configured_points
 from course.layout import ASSIGNMENT, EDITIONS, NOTEBOOK, assignment_dir, copy_course
 
 SKIP_TAG = "skip-at-grading"  # on the instructor's locked cells that only train or plot: no score depends on them
@@ -21,7 +22,7 @@ def assignment_packages(root: Path) -> dict[str, AssignmentPackage]:
 
 def assignment_package(root: Path, assignment: str = ASSIGNMENT, gradebook: bytes = b"") -> AssignmentPackage:
     """The released helper files (not the notebook), a template gradebook (made when not given), and
-    the grade_ids of the released notebook's locked cells that grading skips."""
+    the grade_ids of the released notebook's locked cells that grading skips, and the parts' points."""
     release_dir = assignment_dir(root, "release", assignment=assignment)
     files = {
         str(path.relative_to(release_dir)): path.read_bytes()
@@ -34,10 +35,15 @@ def assignment_package(root: Path, assignment: str = ASSIGNMENT, gradebook: byte
         for cell in release_nb.cells
         if SKIP_TAG in cell.metadata.get("tags", []) and cell.metadata.get("nbgrader", {}).get("locked")
     )
+    test_points = {
+        cell.metadata.nbgrader["grade_id"].removeprefix("test_"): cell.metadata.nbgrader["points"]
+        for cell in release_nb.cells
+        if cell.metadata.get("nbgrader", {}).get("grade")
+    }
     if not gradebook:
         with tempfile.TemporaryDirectory(prefix="course-template-") as scratch:
             gradebook = template_gradebook(root, Path(scratch)).read_bytes()
-    return AssignmentPackage(assignment, files, gradebook, skipped)
+    return AssignmentPackage(assignment, files, gradebook, skipped, configured_points(root, test_points))
 
 
 def template_gradebook(root: Path, scratch: Path) -> Path:

@@ -71,12 +71,10 @@ STUDENTS = {
         )
         for layer in (3, 2, 1)
     ],
-    "unscaled-dropout": in_each_block(
-        "forward_propagation_with_dropout",
-        "A{layer} = A{layer} * D{layer}\n    A{layer} = A{layer} / keep_prob",
-        "A{layer} = A{layer} * D{layer}",
-        layers=(1, 2),
-    ),
+    # Right in layer 1, forgets to scale layer 2: partial credit, the points of layer 1.
+    "unscaled-dropout": [
+        Edit("forward_propagation_with_dropout", "A2 = A2 * D2\n    A2 = A2 / keep_prob", "A2 = A2 * D2", block=1),
+    ],
     "mask-on-activations": in_each_block(
         "backward_propagation_with_dropout",
         "dA{layer} = dA{layer} * D{layer}\n    dA{layer} = dA{layer} / keep_prob",

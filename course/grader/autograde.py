@@ -35,7 +35,7 @@ from traitlets.config import Config
 from course.grader.execute import GuardedExecute
 from course.grader.feedback import render_feedback
 from course.grader.job import CellScore, GradingJob, GradingResult, Status, sha256
-from course.grader.judge import judge_test_cells
+from course.grader.judge import judge_test_cells, judged
 from course.grader.kernels import Kernel, close, kernel_for
 from course.grader.sandbox import unavailable_because
 from course.i18n.catalogue import N_
@@ -112,7 +112,7 @@ def _grade_in(kernel: Kernel, nb: NotebookNode, job: GradingJob, result: Grading
     if execute.stopped:
         result.status = Status.KILLED
         result.problems.append(f"{execute.stopped}; the test cells left were scored 0")
-    nb = judge_test_cells(nb, kernel.helpers, kernel.workdir)
+    nb = judge_test_cells(nb, kernel.helpers, kernel.workdir, job.package.parts)
     nb, _ = _run(TIDY, config, nb, resources)
     return _without_scratch_paths(nb, kernel.workdir)
 
@@ -142,9 +142,9 @@ def _run(steps, config, nb, resources):
 
 
 def _first_failure(cell) -> str:
+    if failure := judged(cell)[0]:
+        return failure.strip()
     for output in cell.get("outputs", []):
-        if output.output_type == "error":
-            return f"{output.ename}: {output.evalue}".strip()
         if output.output_type == "stream" and output.name == "stderr":
             return "wrote to stderr: " + output.text.strip().splitlines()[0] if output.text.strip() else "stderr"
     return ""

@@ -1,6 +1,7 @@
 """The plain data that travels between the grading run and its workers (local or on a cluster)."""
 
 import hashlib
+import json
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
@@ -26,13 +27,15 @@ class AssignmentPackage:
     files: released helper files by relative path (reg_utils.py, datasets/data.mat, ...);
     gradebook: an SQLite gradebook holding the assignment's source cells;
     skipped_at_grading: grade_ids of the locked cells that only train or plot, read from the release
-    (never from the submission: a student cannot untag a training cell, nor tag a test cell away).
+    (never from the submission: a student cannot untag a training cell, nor tag a test cell away);
+    parts: {exercise: {part: points}} from the course's config for partial credit, {} for all or nothing.
     """
 
     assignment: str
     files: dict
     gradebook: bytes
     skipped_at_grading: tuple = ()
+    parts: dict = field(default_factory=dict)
 
     @property
     def language(self) -> str:
@@ -42,6 +45,7 @@ class AssignmentPackage:
     def digest(self) -> str:
         """Tells two packages apart, even as copies unpickled in a worker."""
         digest = hashlib.sha256(self.assignment.encode() + b"\0" + self.gradebook)
+        digest.update(json.dumps(self.parts).encode())
         for name, data in sorted(self.files.items()):
             digest.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
         return digest.hexdigest()

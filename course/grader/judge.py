@@ -11,11 +11,18 @@ kernel's errors in the cell: an error output when the test fails, none when it p
 which is what nbgrader scores. A test that made calls the kernel never recorded fails:
 its verdict cannot be known. A test cell stopped by the timeout, or whose function's cell
 could not be compiled, says so in words.
+
+With partial credit (course/grader/parts.py), a failed test is followed by the list of its exercise's parts,
+each with its points and, when wrong, why. A partly right exercise keeps no error output: its failure
+and that list are printed, and the cell's result is the points earned, which nbgrader's determine_grade
+reads as the cell's partial score. Only the judge gives a test cell a result: any the kernel left (a
+student's function can call sys.displayhook) is dropped.
 """
 
 import contextlib
 import io
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import nbformat
@@ -24,15 +31,22 @@ from nbgrader import utils as nbgrader_utils
 
 from course.grader import hidden_tests
 from course.grader.execute import TIMEOUT
+from course.grader.parts import Mark, judge_parts
+from course.i18n.catalogue import N_
 from course.layout import course_modules
 
 # What a solution cell that could not even be compiled shows: its function was never defined.
 COMPILE_ERRORS = ("SyntaxError", "IndentationError", "TabError")
+# The lines of the list of parts (course/record/report.py reads which parts are wrong from it).
+PARTS_HEADER = N_("Points by part: {points} of {max_points}.")
+RIGHT_PART = N_("{part}: {points} of {max_points}, right.")
+WRONG_PART = N_("{part}: {points} of {max_points}, wrong: {reason}")
 
 
-def judge_test_cells(nb: NotebookNode, helpers: Path, workdir: Path) -> NotebookNode:
+def judge_test_cells(nb: NotebookNode, helpers: Path, workdir: Path, points: dict | None = None) -> NotebookNode:
     """Rerun every grade cell of the executed notebook `nb` in this process against the records the
-    kernel left in its folder `workdir`, with the helpers from the trusted folder `helpers`."""
+    kernel left in its folder `workdir`, with the helpers from the trusted folder `helpers`.
+    points: {exercise: {part: points}} for partial credit; none grades each test all or nothing."""
     with course_modules(helpers):
         import handin
         import public_tests
@@ -47,15 +61,81 @@ def judge_test_cells(nb: NotebookNode, helpers: Path, workdir: Path) -> Notebook
         for cell in nb.cells:
             if not (nbgrader_utils.is_grade(cell) and cell.cell_type == "code"):
                 continue
+            cell.outputs = [output for output in cell.outputs if output.output_type != "execute_result"]
             if any(output.get("ename") == TIMEOUT for output in cell.outputs):
                 cell.outputs = [output for output in cell.outputs if output.get("ename") == TIMEOUT]
                 continue  # the test never finished in the kernel: it fails as it is
-            replays = handin.replays(by_cell.get(cell.get("execution_count") or -1, []), public_tests.GRADED_FUNCTIONS)
-            verdict = _run_test_cell(cell, {**namespace, **replays})
-            if verdict is not None and (not_run := _definition_not_run(nb, _tested_function(cell))):
+            records = by_cell.get(cell.get("execution_count") or -1, [])
+            verdict = _run_test_cell(cell, {**namespace, **handin.replays(records, public_tests.GRADED_FUNCTIONS)})
+            function = _tested_function(cell)
+            if verdict is not None and (not_run := _definition_not_run(nb, function)):
                 verdict = not_run
             _apply(cell, verdict, handin.JudgingError)
+            if verdict is not None and points and not isinstance(verdict, (handin.JudgingError, NotRun)):
+                parts = scored_parts(function, verdict, handin.replays(records, [function])[function], points[function])
+                if parts is not None:
+                    _apply_parts(cell, verdict, parts)
     return nb
+
+
+def scored_parts(function: str, verdict: Exception, replay, points: dict):
+    """The parts of a failed test's exercise, judged on the kernel's calls (replay); None when they
+    cannot be judged (a call the kernel did not make). A test that failed with every part right failed
+    on something no part covers: then no part is credited."""
+    import handin
+    from translation import _
+
+    try:
+        parts = judge_parts(function, replay, points)
+    except handin.JudgingError:
+        return None
+    if all(part.mark is Mark.RIGHT for part in parts):
+        reason = _("the test failed on something no part covers, so no part is credited.")
+        parts = [replace(part, mark=Mark.WRONG, points=0, reason=reason) for part in parts]
+    return parts
+
+
+def part_lines(parts) -> str:
+    """The list of an exercise's parts with their points, as the student reads it (translated)."""
+    from translation import _
+
+    earned, total = sum(part.points for part in parts), sum(part.max_points for part in parts)
+    lines = [_(PARTS_HEADER).format(points=f"{earned:g}", max_points=f"{total:g}")]
+    for part in parts:
+        values = {"part": part.part, "points": f"{part.points:g}", "max_points": f"{part.max_points:g}"}
+        if part.mark is Mark.RIGHT:
+            lines.append(_(RIGHT_PART).format(**values))
+        else:
+            lines.append(_(WRONG_PART).format(reason=part.reason, **values))
+    return "\n".join(lines) + "\n"
+
+
+def _apply_parts(cell, verdict, parts):
+    """After _apply: list the parts; a partly right exercise's failure is printed instead of raised,
+    and the cell's result is its points."""
+    listing = nbformat.v4.new_output("stream", name="stdout", text=part_lines(parts))
+    earned = sum(part.points for part in parts)
+    if not earned:
+        cell.outputs.append(listing)
+        return
+    failure = nbformat.v4.new_output("stream", name="stdout", text=f"{type(verdict).__name__}: {verdict}\n")
+    cell.outputs = [output for output in cell.outputs if output.output_type != "error"]
+    result = nbformat.v4.new_output("execute_result", data={"text/plain": f"{earned:g}"})
+    result.execution_count = cell.get("execution_count")
+    cell.outputs += [failure, listing, result]
+
+
+def judged(cell) -> tuple[str, str]:
+    """(the failure, the list of parts) a judged grade cell shows: "ExceptionName: message" of its error,
+    or of a partly right exercise the text printed before the list; "" for what it does not show."""
+    outputs = cell.get("outputs", [])
+    if len(outputs) >= 3 and outputs[-1].output_type == "execute_result":
+        return outputs[-3].text.removesuffix("\n"), outputs[-2].text
+    errors = [output for output in outputs if output.output_type == "error"]
+    if not errors:
+        return "", ""
+    listing = outputs[-1].text if outputs[-1].output_type == "stream" else ""
+    return f"{errors[0].ename}: {errors[0].evalue}", listing
 
 
 class NotRun(Exception):

@@ -31,7 +31,9 @@ from matplotlib.figure import Figure
 from nbgrader import utils
 from nbgrader.api import Gradebook, MissingEntry
 
-from course.i18n.catalogue import translations
+from course.grader.judge import WRONG_PART, judged
+from course.grader.parts import configured_points
+from course.i18n.catalogue import SOURCE_LANGUAGE, translations
 from course.layout import (
     ASSIGNMENT,
     EDITIONS,
@@ -49,6 +51,7 @@ from course.service import journal
 
 HINT = "Hint: {hint}"  # the message public_tests.py puts a hint in
 NUMBER = re.compile(r"(?<![\w.])[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?(?!\w)", re.IGNORECASE)
+FAILURE_COLUMNS = ["exercise", "wrong parts", "failure", "count", "students"]
 PNG_OPTIONS = {"dpi": 100, "metadata": {"Software": None}}  # no version stamp: re-runs give the same bytes
 
 
@@ -64,11 +67,12 @@ class Failure:
     exercise: str
     first_line: str  # "AssertionError: <function>: ..."
     hint: str | None  # "Hint: ..." when the test gave one
+    parts: tuple = ()  # the parts of the exercise it got wrong, with partial credit
 
     @property
     def key(self):
-        """Same exercise and same mistake; numbers never split a group."""
-        return self.exercise, NUMBER.sub("#", self.hint or self.first_line)
+        """Same exercise, same wrong parts and same mistake; numbers never split a group."""
+        return self.exercise, self.parts, NUMBER.sub("#", self.hint or self.first_line)
 
 
 @dataclass
@@ -113,20 +117,38 @@ def notebook_order(root: Path) -> list[str]:
     ]
 
 
-def failures_in(path: Path, exercises) -> list[Failure]:
-    """The error of each failing test cell: its first line and its Hint line."""
+def failures_in(path: Path, exercises, parts=None, language: str = SOURCE_LANGUAGE) -> list[Failure]:
+    """The error of each failing test cell, or the failure a partly right one printed: its first line, its
+    Hint line and, from the list of parts (in the edition's `language`), the parts of `parts`
+    ({exercise: {part: points}}) it got wrong."""
     labels = {ex.grade_id: ex.label for ex in exercises}
     found = []
     for cell in nbformat.read(path, as_version=4).cells:
         if not utils.is_grade(cell) or cell.metadata.nbgrader["grade_id"] not in labels:
             continue
-        for output in cell.get("outputs", []):
-            if output.output_type == "error":
-                lines = str(output.evalue).splitlines()
-                first = f"{output.ename}: {lines[0]}" if lines else output.ename
-                hint = next((line.strip() for line in lines if line.startswith(_hint_prefixes())), None)
-                found.append(Failure(labels[cell.metadata.nbgrader["grade_id"]], first, hint))
+        label = labels[cell.metadata.nbgrader["grade_id"]]
+        failure, listing = judged(cell)
+        errors = [
+            f"{output.ename}: {output.evalue}" for output in cell.get("outputs", []) if output.output_type == "error"
+        ]
+        wrong = tuple(
+            part
+            for part, points in (parts or {}).get(label, {}).items()
+            if _wrong_part_line(part, points, language) in listing
+        )
+        for text in errors or [failure] * bool(failure):
+            name, _separator, message = text.partition(": ")
+            lines = message.splitlines()
+            first = f"{name}: {lines[0]}" if lines else name
+            hint = next((line.strip() for line in lines if line.startswith(_hint_prefixes())), None)
+            found.append(Failure(label, first, hint, wrong))
     return found
+
+
+def _wrong_part_line(part: str, points: float, language: str) -> str:
+    """How the list of parts starts the line of a wrong part, in `language`."""
+    line = translations(language).gettext(WRONG_PART).format(part=part, points="0", max_points=f"{points:g}", reason="")
+    return "\n" + line
 
 
 @cache
@@ -187,7 +209,8 @@ def _result(root: Path, student: str, assignment: str, scores, exercises, attent
     if not result.graded:
         result.status = f"not graded: {kinds}"
     elif path.exists():
-        result.failures = failures_in(path, exercises)
+        parts = configured_points(root, {ex.label: ex.max_score for ex in exercises})
+        result.failures = failures_in(path, exercises, parts, result.language)
         status = f"{len(result.passed(exercises))}/{len(exercises)} passed"
         if penalty:
             status += f", late penalty {points_text(penalty)}"
@@ -320,6 +343,7 @@ def write_html(folder: Path, exercises, results, refused=()) -> Path:
     failures = [
         (
             _breakable(f.exercise),
+            html.escape(", ".join(f.parts)),
             html.escape(NUMBER.sub("#", f.first_line)) + (f"<br><i>{html.escape(f.hint)}</i>" if f.hint else ""),
             len(students),
             html.escape(", ".join(students)),
@@ -380,8 +404,9 @@ img {{ max-width: 100%; height: auto; }}
 <h2>Pass rate per exercise</h2>
 <p><img src="pass_rate.png" alt="share of students with full points per exercise"></p>
 <h2>Most frequent failures</h2>
-<p>First line of each failing test's error (numbers shown as #), grouped by its hint where the test gave one.</p>
-{_table(["exercise", "failure", "count", "students"], failures) if failures else "<p>No test failed.</p>"}
+<p>First line of each failing test's error (numbers shown as #), grouped by the parts it got wrong and by its
+hint where the test gave one.</p>
+{_table(FAILURE_COLUMNS, failures) if failures else "<p>No test failed.</p>"}
 <h2>Students</h2>
 {_table(student_columns, students)}</body>
 </html>

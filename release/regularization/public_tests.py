@@ -27,7 +27,7 @@ import types
 
 import numpy as np
 
-from handin import JudgingError, recorded
+from handin import JudgingError, play_hidden_cases, recorded
 from reg_utils import backward_propagation, compute_cost, forward_propagation, relu, sigmoid
 from testCases import (
     DROPOUT_BACKWARD_KEEP_PROB,
@@ -87,6 +87,10 @@ SHARED_BY_EXAMPLES_HINT = _(
 )
 SHARED_BY_UNITS_HINT = _(
     "one mask per example is shared by all units; every unit needs its own mask: "
+    "np.random.rand(A.shape[0], A.shape[1])."
+)
+ONE_NUMBER_HINT = _(
+    "one random number masks the whole layer; every unit of every example needs its own: "
     "np.random.rand(A.shape[0], A.shape[1])."
 )
 # Hints for numpy's "operands could not be broadcast" inside the student's function.
@@ -386,6 +390,21 @@ def _cost_hint(cost, expected, A3, Y, parameters, ignored):
             )
             for layer, square in zip((1, 2, 3), squares)
         ),
+        *(
+            (
+                square / total,
+                _("the L2 term has only W{layer}; it adds up the squares of W1, W2 and W3.").format(layer=layer),
+            )
+            for layer, square in zip((1, 2, 3), squares)
+        ),
+        (
+            m * sum(np.mean(W**2) for W in weights) / total,
+            _("the L2 term averages the squares with np.mean instead of multiplying their sum by lambd/(2m)."),
+        ),
+        (
+            m / sum(W.size for W in weights),
+            _("the L2 term divides by the number of weights; it divides by m, the number of examples: lambd/(2m)."),
+        ),
     ]
     return _known_mistake((cost - cross_entropy) / penalty, known) or ignored()
 
@@ -462,11 +481,16 @@ def _bias_hint(name, got, plain, b):
 
 
 def _l2_term_hint(name, got, expected, plain, W, m):
-    """Name the mistake in dW's regularization term, the part of dW beyond the plain gradient."""
+    """Name the mistake in dW's regularization term, the part of dW beyond the plain gradient, or in its
+    data term, the plain gradient itself."""
     if not isinstance(got, np.ndarray) or got.shape != plain.shape:
         return None
     term, wanted = got - plain, np.asarray(expected, dtype=float) - plain
     layer = name[-1]
+    if m != 1 and np.any(plain != 0) and np.allclose(got - wanted, m * plain, rtol=RATIO_RTOL, atol=ATOL):
+        return _(
+            "{name}'s data term is missing the 1/m factor: the gradient of the cross-entropy is divided by m too."
+        ).format(name=name)
     if np.allclose(term, wanted * W, rtol=RATIO_RTOL, atol=ATOL):
         return _(
             "{name}'s regularization term uses W{layer} squared; the derivative of (lambd/(2m)) W**2 "
@@ -564,7 +588,13 @@ def _check_dropout_layer(function, layer, values, keep_prob, ignored):
     """D is a 0/1 mask of A's shape and A = relu(Z) * D / keep_prob; name the mistake when it is not."""
     D, A, Z = (values[f"{name}{layer}"] for name in "DAZ")
     if D.shape != A.shape:
-        shared = {(A.shape[0], 1): SHARED_BY_EXAMPLES_HINT, (1, A.shape[1]): SHARED_BY_UNITS_HINT}
+        shared = {
+            (A.shape[0], 1): SHARED_BY_EXAMPLES_HINT,
+            (1, A.shape[1]): SHARED_BY_UNITS_HINT,
+            (): ONE_NUMBER_HINT,
+            (1,): ONE_NUMBER_HINT,
+            (1, 1): ONE_NUMBER_HINT,
+        }
         _fail(
             function,
             _("D{layer} has shape {shape}; it should have the shape of A{layer}, {expected_shape}.").format(
@@ -622,6 +652,8 @@ def _check_masks_follow_the_seed(function, target, X, parameters, keep_prob, see
     normal = [np.random.randn(*shape) for shape in shapes]
     np.random.seed(seed)
     per_unit = [np.random.rand(shape[0], 1) for shape in shapes]
+    np.random.seed(seed)
+    per_example = [np.random.rand(1, shape[1]) for shape in shapes]
     for layer in (1, 2):
         D, drawn = values[f"D{layer}"], uniform[layer - 1]
         if np.array_equal(D, drawn < keep_prob):
@@ -637,6 +669,8 @@ def _check_masks_follow_the_seed(function, target, X, parameters, keep_prob, see
             )
         elif np.array_equal(D, np.broadcast_to(per_unit[layer - 1] < keep_prob, D.shape)):
             hint = SHARED_BY_EXAMPLES_HINT
+        elif np.array_equal(D, np.broadcast_to(per_example[layer - 1] < keep_prob, D.shape)):
+            hint = SHARED_BY_UNITS_HINT
         elif _same_mask_on_every_call(target, X, parameters, keep_prob, layer):
             hint = _(
                 "D{layer} is the same on every call, so np.random.seed is called inside the function; "
@@ -711,6 +745,12 @@ def check_dropout_statistics(target, keep_prob):
         if D.shape != A.shape or (D == D[:, :1]).all():
             _fail(
                 function, _("every example gets the same mask D{layer}.").format(layer=layer), SHARED_BY_EXAMPLES_HINT
+            )
+        if (D == D[:1, :]).all():
+            _fail(
+                function,
+                _("all units of an example get the same mask D{layer}.").format(layer=layer),
+                SHARED_BY_UNITS_HINT,
             )
         scale = np.mean(A) / np.mean(relu(Z))
         if abs(scale - 1) > 0.02:
@@ -809,6 +849,7 @@ def _report_pass():
 
 def compute_cost_with_regularization_test(target):
     __tracebackhide__ = True
+    play_hidden_cases("compute_cost_with_regularization", target)
     A3, Y, parameters = compute_cost_with_regularization_test_case()
     check_cost(target, A3, Y, parameters, lambd=0.1, expected=PUBLIC_EXPECTED["cost"])
     _report_pass()
@@ -816,6 +857,7 @@ def compute_cost_with_regularization_test(target):
 
 def backward_propagation_with_regularization_test(target):
     __tracebackhide__ = True
+    play_hidden_cases("backward_propagation_with_regularization", target)
     X, Y, cache = backward_propagation_with_regularization_test_case()
     expected = {name: PUBLIC_EXPECTED[name] for name in ("dW1", "dW2", "dW3")}
     check_regularized_gradients(target, X, Y, cache, lambd=0.7, expected=expected)
@@ -824,6 +866,7 @@ def backward_propagation_with_regularization_test(target):
 
 def forward_propagation_with_dropout_test(target):
     __tracebackhide__ = True
+    play_hidden_cases("forward_propagation_with_dropout", target)
     X, parameters = forward_propagation_with_dropout_test_case()
     check_dropout_forward(target, X, parameters, keep_prob=0.7, seed=1, expected_A3=PUBLIC_EXPECTED["A3"])
     for keep_prob in (0.7, 1.0):
@@ -833,6 +876,7 @@ def forward_propagation_with_dropout_test(target):
 
 def backward_propagation_with_dropout_test(target):
     __tracebackhide__ = True
+    play_hidden_cases("backward_propagation_with_dropout", target)
     X, Y, cache = backward_propagation_with_dropout_test_case()
     expected = {name: PUBLIC_EXPECTED[name] for name in ("dA1", "dA2")}
     check_dropout_backward(target, X, Y, cache, DROPOUT_BACKWARD_KEEP_PROB, expected)
