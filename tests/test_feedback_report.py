@@ -346,7 +346,7 @@ def test_real_autograde_output(tmp_path):
     solution = cell_by_id(nbformat.read(SOURCE_NOTEBOOK, as_version=4), "forward_propagation_with_dropout")
     cell_by_id(submission, "forward_propagation_with_dropout").source = re.sub(
         r" *### (BEGIN|END) SOLUTION\n", "", solution.source
-    ).replace("A1 = A1 / keep_prob", "pass")  # the classic mistake; the other three stay stubs
+    ).replace("A1 = A1 / keep_prob", "pass")  # the classic mistake, in layer 1 only; the other three stay stubs
     folder = assignment_dir(tmp_path, "submitted", "zoe")
     folder.mkdir(parents=True)
     nbformat.write(submission, folder / f"{NOTEBOOK}.ipynb")
@@ -354,14 +354,15 @@ def test_real_autograde_output(tmp_path):
         [sys.executable, "-m", "nbgrader", "autograde", ASSIGNMENT, "--create", "--quiet"], cwd=tmp_path, check=True
     )
 
+    # layer 2 is right given the student's own A1: its part's 5 points (partial credit)
     assert summary_text(*collect(tmp_path)).splitlines()[1].split() == [
         "zoe",
         "en",
         "0",
         "0",
+        "5",
         "0",
-        "0",
-        "0/40",
+        "5/40",
         "0/4",
         "passed",
     ]

@@ -19,7 +19,6 @@ cells in the autograded notebooks.
 """
 
 import csv
-import html
 import re
 from dataclasses import dataclass, field
 from functools import cache
@@ -27,6 +26,8 @@ from pathlib import Path
 
 import matplotlib.style
 import nbformat
+from jinja2 import Environment, FileSystemLoader
+from markupsafe import Markup
 from matplotlib.figure import Figure
 from nbgrader import utils
 from nbgrader.api import Gradebook, MissingEntry
@@ -52,6 +53,7 @@ from course.service import journal
 HINT = "Hint: {hint}"  # the message public_tests.py puts a hint in
 NUMBER = re.compile(r"(?<![\w.])[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?(?!\w)", re.IGNORECASE)
 FAILURE_COLUMNS = ["exercise", "wrong parts", "failure", "count", "students"]
+TEMPLATES = Path(__file__).resolve().parent / "templates"
 PNG_OPTIONS = {"dpi": 100, "metadata": {"Software": None}}  # no version stamp: re-runs give the same bytes
 
 
@@ -292,46 +294,27 @@ def plot_pass_rate(path: Path, exercises, results) -> Path:
         return _save(figure, path)
 
 
-def _table(header, rows, css_class="") -> str:
-    """Every cell, the header's too, is HTML already."""
-    head = "".join(f"<th>{cell}</th>" for cell in header)
-    body = "".join("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>\n" for row in rows)
-    opening = f'<table class="{css_class}">' if css_class else "<table>"
-    return f"{opening}\n<tr>{head}</tr>\n{body}</table>\n"
-
-
-def _breakable(name: str) -> str:
+def _breakable(name: str) -> Markup:
     """A long snake_case name that may wrap after its underscores, so that tables fit the window."""
-    return html.escape(name).replace("_", "_<wbr>")
+    return Markup("_<wbr>").join(name.split("_"))
 
 
-def _attention_section(results) -> str:
-    rows = attention_rows(results)
-    if not rows:
-        return "<h2>Needs attention</h2>\n<p>Nothing: every submission was graded in full.</p>\n"
-    students = len({result.student for result, _ in rows})
-    return f"<h2>Needs attention: {students} student{'s' if students > 1 else ''}</h2>\n" + _table(
-        ["student", "problem", "what happened", "what to do"],
-        [
-            (
-                html.escape(submission_name(result.student, result.assignment)),
-                html.escape(item.kind),
-                html.escape(_sentence(item.reason)),
-                html.escape(item.what_to_do),
-            )
-            for result, item in rows
-        ],
-        "attention",
+def _failure_cell(failure: Failure) -> Markup | str:
+    """The error's first line, numbers shown as #, and its hint below it in italics."""
+    first_line = NUMBER.sub("#", failure.first_line)
+    return Markup("{}<br><i>{}</i>").format(first_line, failure.hint) if failure.hint else first_line
+
+
+@cache
+def _page_template():
+    environment = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
     )
-
-
-def _refused_section(refused) -> str:
-    if not refused:
-        return ""
-    rows = [(html.escape(student), html.escape(handed_in), html.escape(why)) for student, handed_in, why in refused]
-    return f"<h2>Refused at collection: {len(refused)}</h2>\n" + _table(
-        ["handed in as", "when", "why"], rows, "attention"
-    )
+    return environment.get_template("report.html.j2")
 
 
 def write_html(folder: Path, exercises, results, refused=()) -> Path:
@@ -343,24 +326,26 @@ def write_html(folder: Path, exercises, results, refused=()) -> Path:
     failures = [
         (
             _breakable(f.exercise),
-            html.escape(", ".join(f.parts)),
-            html.escape(NUMBER.sub("#", f.first_line)) + (f"<br><i>{html.escape(f.hint)}</i>" if f.hint else ""),
+            ", ".join(f.parts),
+            Markup("{}<br><i>{}</i>").format(NUMBER.sub("#", f.first_line), f.hint)
+            if f.hint
+            else NUMBER.sub("#", f.first_line),
             len(students),
-            html.escape(", ".join(students)),
+            ", ".join(students),
         )
         for f, students in failure_groups(exercises, results)
     ]
     attempts = with_attempts(results)
-    labels = [_breakable(ex.label) for ex in exercises]
-    student_columns = ["student", "edition", *labels, "total", *(["attempts"] if attempts else []), "status"]
+    student_columns = ["student", "edition", *(_breakable(ex.label) for ex in exercises), "total"]
+    student_columns += [*(["attempts"] if attempts else []), "status"]
     students = [
         (
-            html.escape(r.student),
-            html.escape(r.language),
+            r.student,
+            r.language,
             *(points_text(r.points[ex.label]) if r.points else "" for ex in exercises),
             points_text(r.total),
             *([str(r.attempts or 0)] if attempts else []),
-            html.escape(r.status),
+            r.status,
         )
         for r in results
     ]
@@ -376,41 +361,23 @@ def write_html(folder: Path, exercises, results, refused=()) -> Path:
     counts.append("editions: " + ", ".join(f"{n} {e.language}" for n, e in zip(handed_in, EDITIONS)))
     max_total = points_text(sum(ex.max_score for ex in exercises))
     mean = f"; mean total of the graded {points_text(sum(graded) / len(graded))} of {max_total}" if graded else ""
-    page = f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{ASSIGNMENT}: class report</title>
-<style>
-body {{ font-family: sans-serif; max-width: 72em; margin: 1.5em auto; padding: 0 1.5em; }}
-table {{ border-collapse: collapse; margin-bottom: 2em; }}
-th, td {{ border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: left; vertical-align: top;
-          overflow-wrap: break-word; }}
-th {{ background: #f0f0f0; }}
-table.attention td:nth-child(-n+2) {{ white-space: nowrap; }}
-table.attention td:nth-child(2) {{ font-weight: bold; }}
-#needs-attention h2 {{ color: #a40000; }}
-img {{ max-width: 100%; height: auto; }}
-</style>
-</head>
-<body>
-<h1>{ASSIGNMENT}: class report</h1>
-<p>{len(results)} rows: {", ".join(counts)}{mean}.</p>
-<section id="needs-attention">
-{_attention_section(results)}{_refused_section(refused)}</section>
-<h2>Scores</h2>
-<p><img src="scores.png" alt="histogram of total scores"></p>
-<h2>Pass rate per exercise</h2>
-<p><img src="pass_rate.png" alt="share of students with full points per exercise"></p>
-<h2>Most frequent failures</h2>
-<p>First line of each failing test's error (numbers shown as #), grouped by the parts it got wrong and by its
-hint where the test gave one.</p>
-{_table(FAILURE_COLUMNS, failures) if failures else "<p>No test failed.</p>"}
-<h2>Students</h2>
-{_table(student_columns, students)}</body>
-</html>
-"""
+    attention = attention_rows(results)
+    page = _page_template().render(
+        assignment=ASSIGNMENT,
+        rows=len(results),
+        counts=counts,
+        mean=mean,
+        attention=[
+            (submission_name(result.student, result.assignment), item.kind, _sentence(item.reason), item.what_to_do)
+            for result, item in attention
+        ],
+        attention_students=len({result.student for result, _ in attention}),
+        refused=refused,
+        failure_columns=FAILURE_COLUMNS,
+        failures=failures,
+        student_columns=student_columns,
+        students=students,
+    )
     (folder / "index.html").write_text(page, encoding="utf-8")
     return folder / "index.html"
 
