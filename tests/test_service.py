@@ -27,15 +27,16 @@ from course.record.report import Exercise, StudentResult, write_grades_csv
 from course.service import journal
 from course.service.serve import held_until, with_notice
 from tests import COURSE_ROOT, hostile
+from tests.sample_grades import EXPECTED_POINTS
 from tests.servers import free_port
 from tests.translated import translated
 
 COURSE_ID = course_config(COURSE_ROOT).CourseDirectory.course_id
 ON_TIME = {  # student: the sample class's submission they hand in, before the due date
     "full-marks": "full-marks",
-    "one-mistake": "half-missing-in-cost",  # 30/40
-    "burst-a": "unscaled-dropout",  # 30/40
-    "burst-b": "raises-in-function",  # 30/40
+    "one-mistake": "half-missing-in-cost",
+    "burst-a": "unscaled-dropout",
+    "burst-b": "raises-in-function",
 }
 BROKEN = "broken"  # hands in a file that is not a notebook
 CHINESE = EDITIONS[1]
@@ -227,14 +228,18 @@ def served(tmp_path_factory) -> Served:
     return Served(root, students, feedback, journal_lines(root), killed_after, due)
 
 
+def total(sample_student: str) -> float:
+    """What the sample class's submission scores in all (tests/sample_grades.py)."""
+    return sum(EXPECTED_POINTS[sample_student].values())
+
+
 def score(page: str) -> str:
     return page.split(f"<h4>{NOTEBOOK} (Score: ", 1)[1].split(")", 1)[0]
 
 
 @pytest.mark.slow
 def test_each_student_fetches_feedback_with_their_score(served):
-    expected = {"full-marks": "40.0 / 40.0", "one-mistake": "30.0 / 40.0", "burst-a": "30.0 / 40.0"}
-    expected["burst-b"] = "30.0 / 40.0"
+    expected = {student: f"{total(sample):.1f} / 40.0" for student, sample in ON_TIME.items()}
     for student, points in expected.items():
         (page,) = served.feedback[student].values()
         assert score(page) == points, student
@@ -255,10 +260,10 @@ def test_a_student_of_the_chinese_edition_reads_their_feedback_in_chinese(served
     (page,) = served.feedback[IN_CHINESE].values()
     (english,) = served.feedback["burst-a"].values()
     hint = re.search(r"Hint: ([^\n<]+)", html.unescape(english)).group(1)
-    assert translated(f"{NOTEBOOK} (Score: 30.0 / 40.0)", CHINESE.language) in page
+    assert translated(f"{NOTEBOOK} (Score: {total('unscaled-dropout-zh'):.1f} / 40.0)", CHINESE.language) in page
     assert translated(f"Hint: {hint}", CHINESE.language) in html.unescape(page) and "提示：" in html.unescape(page)
     with Gradebook(db_url(served.root)) as gradebook:
-        assert gradebook.find_submission(CHINESE.assignment, IN_CHINESE).score == 30
+        assert gradebook.find_submission(CHINESE.assignment, IN_CHINESE).score == total("unscaled-dropout-zh")
 
 
 @pytest.mark.slow

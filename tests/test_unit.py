@@ -113,7 +113,8 @@ def test_a_chinese_edition_submission_is_told_in_chinese_what_grading_skipped():
 def test_full_runs_the_training_and_grades_the_same(package):
     data = notebook_path(COURSE_ROOT, "submitted", "unscaled-dropout").read_bytes()
     skipped, full = (grade_submission(job("unscaled-dropout", data, package, full=full)) for full in (False, True))
-    assert [score.points for score in full.scores] == [score.points for score in skipped.scores] == [10, 10, 0, 10]
+    expected = list(EXPECTED_POINTS["unscaled-dropout"].values())
+    assert [score.points for score in full.scores] == [score.points for score in skipped.scores] == expected
     outputs = outputs_by_grade_id(full)
     assert "Cost after iteration 20000" in outputs["train_baseline"][0].text
     assert all(
