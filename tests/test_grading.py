@@ -201,7 +201,8 @@ def test_feedback_in_a_browser_shows_the_failure_but_no_hidden_test_code(graded)
 
 def test_formgrader_lists_every_student_by_name_with_the_time_handed_in(graded, tmp_path):
     """Formgrader, served from a copy of the graded course: names from the roster, times from
-    timestamp.txt, the file that is not a notebook listed with 0 points and a comment saying why."""
+    timestamp.txt, each score as graded (a partly right exercise's points too), the file that is not a
+    notebook listed with 0 points and a comment saying why."""
     root = Path(shutil.copytree(graded.root, tmp_path / "course"))
     with Gradebook(db_url(root)) as gradebook:
         not_json = gradebook.find_submission_notebook(NOTEBOOK, ASSIGNMENT, "not-json").id
@@ -215,6 +216,8 @@ def test_formgrader_lists_every_student_by_name_with_the_time_handed_in(graded, 
             assert row.locator("td.student-name").inner_text() == f"{student['last_name']}, {student['first_name']}"
             assert row.locator("td.timestamp").inner_text() == re.sub(r"\.\d+", "", handed_in(student["id"]))
             assert row.locator("td.status").inner_text() == "graded"
+            total = sum((EXPECTED_POINTS[student["id"]] or {}).values())  # with unscaled-dropout's partial 35
+            assert row.locator("td.score").inner_text() == f"{total:g} / 40"
         assert rows["not-json"].locator("td.score").inner_text() == "0 / 40"
 
         page.goto(f"{url}/formgrader/gradebook/{ASSIGNMENT}/{NOTEBOOK}")
