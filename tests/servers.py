@@ -25,6 +25,17 @@ DASK_SETTINGS = {
 }
 
 
+@contextlib.contextmanager
+def accounts_of_this_machine():
+    """Held while a test makes and removes Unix accounts: two test runs on one machine would otherwise
+    remove each other's accounts (each removes what a killed run left under the same names)."""
+    import fcntl
+
+    with open(Path(tempfile.gettempdir()) / "course-test-accounts.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

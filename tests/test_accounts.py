@@ -25,6 +25,7 @@ import pytest
 from course.layout import ASSIGNMENT, copy_course, course_config, notebook_path
 from course.service import journal
 from tests import COURSE_ROOT, hostile
+from tests.servers import accounts_of_this_machine
 from tests.test_doors import expected, points_per_cell
 
 PREFIX = "w27"  # of every account this test makes
@@ -155,6 +156,13 @@ class Campus(NamedTuple):
 def campus():
     if os.geteuid() != 0:
         pytest.fail("this test creates Unix accounts: run it as root (as CI does)")
+    with accounts_of_this_machine():
+        return term_on_real_accounts()
+
+
+def term_on_real_accounts() -> Campus:
+    """The service and the class on real accounts, Mallory's tricks, and what came of it; the accounts are
+    removed at the end."""
     remove_accounts()  # a run that was killed may have left them
     base = Path(tempfile.mkdtemp(prefix="course-accounts-"))
     base.chmod(0o755)

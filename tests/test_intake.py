@@ -10,6 +10,7 @@ import pytest
 
 from course.doors import intake
 from course.doors.intake import MAX_FILE_BYTES, MAX_FILES, Refusal, Refused, copy_submission, read_note
+from tests.servers import accounts_of_this_machine
 
 TIME = "2026-12-01 10:00:00.000000 UTC"
 SECRET = "ab" * 64
@@ -104,10 +105,11 @@ def account():
     if os.geteuid() != 0:
         pytest.fail("these tests create a Unix account: run them as root (as CI does)")
     name = "intake-student"
-    subprocess.run(["userdel", "-r", name], capture_output=True)
-    subprocess.run(["useradd", "--create-home", name], check=True)
-    yield name
-    subprocess.run(["userdel", "-r", name], capture_output=True)
+    with accounts_of_this_machine():
+        subprocess.run(["userdel", "-r", name], capture_output=True)
+        subprocess.run(["useradd", "--create-home", name], check=True)
+        yield name
+        subprocess.run(["userdel", "-r", name], capture_output=True)
 
 
 def test_with_the_owner_check_every_copied_file_must_be_the_students(tmp_path, account):
