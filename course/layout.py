@@ -30,6 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from course.i18n.catalogue import SOURCE_LANGUAGE, catalogue_file
+
 if TYPE_CHECKING:  # imported where used: nbgrader is slow to import
     from nbgrader.coursedir import CourseDirectory
     from traitlets.config import Config
@@ -66,8 +68,6 @@ def edition(assignment: str) -> Edition:
 def helper_sources(root: Path) -> dict[str, Path]:
     """{path in an edition's folder: the file it copies}: the course's HELPER_FILES, and each translated
     edition's compiled message catalogue, which the package carries (the grader reads it too)."""
-    from course.i18n.catalogue import SOURCE_LANGUAGE, catalogue_file
-
     catalogues = {
         str(catalogue_file(e.language, locale_dir=Path("locale"))): catalogue_file(e.language)
         for e in EDITIONS

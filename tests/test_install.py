@@ -37,10 +37,11 @@ def test_the_installed_package_grades_the_sample_class_as_committed(tmp_path):
 
     course = course_copy(tmp_path / "course", STUDENTS)
     assert not (course / "course").exists()
+    with_installed = {**os.environ, "PYTHONPATH": str(installed)}
     done = subprocess.run(
         [sys.executable, "-m", "course", "grade"],
         cwd=course,
-        env={**os.environ, "PYTHONPATH": str(installed)},
+        env=with_installed,
         capture_output=True,
         text=True,
     )
@@ -50,7 +51,7 @@ def test_the_installed_package_grades_the_sample_class_as_committed(tmp_path):
         in subprocess.run(
             [sys.executable, "-c", "import course.fanout.grade; print(course.fanout.grade.__file__)"],
             cwd=course,
-            env={**os.environ, "PYTHONPATH": str(installed)},
+            env=with_installed,
             capture_output=True,
             text=True,
         ).stdout

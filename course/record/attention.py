@@ -45,14 +45,19 @@ WHAT_TO_DO = {
 }
 
 
+def _problem_prefix(kind: Kind) -> str:
+    """How the problem noted for that kind starts: "not a notebook: <why>"."""
+    return f"{kind}: "
+
+
 def not_a_notebook(reason: str) -> str:
     """The problem noted for a file that is not a notebook (or a submission refused at collection)."""
-    return f"{Kind.NOT_A_NOTEBOOK}: {reason}"
+    return _problem_prefix(Kind.NOT_A_NOTEBOOK) + reason
 
 
 def why_not_a_notebook(problem: str) -> str | None:
     """The reason in a problem that not_a_notebook() made, else None."""
-    prefix = f"{Kind.NOT_A_NOTEBOOK}: "
+    prefix = _problem_prefix(Kind.NOT_A_NOTEBOOK)
     return problem.removeprefix(prefix) if problem.startswith(prefix) else None
 
 
@@ -70,7 +75,7 @@ def needs_attention(student: str, assignment: str, record: dict) -> list[Attenti
     instructor should look at, most serious first; [] when all went normally."""
     found = []
     if kind := KIND_OF_STATUS.get(record.get("status")):
-        reason = "; ".join(record.get("problems", [])).removeprefix(f"{kind}: ")
+        reason = "; ".join(record.get("problems", [])).removeprefix(_problem_prefix(kind))
         found.append(Attention(kind, reason or kind, WHAT_TO_DO[kind].format(student=student, assignment=assignment)))
     stopped = {
         grade_id.removeprefix("test_"): failure.removeprefix(f"{TIMEOUT}:").strip()
