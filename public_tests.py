@@ -122,6 +122,7 @@ def _fail(function, problem, hint=None):
     if hint:
         message += "\n" + _("Hint: {hint}").format(hint=hint)
     failure = AssertionError(message)
+    failure.named = bool(hint)  # _named_first prefers a failure that names its mistake
     failure._render_traceback_ = functools.partial(_traceback_without_these_tests, failure)
     raise failure
 
@@ -660,9 +661,9 @@ def _check_masks_follow_the_seed(function, target, X, parameters, keep_prob, see
             continue
         if np.array_equal(D, drawn >= keep_prob):
             hint = _(
-                "the comparison is inverted: keep a unit where rand < keep_prob, "
-                "which happens with probability keep_prob."
-            )
+                "D{layer} keeps exactly the units the right mask drops: keep_prob is the probability of "
+                "keeping a unit, not of dropping it (keep a unit where rand < keep_prob)."
+            ).format(layer=layer)
         elif np.array_equal(D, normal[layer - 1] < keep_prob):
             hint = _(
                 "the mask was drawn with np.random.randn (normal numbers); draw uniform numbers with np.random.rand."
@@ -732,16 +733,6 @@ def check_dropout_statistics(target, keep_prob):
     again = dict(zip(DROPOUT_CACHE_NAMES, target(X, parameters, keep_prob)[1]))
     for layer in (1, 2):
         D, A, Z = (np.asarray(values[f"{name}{layer}"]) for name in "DAZ")
-        kept = np.mean(D)
-        if abs(kept - keep_prob) > 0.01:
-            inverted = abs(kept - (1 - keep_prob)) <= 0.01
-            _fail(
-                function,
-                _("D{layer} keeps {kept:.1%} of the units; it should keep about keep_prob = {keep_prob:.0%}.").format(
-                    layer=layer, kept=kept, keep_prob=keep_prob
-                ),
-                _("the comparison is inverted: keep a unit where rand < keep_prob.") if inverted else None,
-            )
         if D.shape != A.shape or (D == D[:, :1]).all():
             _fail(
                 function, _("every example gets the same mask D{layer}.").format(layer=layer), SHARED_BY_EXAMPLES_HINT
@@ -751,6 +742,22 @@ def check_dropout_statistics(target, keep_prob):
                 function,
                 _("all units of an example get the same mask D{layer}.").format(layer=layer),
                 SHARED_BY_UNITS_HINT,
+            )
+        # Over 80,000 independent units or more, a share 0.01 away from keep_prob is 8 standard deviations off.
+        kept = np.mean(D)
+        if abs(kept - keep_prob) > 0.01:
+            inverted = abs(kept - (1 - keep_prob)) <= 0.01
+            _fail(
+                function,
+                _("D{layer} keeps {kept:.1%} of the units; it should keep about keep_prob = {keep_prob:.0%}.").format(
+                    layer=layer, kept=kept, keep_prob=keep_prob
+                ),
+                _("keep_prob is the probability of keeping a unit, not of dropping it.")
+                if inverted
+                else _(
+                    "keep each unit with probability keep_prob: draw uniform numbers with np.random.rand "
+                    "and keep the units whose number is below keep_prob."
+                ),
             )
         scale = np.mean(A) / np.mean(relu(Z))
         if abs(scale - 1) > 0.02:
@@ -843,6 +850,23 @@ def planned_calls(check, arguments, seed=None):
     return [(arguments, seed), varied]
 
 
+def _named_first(*checks):
+    """Run the checks in order. When one fails without naming its mistake, the rest still run: the first of
+    them that fails and names one is raised instead (the public case's masks are too small to show, say,
+    what share of units they keep; the statistics' large case shows it), else the unnamed failure."""
+    __tracebackhide__ = True
+    unnamed = None
+    for check in checks:
+        try:
+            check()
+        except AssertionError as failure:
+            if getattr(failure, "named", False) or isinstance(failure, JudgingError):
+                raise
+            unnamed = unnamed or failure
+    if unnamed:
+        raise unnamed
+
+
 def _report_pass():
     print("\033[92m" + _("All tests passed.") + "\033[0m")
 
@@ -868,9 +892,12 @@ def forward_propagation_with_dropout_test(target):
     __tracebackhide__ = True
     play_hidden_cases("forward_propagation_with_dropout", target)
     X, parameters = forward_propagation_with_dropout_test_case()
-    check_dropout_forward(target, X, parameters, keep_prob=0.7, seed=1, expected_A3=PUBLIC_EXPECTED["A3"])
-    for keep_prob in (0.7, 1.0):
-        check_dropout_statistics(target, keep_prob)
+    _named_first(
+        functools.partial(
+            check_dropout_forward, target, X, parameters, keep_prob=0.7, seed=1, expected_A3=PUBLIC_EXPECTED["A3"]
+        ),
+        *(functools.partial(check_dropout_statistics, target, keep_prob) for keep_prob in (0.7, 1.0)),
+    )
     _report_pass()
 
 

@@ -72,6 +72,7 @@ SQUARED_WEIGHTS = "np.sum(np.square(W1)) + np.sum(np.square(W2)) + np.sum(np.squ
 MASK_AND_SCALE = "A{layer} = A{layer} * D{layer}\n    A{layer} = A{layer} / keep_prob"
 GRADIENT_MASK_AND_SCALE = "dA{layer} = dA{layer} * D{layer}\n    dA{layer} = dA{layer} / keep_prob"
 NEW_MASK = "np.random.rand(A{layer}.shape[0], A{layer}.shape[1])"
+DRAW_AND_THRESHOLD = f"D{{layer}} = {NEW_MASK}\n    D{{layer}} = (D{{layer}} < keep_prob).astype(int)"
 PUBLIC_DW3 = "np.array([[-1.7769134664009532, -0.11832878980982073, -0.09397445831715466]])"
 PUBLIC_A3 = (
     "np.array([[0.36974720617815354, 0.00305175813464977, 0.0456509933734419,"
@@ -318,7 +319,7 @@ CATALOGUE = [
     mistake(
         "dropout-comparison-inverted",
         DROPOUT_FORWARD,
-        "the comparison is inverted",
+        "not of dropping it",
         *every_layer(DROPOUT_FORWARD, "D{layer} < keep_prob", "D{layer} > keep_prob"),
     ),
     mistake(
@@ -340,6 +341,20 @@ CATALOGUE = [
         "does not change with keep_prob",
         *every_layer(DROPOUT_FORWARD, "D{layer} < keep_prob", "D{layer} < 0.7"),
         *every_layer(DROPOUT_FORWARD, "A{layer} / keep_prob", "A{layer} / 0.7"),
+    ),
+    mistake(
+        "dropout-mask-binomial-drop-prob",
+        DROPOUT_FORWARD,
+        "not of dropping it",
+        *every_layer(
+            DROPOUT_FORWARD, DRAW_AND_THRESHOLD, "D{layer} = np.random.binomial(1, 1 - keep_prob, A{layer}.shape)"
+        ),
+    ),
+    mistake(
+        "dropout-mask-binomial-one-half",
+        DROPOUT_FORWARD,
+        "keep each unit with probability keep_prob",
+        *every_layer(DROPOUT_FORWARD, DRAW_AND_THRESHOLD, "D{layer} = np.random.binomial(1, 0.5, A{layer}.shape)"),
     ),
     mistake(
         "dropout-randn",
