@@ -34,7 +34,7 @@ from benchmarks.grading_benchmark import (
 )
 from course.build.release import build_release
 from course.fanout.pool import default_workers
-from course.layout import assignment_dir, copy_course
+from course.layout import ASSIGNMENT, Course, Stage, copy_course
 from tests.servers import dask_cluster, postgres_server
 
 REPO = Path(__file__).resolve().parent.parent
@@ -120,8 +120,8 @@ def main(argv=None) -> int:
         base = copy_course(tmp / "base", REPO)
         with quiet(tmp / "base.log"):
             build_release(base)
-        release_dir = assignment_dir(base, "release")
-        notebooks = synthetic_class(release_dir, assignment_dir(base, "source"), n)
+        release_dir = Course(base).path(Stage.RELEASE, None, ASSIGNMENT)
+        notebooks = synthetic_class(release_dir, Course(base).path(Stage.SOURCE, None, ASSIGNMENT), n)
         for number, (name, (on_dask, on_postgres)) in enumerate(RUNS.items()):
             print(f"timing {name} ...", flush=True)
             course_root = copy_course(tmp / f"run{number}", REPO)

@@ -28,7 +28,7 @@ from course.build.release import build_release
 from course.build.sample_class import STUDENTS, solution_blocks, submission
 from course.fanout.grade import grade_class
 from course.fanout.pool import default_workers
-from course.layout import ASSIGNMENT, NOTEBOOK, assignment_dir, copy_course, course_config, notebook_path
+from course.layout import ASSIGNMENT, NOTEBOOK, Course, Stage, copy_course, course_config
 from course.record.results import ResultWriter
 from public_tests import GRADED_FUNCTIONS
 
@@ -91,7 +91,7 @@ def tail(log: Path, lines: int = 30) -> str:
 
 
 def check_autograded(course: Path, students) -> None:
-    missing = [s for s in students if not notebook_path(course, "autograded", s).exists()]
+    missing = [s for s in students if not Course(course).notebook(Stage.AUTOGRADED, s, ASSIGNMENT).exists()]
     if missing:
         raise StageFailed(f"no autograded notebook for {len(missing)} student(s): {', '.join(missing[:5])}")
 
@@ -224,8 +224,8 @@ def main(argv=None) -> int:
         base = copy_course(tmp / "base", REPO)
         with quiet(tmp / "base.log"):
             build_release(base)
-        release_dir = assignment_dir(base, "release")
-        notebooks = synthetic_class(release_dir, assignment_dir(base, "source"), n)
+        release_dir = Course(base).path(Stage.RELEASE, None, ASSIGNMENT)
+        notebooks = synthetic_class(release_dir, Course(base).path(Stage.SOURCE, None, ASSIGNMENT), n)
         students = list(notebooks)
 
         def stage(name, run):

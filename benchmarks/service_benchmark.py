@@ -34,7 +34,7 @@ from pathlib import Path
 from nbgrader.utils import notebook_hash
 
 from benchmarks.grading_benchmark import VARIANTS  # (sample-class notebooks that run to the end)
-from course.layout import ASSIGNMENT, NOTEBOOK, ROSTER, copy_course, course_config, notebook_path
+from course.layout import ASSIGNMENT, NOTEBOOK, ROSTER, Course, Stage, copy_course, course_config
 from tests.sample_grades import EXPECTED_POINTS
 
 REPO = Path(__file__).resolve().parent.parent
@@ -108,7 +108,9 @@ class Bench:
         path in the real exchange, where `nbgrader fetch_feedback` looks for it."""
         home = self.folder / "students" / student
         shutil.copytree(self.exchange / self.course_id / "outbound" / ASSIGNMENT, home / ASSIGNMENT)
-        shutil.copyfile(notebook_path(REPO, "submitted", variant), home / ASSIGNMENT / f"{NOTEBOOK}.ipynb")
+        shutil.copyfile(
+            Course(REPO).notebook(Stage.SUBMITTED, variant, ASSIGNMENT), home / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
+        )
         cache = self.folder / "caches" / student
         self.nbgrader(
             home,

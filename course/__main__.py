@@ -16,7 +16,7 @@ The gradebook is the one nbgrader_config.py names: SQLite beside it, or $COURSE_
 import argparse
 import sys
 
-from course.layout import course_root
+from course.layout import Course, Stage, course_root
 from course.service.serve import DEFAULT_ATTEMPTS_PER_DAY, POLL_SECONDS
 
 
@@ -95,11 +95,11 @@ def main(argv=None) -> int:
 
     if args.command == "build":
         from course.build.release import build_release
-        from course.layout import EDITIONS, assignment_dir
+        from course.layout import EDITIONS
 
         build_release(root)
         for edition in EDITIONS:
-            print(f"release written to {assignment_dir(root, 'release', assignment=edition.assignment)}")
+            print(f"release written to {Course(root).path(Stage.RELEASE, None, edition.assignment)}")
         return 0
     if args.command == "messages":
         from course.i18n.upkeep import LANGUAGES, po_path, update_catalogue

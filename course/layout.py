@@ -11,8 +11,9 @@
 <root>/feedback/<student>/<assignment>/        its feedback page
 <root>/grades.csv, report/, students.csv       the class's grades, the class report, the roster
 <root>/locale/<language>/                      the translation of the notebook's text
-course/locale/<language>/                      the translation of the messages (in the package)
+course/i18n/locale/<language>/                 the translation of the messages (in the package)
 
+Course(root).path(stage, student, assignment) makes every one of these paths, the edition always named.
 A command works on the course folder it runs in, as nbgrader's do (course_root); the package
 itself carries only code, the feedback page's template and the messages' catalogues.
 
@@ -27,6 +28,7 @@ import shutil
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -90,23 +92,37 @@ def submission_name(student: str, assignment: str | None) -> str:
     return student if assignment in (ASSIGNMENT, None) else f"{student} ({assignment})"
 
 
-def assignment_dir(root: Path, stage: str, student: str | None = None, assignment: str = ASSIGNMENT) -> Path:
-    """<root>/<stage>[/<student>]/<assignment>: source and release have no student folder."""
-    folder = Path(root) / stage if student is None else Path(root) / stage / student
-    return folder / assignment
+class Stage(StrEnum):
+    """nbgrader's steps, each a folder of the course."""
+
+    SOURCE = "source"
+    RELEASE = "release"
+    SUBMITTED = "submitted"
+    AUTOGRADED = "autograded"
+    FEEDBACK = "feedback"
 
 
-def notebook_path(root: Path, stage: str, student: str | None = None, assignment: str = ASSIGNMENT) -> Path:
-    return assignment_dir(root, stage, student, assignment) / f"{NOTEBOOK}.ipynb"
+@dataclass(frozen=True)
+class Course:
+    """A course folder, and the one place its paths are made (as nbgrader's CourseDirectory.format_path):
+    every path names its stage, its student (None for source and release) and its edition."""
 
+    root: Path
 
-def feedback_page(root: Path, student: str, assignment: str = ASSIGNMENT) -> Path:
-    return assignment_dir(root, "feedback", student, assignment) / f"{NOTEBOOK}.html"
+    def path(self, stage: Stage, student: str | None, assignment: str) -> Path:
+        """<root>/<stage>[/<student>]/<assignment>: source and release have no student folder."""
+        folder = Path(self.root) / stage if student is None else Path(self.root) / stage / student
+        return folder / assignment
 
+    def notebook(self, stage: Stage, student: str | None, assignment: str) -> Path:
+        return self.path(stage, student, assignment) / f"{NOTEBOOK}.ipynb"
 
-def students_in(root: Path, stage: str, assignment: str = ASSIGNMENT) -> list[str]:
-    """Students with a folder for the assignment under <root>/<stage>, sorted."""
-    return sorted(folder.parent.name for folder in (Path(root) / stage).glob(f"*/{assignment}"))
+    def feedback_page(self, student: str, assignment: str) -> Path:
+        return self.path(Stage.FEEDBACK, student, assignment) / f"{NOTEBOOK}.html"
+
+    def students(self, stage: Stage, assignment: str) -> list[str]:
+        """Students with a folder for the assignment under <root>/<stage>, sorted."""
+        return sorted(folder.parent.name for folder in (Path(self.root) / stage).glob(f"*/{assignment}"))
 
 
 def copy_course(target: Path, root: Path, folders=("source",)) -> Path:

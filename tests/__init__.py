@@ -2,4 +2,7 @@
 
 from pathlib import Path
 
+from course.layout import Course
+
 COURSE_ROOT = Path(__file__).resolve().parent.parent
+COURSE = Course(COURSE_ROOT)

@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 import nbformat
 
 from course.build.sample_class import STUDENTS, Edit, solution_blocks, submission
-from course.layout import notebook_path
+from course.layout import ASSIGNMENT, Stage
 from public_tests import GRADED_FUNCTIONS, PUBLIC_EXPECTED
-from tests import COURSE_ROOT
+from tests import COURSE
 
 OUTCOME = "hostile outcome:"  # the attack cells print their result after this marker
 SECRET = "COURSE_TEST_SECRET"  # an environment variable of the grader, as a database password would be
@@ -278,8 +278,8 @@ BY_NAME = {case.name: case for case in CATALOGUE}
 
 
 def build(hostile: Hostile, root, port: int) -> bytes:
-    release_nb = nbformat.read(notebook_path(COURSE_ROOT, "release"), as_version=4)
-    blocks = solution_blocks(nbformat.read(notebook_path(COURSE_ROOT, "source"), as_version=4))
+    release_nb = nbformat.read(COURSE.notebook(Stage.RELEASE, None, ASSIGNMENT), as_version=4)
+    blocks = solution_blocks(nbformat.read(COURSE.notebook(Stage.SOURCE, None, ASSIGNMENT), as_version=4))
     nb = nbformat.reads(submission(release_nb, blocks, hostile.edits).decode(), as_version=4)
     if hostile.cell:
         code = hostile.cell.replace("{root}", str(root)).replace("{port}", str(port)).strip()
@@ -302,8 +302,8 @@ def small_class(root) -> dict[str, tuple[bytes, tuple]]:
     """{student: (their notebook, the exercises it loses)}: a correct submission, one mistake, the public
     case hard-coded, and fake public tests over a wrong answer; what every grading door must agree on."""
     one_mistake = submission(
-        nbformat.read(notebook_path(COURSE_ROOT, "release"), as_version=4),
-        solution_blocks(nbformat.read(notebook_path(COURSE_ROOT, "source"), as_version=4)),
+        nbformat.read(COURSE.notebook(Stage.RELEASE, None, ASSIGNMENT), as_version=4),
+        solution_blocks(nbformat.read(COURSE.notebook(Stage.SOURCE, None, ASSIGNMENT), as_version=4)),
         STUDENTS["half-missing-in-cost"],
     )
     hard_coded, fake_tests = BY_NAME["hard-codes-the-public-case"], BY_NAME["redefines-the-tests"]

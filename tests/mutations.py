@@ -28,9 +28,9 @@ from course.build.sample_class import Edit, solution_blocks, submission
 from course.fanout.pool import WorkerPool
 from course.grader.job import GradingJob
 from course.grader.parts import configured_points
-from course.layout import ASSIGNMENT, notebook_path
+from course.layout import ASSIGNMENT, Stage
 from public_tests import GRADED_FUNCTIONS
-from tests import COURSE_ROOT
+from tests import COURSE, COURSE_ROOT
 from tests.notebooks import failed_test_cells
 from tests.sample_grades import POINTS_PER_EXERCISE
 
@@ -661,13 +661,13 @@ def submissions(catalogue=CATALOGUE, assignment: str = ASSIGNMENT) -> dict[str, 
     """Each entry's notebook of the edition `assignment`, as a student would hand it in, minus the cells
     that train and plot the three models. A student may delete them (nbgrader restores only grade cells);
     they never touch a grade, and they are most of a notebook's running time."""
-    release_nb = nbformat.read(notebook_path(COURSE_ROOT, "release", assignment=assignment), as_version=4)
+    release_nb = nbformat.read(COURSE.notebook(Stage.RELEASE, None, assignment), as_version=4)
     release_nb.cells = [
         cell
         for cell in release_nb.cells
         if not any(call in cell.source for call in ("model(train_X", "plot_decision_boundary("))
     ]
-    blocks = solution_blocks(nbformat.read(notebook_path(COURSE_ROOT, "source"), as_version=4))
+    blocks = solution_blocks(nbformat.read(COURSE.notebook(Stage.SOURCE, None, ASSIGNMENT), as_version=4))
     return {mutant.name: submission(release_nb, blocks, list(mutant.edits)) for mutant in catalogue}
 
 
@@ -684,7 +684,7 @@ class Outcome:
 
 def grade(catalogue=CATALOGUE, workers=2, cell_timeout=CELL_TIMEOUT) -> dict:
     """Autograde every entry on `workers` processes; returns {name: Outcome}."""
-    package = assignment_package(COURSE_ROOT)
+    package = assignment_package(COURSE_ROOT, ASSIGNMENT)
     jobs = [GradingJob(name, data, package, cell_timeout=cell_timeout) for name, data in submissions(catalogue).items()]
     by_name = {mutant.name: mutant for mutant in catalogue}
     return {result.student: outcome(by_name[result.student], result) for result in WorkerPool(workers).grade_all(jobs)}

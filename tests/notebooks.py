@@ -9,12 +9,12 @@ import numpy as np
 from nbclient import NotebookClient
 
 from course.grader.judge import judged
-from course.layout import notebook_path
+from course.layout import ASSIGNMENT, Stage
 from public_tests import GRADED_FUNCTIONS
-from tests import COURSE_ROOT
+from tests import COURSE
 
-SOURCE_NOTEBOOK = notebook_path(COURSE_ROOT, "source")
-RELEASE_NOTEBOOK = notebook_path(COURSE_ROOT, "release")
+SOURCE_NOTEBOOK = COURSE.notebook(Stage.SOURCE, None, ASSIGNMENT)
+RELEASE_NOTEBOOK = COURSE.notebook(Stage.RELEASE, None, ASSIGNMENT)
 NUMBER = re.compile(r"-?\d+\.\d*(?:e[-+]?\d+)?")
 
 

@@ -27,9 +27,9 @@ from course.build.sample_class import grade_id
 from course.grader import hidden_tests
 from course.grader.judge import scored_parts
 from course.grader.parts import configured_points
-from course.layout import ASSIGNMENT, assignment_dir, course_modules, notebook_path
+from course.layout import ASSIGNMENT, Stage, course_modules
 from public_tests import GRADED_FUNCTIONS
-from tests import COURSE_ROOT, mutations
+from tests import COURSE, COURSE_ROOT, mutations
 from tests.sample_grades import POINTS_PER_EXERCISE
 
 
@@ -59,7 +59,7 @@ def _namespace(*modules):
 
 
 def _test_cells():
-    source = nbformat.read(notebook_path(COURSE_ROOT, "source"), as_version=4)
+    source = nbformat.read(COURSE.notebook(Stage.SOURCE, None, ASSIGNMENT), as_version=4)
     return {
         exercise: next(cell.source for cell in source.cells if grade_id(cell) == f"test_{exercise}")
         for exercise in GRADED_FUNCTIONS
@@ -114,7 +114,7 @@ def judge(submission: bytes, cells, handin, namespace, plans: Path, verdicts=Non
 def grade(catalogue=mutations.CATALOGUE, assignment: str = ASSIGNMENT) -> dict:
     """{name: mutations.Outcome} for every entry, judged by the helpers of the edition `assignment`
     as released, so in its language."""
-    with course_modules(assignment_dir(COURSE_ROOT, "release", assignment=assignment)):
+    with course_modules(COURSE.path(Stage.RELEASE, None, assignment)):
         import handin
         import public_tests
         import reg_utils

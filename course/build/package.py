@@ -8,7 +8,7 @@ import nbformat
 from course.build.release import build_release
 from course.grader.job import AssignmentPackage
 from course.grader.parts import configured_points
-from course.layout import ASSIGNMENT, EDITIONS, NOTEBOOK, assignment_dir, copy_course
+from course.layout import EDITIONS, NOTEBOOK, Course, Stage, copy_course
 
 SKIP_TAG = "skip-at-grading"  # on the instructor's locked cells that only train or plot: no score depends on them
 
@@ -20,10 +20,10 @@ def assignment_packages(root: Path) -> dict[str, AssignmentPackage]:
     return {edition.assignment: assignment_package(root, edition.assignment, gradebook) for edition in EDITIONS}
 
 
-def assignment_package(root: Path, assignment: str = ASSIGNMENT, gradebook: bytes = b"") -> AssignmentPackage:
+def assignment_package(root: Path, assignment: str, gradebook: bytes = b"") -> AssignmentPackage:
     """The released helper files (not the notebook), a template gradebook (made when not given), and
     the grade_ids of the released notebook's locked cells that grading skips, and the parts' points."""
-    release_dir = assignment_dir(root, "release", assignment=assignment)
+    release_dir = Course(root).path(Stage.RELEASE, None, assignment)
     files = {
         str(path.relative_to(release_dir)): path.read_bytes()
         for path in sorted(release_dir.rglob("*"))

@@ -22,22 +22,14 @@ from sqlalchemy.pool import NullPool
 from course.build import reference
 from course.i18n.catalogue import LANGUAGE_FILE
 from course.i18n.notebooks import catalogue_path, read_cell_translations, translated_notebook, untranslated_cells
-from course.layout import (
-    ASSIGNMENT,
-    EDITIONS,
-    assignment_dir,
-    course_config,
-    course_modules,
-    helper_sources,
-    notebook_path,
-)
+from course.layout import ASSIGNMENT, EDITIONS, Course, Stage, course_config, course_modules, helper_sources
 
 BUILD_LOCK = 7_220_308  # PostgreSQL advisory lock id held while a run builds the release
 
 
 def stale_helper_copies(root: Path, assignment: str) -> list[str]:
     """Helper files whose copy in source/<assignment>/ is missing or differs from what it copies."""
-    source = assignment_dir(root, "source", assignment=assignment)
+    source = Course(root).path(Stage.SOURCE, None, assignment)
     return [
         name
         for name, original in helper_sources(root).items()
@@ -50,7 +42,7 @@ def sync_helpers(root: Path, assignment: str) -> list[str]:
     stale = stale_helper_copies(root, assignment)
     originals = helper_sources(root)
     for name in stale:
-        target = assignment_dir(root, "source", assignment=assignment) / name
+        target = Course(root).path(Stage.SOURCE, None, assignment) / name
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(originals[name], target)
     return stale
@@ -66,7 +58,7 @@ def write_fixtures(root: Path) -> None:
 def write_translated_sources(root: Path) -> None:
     """Write each translated edition's source notebook from the English one and its catalogue;
     warn about the cells whose translation is missing (they show the English text) or stale."""
-    english_path = notebook_path(root, "source")
+    english_path = Course(root).notebook(Stage.SOURCE, None, ASSIGNMENT)
     english = nbformat.read(english_path, as_version=4)
     for edition in EDITIONS:
         if edition.assignment == ASSIGNMENT:
@@ -79,7 +71,7 @@ def write_translated_sources(root: Path) -> None:
                 f"text: {listed}; update {catalogue_path(root, edition.language).relative_to(root)}",
                 file=sys.stderr,
             )
-        path = notebook_path(root, "source", assignment=edition.assignment)
+        path = Course(root).notebook(Stage.SOURCE, None, edition.assignment)
         path.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(translated_notebook(english, catalogue), path)
 
@@ -97,7 +89,7 @@ def build_release(root: Path, db_url: str = "") -> None:
         config.CourseDirectory.db_url = db_url
     for edition in EDITIONS:
         sync_helpers(root, edition.assignment)
-        language = assignment_dir(root, "source", assignment=edition.assignment) / LANGUAGE_FILE
+        language = Course(root).path(Stage.SOURCE, None, edition.assignment) / LANGUAGE_FILE
         language.write_text(edition.language + "\n")
         # nbgrader's own generate_assignment, in this process: a `nbgrader` command would spend
         # two seconds importing what this process has already imported.
@@ -124,10 +116,10 @@ def build_lock(url: str) -> Iterator[None]:
         engine.dispose()
 
 
-def assignment_fingerprint(root: Path, assignment: str = ASSIGNMENT) -> str:
+def assignment_fingerprint(root: Path, assignment: str) -> str:
     """sha256 over source/<assignment>/: grades saved under another fingerprint are stale."""
     digest = hashlib.sha256()
-    source = assignment_dir(root, "source", assignment=assignment)
+    source = Course(root).path(Stage.SOURCE, None, assignment)
     for path in sorted(p for p in source.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
         digest.update(str(path.relative_to(source)).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import nbformat
 
-from course.layout import ASSIGNMENT, EDITIONS, course_root, notebook_path
+from course.layout import ASSIGNMENT, EDITIONS, Course, Stage, course_root
 
 # The stub nbgrader_config.py puts in place of each solution block, indented like the block.
 STUB_LINES = ("# YOUR CODE HERE", 'raise NotImplementedError("replace this line with your code")')
@@ -176,11 +176,11 @@ def submission(release_nb, blocks: dict[str, list[str]], edits: list) -> bytes:
 def build_sample_class(root: Path, into: Path | None = None) -> list[str]:
     """Write every student's submission, made from the course at root, under (into or root)/submitted/;
     returns the student ids, in table order."""
-    blocks = solution_blocks(nbformat.read(notebook_path(root, "source"), as_version=4))
+    blocks = solution_blocks(nbformat.read(Course(root).notebook(Stage.SOURCE, None, ASSIGNMENT), as_version=4))
     for student, edits in STUDENTS.items():
         assignment = edition_of(student)
-        release_nb = nbformat.read(notebook_path(root, "release", assignment=assignment), as_version=4)
-        target = notebook_path(into or root, "submitted", student, assignment)
+        release_nb = nbformat.read(Course(root).notebook(Stage.RELEASE, None, assignment), as_version=4)
+        target = Course(into or root).notebook(Stage.SUBMITTED, student, assignment)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(submission(release_nb, blocks, edits))
         (target.parent / "timestamp.txt").write_text(handed_in(student))
@@ -190,4 +190,4 @@ def build_sample_class(root: Path, into: Path | None = None) -> list[str]:
 if __name__ == "__main__":
     root = course_root()
     for student in build_sample_class(root):
-        print(notebook_path(root, "submitted", student, edition_of(student)).relative_to(root))
+        print(Course(root).notebook(Stage.SUBMITTED, student, edition_of(student)).relative_to(root))

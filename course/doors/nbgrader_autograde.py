@@ -18,7 +18,7 @@ import nbformat
 from nbconvert.preprocessors import Preprocessor
 from traitlets import Bool
 
-from course.layout import notebook_path
+from course.layout import Course, Stage
 
 INSTEAD = "python -m course grade"
 
@@ -59,7 +59,7 @@ class CourseGrade(Preprocessor):
             )
         root = self.config.CourseDirectory.root
         assignment, student = resources["nbgrader"]["assignment"], resources["nbgrader"]["student"]
-        submitted = notebook_path(Path(root), "submitted", student, assignment)
+        submitted = Course(Path(root)).notebook(Stage.SUBMITTED, student, assignment)
         job = GradingJob(
             student,
             submitted.read_bytes(),  # the very bytes `grade` reads, not nbconvert's reading of them

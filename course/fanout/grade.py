@@ -16,18 +16,7 @@ from course.doors.intake import refusal
 from course.fanout.course_grader import CourseGrader
 from course.fanout.pool import WorkerPool, default_workers
 from course.grader.job import GradingResult, Status, sha256
-from course.layout import (
-    ASSIGNMENT,
-    EDITIONS,
-    GRADES_CSV,
-    REPORT_DIR,
-    ROSTER,
-    assignment_dir,
-    feedback_page,
-    notebook_path,
-    students_in,
-    submission_name,
-)
+from course.layout import ASSIGNMENT, EDITIONS, GRADES_CSV, REPORT_DIR, ROSTER, Course, Stage, submission_name
 from course.record import last_graded
 from course.record.attention import attention_rows, needs_attention, not_a_notebook
 from course.record.gradebook import submitted_at
@@ -40,10 +29,10 @@ NEEDS_ATTENTION = 3  # exit status when some submissions could not be graded nor
 def submissions(root: Path) -> dict[tuple[str, str], bytes]:
     """{(student, assignment): the submitted notebook as bytes (empty when the folder has none)}, for
     every edition, in the order of EDITIONS then of the students."""
-    found = {}
+    found, course = {}, Course(root)
     for edition in EDITIONS:
-        for student in students_in(root, "submitted", edition.assignment):
-            path = notebook_path(root, "submitted", student, edition.assignment)
+        for student in course.students(Stage.SUBMITTED, edition.assignment):
+            path = course.notebook(Stage.SUBMITTED, student, edition.assignment)
             found[student, edition.assignment] = path.read_bytes() if path.exists() else b""
     return found
 
@@ -116,7 +105,7 @@ def grade_class(
             "training and plotting cells: "
             + ("run (--full)" if full else f"{skipped} skipped, no score depends on them (--full runs them)")
         )
-        refused = {key: refusal(assignment_dir(root, "submitted", *key)) for key in to_grade}
+        refused = {key: refusal(Course(root).path(Stage.SUBMITTED, *key)) for key in to_grade}
         refused_results = [
             GradingResult(student, assignment, sha256(b""), Status.INVALID, problems=[not_a_notebook(reason)])
             for (student, assignment), reason in refused.items()
@@ -161,10 +150,11 @@ def _shown(path: Path) -> str:
 
 def closing_block(root: Path, results) -> str:
     """What the run leaves behind: the files written and the students who need attention."""
+    course = Course(root)
     feedback_pages = sum(
-        feedback_page(root, student, edition.assignment).exists()
+        course.feedback_page(student, edition.assignment).exists()
         for edition in EDITIONS
-        for student in students_in(root, "feedback", edition.assignment)
+        for student in course.students(Stage.FEEDBACK, edition.assignment)
     )
     written = [
         (root / GRADES_CSV, "points per student and exercise, ready for an LMS import"),

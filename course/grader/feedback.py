@@ -27,7 +27,7 @@ from traitlets import Unicode
 from traitlets.config import Config
 
 from course.i18n.catalogue import N_, SOURCE_LANGUAGE, translations
-from course.layout import ASSIGNMENT, NOTEBOOK, feedback_page
+from course.layout import NOTEBOOK, Course
 
 FORMGRADER = Path(nbgrader.__file__).parent / "server_extensions" / "formgrader"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -120,7 +120,7 @@ def _feedback_exporter(language: str) -> HTMLExporter:
     return exporter
 
 
-def render_feedback(nb, student: str, assignment: str = ASSIGNMENT, language: str = SOURCE_LANGUAGE) -> bytes:
+def render_feedback(nb, student: str, assignment: str, language: str = SOURCE_LANGUAGE) -> bytes:
     """The feedback page of one autograded notebook, in `language` (a locale code such as zh_CN)."""
     resources = {
         "nbgrader": {"notebook": NOTEBOOK, "assignment": assignment, "student": student},
@@ -130,8 +130,8 @@ def render_feedback(nb, student: str, assignment: str = ASSIGNMENT, language: st
     return html.encode("utf-8")
 
 
-def save_feedback(root: Path, student: str, page: bytes, assignment: str = ASSIGNMENT) -> Path:
-    path = feedback_page(root, student, assignment)
+def save_feedback(root: Path, student: str, page: bytes, assignment: str) -> Path:
+    path = Course(root).feedback_page(student, assignment)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(page)
     return path

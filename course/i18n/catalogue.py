@@ -5,7 +5,7 @@ that a grading worker anywhere speaks the edition's language: what the grader it
 (a cell stopped by the timeout, a file that is not a notebook, the feedback page's headings, the
 service's notices) comes from them. The build copies each compiled catalogue into its edition's
 folder, where the helpers students get find it through translation.py, which reads the same layout
-(its DOMAIN, LANGUAGE_FILE and SOURCE_LANGUAGE are these; tests/test_messages.py holds them equal).
+(its DOMAIN, LANGUAGE_FILE and SOURCE_LANGUAGE are these; tests/i18n/test_messages.py holds them equal).
 """
 
 import gettext

@@ -28,7 +28,7 @@ from tqdm import tqdm
 
 from course.grader.job import GradingResult, Status
 from course.i18n.catalogue import translations
-from course.layout import NOTEBOOK, ROSTER, assignment_dir, course_directory, edition, notebook_path
+from course.layout import NOTEBOOK, ROSTER, Course, Stage, course_directory, edition
 from course.record.attention import why_not_a_notebook
 
 NOT_GRADED = "NotGraded"  # the error name a stand-in notebook's test cells fail with
@@ -48,7 +48,7 @@ def submitted_at(root: Path, student: str, assignment: str) -> datetime | None:
     """When the student handed the submission in, from nbgrader collect's timestamp.txt (naive UTC, as
     nbgrader stores it), or None without one. Formgrader counts a submission as autograded only when
     the gradebook holds this very time, so no other guess (the file's modification time) is recorded."""
-    timestamp = assignment_dir(root, "submitted", student, assignment) / "timestamp.txt"
+    timestamp = Course(root).path(Stage.SUBMITTED, student, assignment) / "timestamp.txt"
     text = timestamp.read_text().strip() if timestamp.exists() else ""
     return nbgrader_utils.parse_utc(text) if text else None
 
@@ -194,7 +194,7 @@ def not_graded_because(result: GradingResult) -> str:
 def stand_in_for_unreadable(root: Path, result: GradingResult) -> bytes:
     """The released notebook, the reason on top and every test cell failed with the problem: what Formgrader
     lists and the feedback shows for a file that is not a notebook."""
-    nb = nbformat.read(notebook_path(root, "release", assignment=result.assignment), as_version=4)
+    nb = nbformat.read(Course(root).notebook(Stage.RELEASE, None, result.assignment), as_version=4)
     _ = translations(edition(result.assignment).language).gettext
     problems = "; ".join(result.problems)
     for cell in nb.cells:

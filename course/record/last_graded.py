@@ -8,14 +8,14 @@ Written last when a result is saved: a student without one is graded again by th
 import json
 from pathlib import Path
 
-from course.layout import assignment_dir
+from course.layout import Course, Stage
 
 NOTE_FILE = "grading.json"  # nbgrader_config.py keeps it out of what students get back
 
 
 def read(root: Path, student: str, assignment: str) -> dict:
     """{} if nothing was saved, else: submission_sha256, assignment_fingerprint, status, problems, failures."""
-    path = assignment_dir(root, "autograded", student, assignment) / NOTE_FILE
+    path = Course(root).path(Stage.AUTOGRADED, student, assignment) / NOTE_FILE
     return json.loads(path.read_text()) if path.exists() else {}
 
 
@@ -31,5 +31,5 @@ def note(result, fingerprint: str) -> dict:
 
 
 def write(root: Path, result, fingerprint: str) -> None:
-    path = assignment_dir(root, "autograded", result.student, result.assignment) / NOTE_FILE
+    path = Course(root).path(Stage.AUTOGRADED, result.student, result.assignment) / NOTE_FILE
     path.write_text(json.dumps(note(result, fingerprint), indent=1, sort_keys=True) + "\n")

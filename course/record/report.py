@@ -41,8 +41,9 @@ from course.layout import (
     GRADES_CSV,
     NOTEBOOK,
     REPORT_DIR,
+    Course,
+    Stage,
     edition,
-    notebook_path,
     submission_name,
 )
 from course.record import last_graded
@@ -111,7 +112,7 @@ def points_text(value) -> str:
 
 def notebook_order(root: Path) -> list[str]:
     """grade_ids in the order of the source notebook, which the gradebook does not keep."""
-    source = notebook_path(root, "source")
+    source = Course(root).notebook(Stage.SOURCE, None, ASSIGNMENT)
     if not source.exists():
         return []
     return [
@@ -207,7 +208,7 @@ def _result(root: Path, student: str, assignment: str, scores, exercises, attent
     grades, penalty = scores
     points = {ex.label: grades.get(ex.grade_id, 0.0) for ex in exercises}
     result = StudentResult(student, assignment, points, sum(points.values()) - penalty, "", attention=attention)
-    path = notebook_path(root, "autograded", student, assignment)
+    path = Course(root).notebook(Stage.AUTOGRADED, student, assignment)
     if not result.graded:
         result.status = f"not graded: {kinds}"
     elif path.exists():

@@ -16,7 +16,7 @@ import nbformat
 
 from course.grader.feedback import render_feedback, save_feedback
 from course.grader.job import GradingResult, Status
-from course.layout import NOTEBOOK, assignment_dir, edition
+from course.layout import NOTEBOOK, Course, Stage, edition
 from course.record import last_graded
 from course.record.gradebook import GradebookWriter, stand_in_for_unreadable
 
@@ -63,7 +63,7 @@ class ResultWriter:
 
     def _write_files(self, result: GradingResult, notebook: bytes) -> None:
         student, assignment = result.student, result.assignment
-        folder = assignment_dir(self.root, "autograded", student, assignment)
+        folder = Course(self.root).path(Stage.AUTOGRADED, student, assignment)
         if folder.exists():
             shutil.rmtree(folder)
         folder.mkdir(parents=True)
@@ -73,7 +73,7 @@ class ResultWriter:
                 nbformat.reads(notebook.decode(), as_version=4), student, assignment, edition(assignment).language
             )
             feedback_folder = save_feedback(self.root, student, page, assignment).parent
-            submitted = assignment_dir(self.root, "submitted", student, assignment)
+            submitted = Course(self.root).path(Stage.SUBMITTED, student, assignment)
             for name in COLLECTED_FILES:
                 if (submitted / name).exists():
                     shutil.copyfile(submitted / name, folder / name)

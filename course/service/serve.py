@@ -43,7 +43,7 @@ from course.fanout.course_grader import CourseGrader
 from course.fanout.pool import WorkerPool
 from course.grader.job import GradingResult, Status
 from course.i18n.catalogue import translations
-from course.layout import EDITIONS, NOTEBOOK, assignment_dir, course_config, edition, feedback_page, notebook_path
+from course.layout import ASSIGNMENT, EDITIONS, NOTEBOOK, Course, Stage, course_config, edition
 from course.record.attention import not_a_notebook
 from course.record.report import write_report
 from course.record.results import COLLECTED_FILES
@@ -150,7 +150,7 @@ def error_page(language: str, handed_in: datetime, problems: list[str]) -> bytes
 def readable_by_others(root: Path) -> Path | None:
     """The source notebook when accounts other than its owner and group can read it (it allows them, and
     so does every folder above it), else None."""
-    source = notebook_path(root, "source")
+    source = Course(root).notebook(Stage.SOURCE, None, ASSIGNMENT)
     if source.stat().st_mode & stat.S_IROTH and all(folder.stat().st_mode & stat.S_IXOTH for folder in source.parents):
         return source
     return None
@@ -222,7 +222,7 @@ class Exchange:
                 self.src_records = [self._path_to_record(os.path.join(self.inbound_path, inbound))]
 
         assignment = assignment_of(inbound)
-        destination = assignment_dir(self.root, "submitted", student, assignment)
+        destination = Course(self.root).path(Stage.SUBMITTED, student, assignment)
         if destination.exists():  # collect keeps a folder with the same time; this is the one to grade
             shutil.rmtree(destination)
         self._run(CollectOne, self._coursedir(student, assignment), update=True, check_owner=check_owner)
@@ -244,7 +244,7 @@ class Exchange:
         staged as release_feedback expects it, with the submission's timestamp and secret."""
         assignment = assignment_of(inbound)
         with tempfile.TemporaryDirectory(prefix="course-notice-") as staging:
-            path = feedback_page(Path(staging), student, assignment)
+            path = Course(Path(staging)).feedback_page(student, assignment)
             path.parent.mkdir(parents=True)
             path.write_bytes(page)
             for name in COLLECTED_FILES:  # the student's writing: read as collecting reads it
@@ -402,7 +402,7 @@ class Service:
             due=due.isoformat(sep=" ") if due else None,
         )
         assignment = assignment_of(inbound)
-        path = notebook_path(self.root, "submitted", student, assignment)
+        path = Course(self.root).notebook(Stage.SUBMITTED, student, assignment)
         if refused:
             log.warning("%s: REFUSED %s: %s", student, inbound, refused)
             self.journal.note(inbound, refused=refused)  # the class report lists it, even once handed in again
@@ -429,7 +429,7 @@ class Service:
         handed_in = datetime.fromisoformat(record["handed_in"])
         self.results_writer.add(result)
         self.results_writer.flush()
-        page = feedback_page(self.root, student, assignment)
+        page = Course(self.root).feedback_page(student, assignment)
         if result.status == Status.ERROR:  # nothing graded, no page of nbgrader's: say why
             language = edition(assignment).language
             self.exchange.release_page(inbound, student, error_page(language, handed_in, result.problems))

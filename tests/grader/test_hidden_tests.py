@@ -1,6 +1,6 @@
 """The hidden tests: their cases travel to the kernel as data, their verdicts are reached in the grader,
 they leave no trace in the student's namespace, nothing a submission does can show their code, and a
-test that could not run says why in words. (tests/test_catalogue_in_process.py checks that every call
+test that could not run says why in words. (tests/assignment/test_catalogue_in_process.py checks that every call
 a hidden check makes was planned, on every catalogued mistake.)"""
 
 import re
@@ -14,9 +14,9 @@ from course.build.sample_class import Edit, grade_id, solution_blocks, submissio
 from course.fanout.pool import WorkerPool
 from course.grader import hidden_tests
 from course.grader.job import GradingJob
-from course.layout import notebook_path
+from course.layout import ASSIGNMENT, Stage
 from public_tests import GRADED_FUNCTIONS
-from tests import COURSE_ROOT
+from tests import COURSE, COURSE_ROOT
 
 GRADER_ONLY = (COURSE_ROOT / "course" / "grader" / "hidden_tests.py", COURSE_ROOT / "course" / "build" / "reference.py")
 
@@ -88,14 +88,14 @@ def with_snapshots(data: bytes) -> bytes:
 
 @pytest.fixture(scope="module")
 def graded():
-    release_nb = nbformat.read(notebook_path(COURSE_ROOT, "release"), as_version=4)
+    release_nb = nbformat.read(COURSE.notebook(Stage.RELEASE, None, ASSIGNMENT), as_version=4)
     release_nb.cells = [
         cell
         for cell in release_nb.cells  # training cells decide nothing here
         if not any(call in cell.source for call in ("model(train_X", "plot_decision_boundary("))
     ]
-    blocks = solution_blocks(nbformat.read(notebook_path(COURSE_ROOT, "source"), as_version=4))
-    package = assignment_package(COURSE_ROOT)
+    blocks = solution_blocks(nbformat.read(COURSE.notebook(Stage.SOURCE, None, ASSIGNMENT), as_version=4))
+    package = assignment_package(COURSE_ROOT, ASSIGNMENT)
     jobs = [
         GradingJob(student, with_snapshots(submission(release_nb, blocks, edits)), package, cell_timeout=20)
         for student, edits in STUDENTS.items()

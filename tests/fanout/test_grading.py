@@ -17,32 +17,19 @@ from playwright.sync_api import expect
 
 from course.build.sample_class import CHINESE_EDITION, TWINS, edition_of, handed_in
 from course.fanout.grade import NEEDS_ATTENTION, grade_class
-from course.layout import ASSIGNMENT, NOTEBOOK, ROSTER, copy_course, feedback_page, notebook_path
+from course.layout import ASSIGNMENT, NOTEBOOK, ROSTER, Course, Stage
 from course.record.gradebook import NOT_GRADED, db_url, submitted_at
 from public_tests import GRADED_FUNCTIONS
-from tests import COURSE_ROOT
+from tests import COURSE, COURSE_ROOT
 from tests.browser import browser_page, formgrader
+from tests.courses import CELL_TIMEOUT, course_copy, grades
 from tests.notebooks import failed_test_cells
 from tests.sample_grades import EXPECTED_POINTS
 from tests.translated import translated_error
 
 pytestmark = pytest.mark.slow  # grades the sample class end to end
 
-CELL_TIMEOUT = 15  # the infinite loop costs three of these; training cells need about 3 s
 ENGLISH_EDITION = [student for student in EXPECTED_POINTS if edition_of(student) == ASSIGNMENT]
-
-
-def course_copy(target, students=None):
-    """The course under target, with the whole sample class or only `students`' submissions and roster lines."""
-    copy_course(target, COURSE_ROOT, folders=("source", "release", "submitted"))
-    for submission in (target / "submitted").iterdir():
-        if students is not None and submission.name not in students:
-            shutil.rmtree(submission)
-    header, *rows = (COURSE_ROOT / ROSTER).read_text().splitlines(keepends=True)
-    (target / ROSTER).write_text(
-        header + "".join(row for row in rows if students is None or row.split(",")[0] in students)
-    )
-    return target
 
 
 HIDDEN_CODE = ("BEGIN HIDDEN", "random_case(seed", "planned_calls(", "Traceback (most recent call last)")
@@ -71,11 +58,6 @@ def roster():
         return list(csv.DictReader(table))
 
 
-def grades(root):
-    with open(root / "grades.csv", newline="") as table:
-        return {row["student_id"]: row for row in csv.DictReader(table)}
-
-
 def grade_rows(root):
     with sqlite3.connect(root / "gradebook.db") as db:
         return db.execute("select count(*) from grade").fetchone()[0]
@@ -99,7 +81,7 @@ def test_a_chinese_edition_twin_scores_what_its_english_twin_scores_and_is_told_
         english = gradebook.find_submission_notebook(NOTEBOOK, ASSIGNMENT, TWINS[student]).grades
         assert {grade.name: grade.score for grade in chinese} == {grade.name: grade.score for grade in english}
     english, chinese = (
-        failed_test_cells(nbformat.read(notebook_path(graded.root, "autograded", who, assignment), as_version=4))
+        failed_test_cells(nbformat.read(Course(graded.root).notebook(Stage.AUTOGRADED, who, assignment), as_version=4))
         for who, assignment in ((TWINS[student], ASSIGNMENT), (student, CHINESE_EDITION))
     )
     assert chinese == {cell: translated_error(error, "zh_CN") for cell, error in english.items()}
@@ -107,7 +89,7 @@ def test_a_chinese_edition_twin_scores_what_its_english_twin_scores_and_is_told_
 
 def test_a_broken_file_is_reported_and_stands_in_as_the_release_saying_why(graded):
     assert graded.status == NEEDS_ATTENTION
-    stand_in = notebook_path(graded.root, "autograded", "not-json").read_text()
+    stand_in = Course(graded.root).notebook(Stage.AUTOGRADED, "not-json", ASSIGNMENT).read_text()
     assert "not valid JSON" in stand_in and f'"ename": "{NOT_GRADED}"' in stand_in
     with Gradebook(db_url(graded.root)) as gradebook:
         notebook = gradebook.find_submission_notebook(NOTEBOOK, ASSIGNMENT, "not-json")
@@ -134,17 +116,17 @@ def test_autograded_notebooks_are_the_committed_ones(graded):
             continue
         assignment = edition_of(student)
         assert (
-            notebook_path(root, "autograded", student, assignment).read_bytes()
-            == notebook_path(COURSE_ROOT, "autograded", student, assignment).read_bytes()
+            Course(root).notebook(Stage.AUTOGRADED, student, assignment).read_bytes()
+            == COURSE.notebook(Stage.AUTOGRADED, student, assignment).read_bytes()
         ), student
 
 
 def test_feedback_shows_failures_but_never_hidden_tests(graded):
     root = graded.root
     for student in EXPECTED_POINTS:
-        html = feedback_page(root, student, edition_of(student)).read_text()
+        html = Course(root).feedback_page(student, edition_of(student)).read_text()
         assert "random_case(seed" not in html and "BEGIN HIDDEN TESTS" not in html, student
-    html = feedback_page(root, "half-missing-in-cost").read_text()
+    html = Course(root).feedback_page("half-missing-in-cost", ASSIGNMENT).read_text()
     assert "the L2 term uses lambd/m; the cost needs lambd/(2m)." in html
 
 
@@ -190,7 +172,7 @@ def test_the_report_in_a_browser_shows_what_needs_attention_first_and_fits_the_w
 
 
 def test_feedback_in_a_browser_shows_the_failure_but_no_hidden_test_code(graded):
-    feedback = feedback_page(graded.root, "infinite-loop")
+    feedback = Course(graded.root).feedback_page("infinite-loop", ASSIGNMENT)
     with browser_page() as page:
         page.goto(feedback.as_uri())
         text = page.locator("body").inner_text()
@@ -248,7 +230,8 @@ def test_rerunning_is_idempotent_and_regrades_only_what_changed(graded, capsys):
 
     fixed = root / "submitted" / "unscaled-dropout" / ASSIGNMENT
     shutil.copyfile(
-        notebook_path(root, "submitted", "full-marks"), notebook_path(root, "submitted", "unscaled-dropout")
+        Course(root).notebook(Stage.SUBMITTED, "full-marks", ASSIGNMENT),
+        Course(root).notebook(Stage.SUBMITTED, "unscaled-dropout", ASSIGNMENT),
     )
     (fixed / "timestamp.txt").write_text("2025-03-15 08:00:00.000000 UTC")
     (root / "submitted" / "untouched" / ASSIGNMENT / "timestamp.txt").write_text("2025-03-15 09:30:00.000000 UTC")

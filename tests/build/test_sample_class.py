@@ -10,9 +10,9 @@ import nbformat
 import pytest
 
 from course.build.sample_class import CHINESE_EDITION, STUDENTS, TWINS, build_sample_class, edition_of, grade_id
-from course.layout import notebook_path
+from course.layout import ASSIGNMENT, Stage
 from public_tests import GRADED_FUNCTIONS
-from tests import COURSE_ROOT
+from tests import COURSE, COURSE_ROOT
 from tests.sample_grades import EXPECTED_POINTS, POINTS_PER_EXERCISE
 
 CORRECT_ALL_ALONG = ("full-marks", "deleted-test-cell")
@@ -24,7 +24,7 @@ def files_under(folder):
 
 def solution_code(student):
     """grade_id -> source of each graded function's cell in the student's submission."""
-    nb = nbformat.read(notebook_path(COURSE_ROOT, "submitted", student, edition_of(student)), as_version=4)
+    nb = nbformat.read(COURSE.notebook(Stage.SUBMITTED, student, edition_of(student)), as_version=4)
     return {grade_id(cell): cell.source for cell in nb.cells if grade_id(cell) in GRADED_FUNCTIONS}
 
 
@@ -36,7 +36,7 @@ def test_build_reproduces_the_committed_submissions(tmp_path):
 
 def test_full_marks_is_the_source_without_its_markers():
     """Filling the stubs gives back the source code: release and source agree, blocks went to the right stubs."""
-    source = nbformat.read(notebook_path(COURSE_ROOT, "source"), as_version=4)
+    source = nbformat.read(COURSE.notebook(Stage.SOURCE, None, ASSIGNMENT), as_version=4)
     markers = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION\n", re.MULTILINE)
     expected = {
         grade_id(cell): markers.sub("", cell.source) for cell in source.cells if grade_id(cell) in GRADED_FUNCTIONS
@@ -52,18 +52,18 @@ def test_only_the_exercises_that_lose_points_differ_from_the_solution(student):
 
 
 def test_deleted_test_cell_lacks_only_that_cell():
-    full = nbformat.read(notebook_path(COURSE_ROOT, "submitted", "full-marks"), as_version=4)
-    deleted = nbformat.read(notebook_path(COURSE_ROOT, "submitted", "deleted-test-cell"), as_version=4)
+    full = nbformat.read(COURSE.notebook(Stage.SUBMITTED, "full-marks", ASSIGNMENT), as_version=4)
+    deleted = nbformat.read(COURSE.notebook(Stage.SUBMITTED, "deleted-test-cell", ASSIGNMENT), as_version=4)
     assert [c for c in full.cells if grade_id(c) != "test_forward_propagation_with_dropout"] == deleted.cells
 
 
 def test_untouched_is_the_release_byte_for_byte():
-    untouched = notebook_path(COURSE_ROOT, "submitted", "untouched").read_bytes()
-    assert untouched == notebook_path(COURSE_ROOT, "release").read_bytes()
+    untouched = COURSE.notebook(Stage.SUBMITTED, "untouched", ASSIGNMENT).read_bytes()
+    assert untouched == COURSE.notebook(Stage.RELEASE, None, ASSIGNMENT).read_bytes()
 
 
 def test_not_json_is_not_json():
-    raw = notebook_path(COURSE_ROOT, "submitted", "not-json").read_bytes()
+    raw = COURSE.notebook(Stage.SUBMITTED, "not-json", ASSIGNMENT).read_bytes()
     with pytest.raises(json.JSONDecodeError):
         json.loads(raw)
 
@@ -89,7 +89,7 @@ def test_expected_points_sum_to_the_brief():
 @pytest.mark.parametrize("student", TWINS)
 def test_a_chinese_edition_student_hands_in_the_code_of_their_twin_in_the_chinese_release(student):
     assert solution_code(student) == solution_code(TWINS[student])
-    release = nbformat.read(notebook_path(COURSE_ROOT, "release", assignment=CHINESE_EDITION), as_version=4)
-    submitted = nbformat.read(notebook_path(COURSE_ROOT, "submitted", student, CHINESE_EDITION), as_version=4)
+    release = nbformat.read(COURSE.notebook(Stage.RELEASE, None, CHINESE_EDITION), as_version=4)
+    submitted = nbformat.read(COURSE.notebook(Stage.SUBMITTED, student, CHINESE_EDITION), as_version=4)
     markdown = [cell.source for cell in release.cells if cell.cell_type == "markdown"]
     assert [cell.source for cell in submitted.cells if cell.cell_type == "markdown"] == markdown

@@ -1,7 +1,7 @@
 """The mutation check, through real autograding: every catalogued mistake loses exactly its exercise's
 points with a hint that names it and no hint that names something else, every correct variant earns
 full marks, and the messages reach the students' feedback. Grading the catalogue takes a few minutes;
-it is done once for the module (tests/test_catalogue_in_process.py judges it in seconds)."""
+it is done once for the module (tests/assignment/test_catalogue_in_process.py judges it in seconds)."""
 
 import html
 import shutil
@@ -10,11 +10,11 @@ import nbformat
 import pytest
 
 from course.fanout.grade import grade_class
-from course.layout import EDITIONS, feedback_page, notebook_path
+from course.layout import EDITIONS, Course, Stage
 from public_tests import GRADED_FUNCTIONS
 from tests import mutations
+from tests.courses import course_copy
 from tests.notebooks import failed_test_cells
-from tests.test_grading import course_copy
 from tests.translated import translated_error
 
 CHINESE = EDITIONS[1]
@@ -65,17 +65,19 @@ def test_the_feedback_names_the_mistake_in_each_editions_language(tmp_path):
     sample = [mutant for mutant in mutations.CATALOGUE if mutant.name in FEEDBACK_SAMPLE]
     for edition in EDITIONS:
         for name, data in mutations.submissions(sample, edition.assignment).items():
-            path = notebook_path(root, "submitted", name, edition.assignment)
+            path = Course(root).notebook(Stage.SUBMITTED, name, edition.assignment)
             path.parent.mkdir(parents=True)
             path.write_bytes(data)
     grade_class(root, workers=2, cell_timeout=mutations.CELL_TIMEOUT)
     for mutant in sample:
         test_cell = f"test_{mutant.exercise}"
         english, chinese = (
-            failed_test_cells(nbformat.read(notebook_path(root, "autograded", mutant.name, e.assignment), 4))[test_cell]
+            failed_test_cells(nbformat.read(Course(root).notebook(Stage.AUTOGRADED, mutant.name, e.assignment), 4))[
+                test_cell
+            ]
             for e in EDITIONS
         )
         assert mutant.message in english and chinese == translated_error(english, CHINESE.language), mutant.name
         for edition, failure in zip(EDITIONS, (english, chinese)):
-            page = html.unescape(feedback_page(root, mutant.name, edition.assignment).read_text())
+            page = html.unescape(Course(root).feedback_page(mutant.name, edition.assignment).read_text())
             assert failure.partition(": ")[2] in page and "BEGIN HIDDEN TESTS" not in page, mutant.name

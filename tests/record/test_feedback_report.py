@@ -22,7 +22,7 @@ from nbgrader.api import Gradebook
 from course.build.release import build_release
 from course.grader.execute import TIMEOUT
 from course.grader.feedback import HideHiddenTests, ShortenGradeCellErrors, render_feedback
-from course.layout import ASSIGNMENT, NOTEBOOK, assignment_dir, copy_course, notebook_path, students_in
+from course.layout import ASSIGNMENT, NOTEBOOK, Course, Stage, copy_course
 from course.record import last_graded
 from course.record.attention import Kind, needs_attention
 from course.record.report import (
@@ -89,7 +89,7 @@ def autograded_notebook(failures):
 
 def write_record(root, student, status="graded", problems=(), failures=None):
     """What the grader notes beside an autograded notebook (course.record.last_graded reads it)."""
-    folder = assignment_dir(root, "autograded", student)
+    folder = Course(root).path(Stage.AUTOGRADED, student, ASSIGNMENT)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / last_graded.NOTE_FILE).write_text(
         json.dumps(
@@ -113,8 +113,8 @@ def built_course(tmp_path_factory):
     ivy is on the roster but handed nothing in."""
     tmp_path = tmp_path_factory.mktemp("course")
     shutil.copyfile(COURSE_ROOT / "nbgrader_config.py", tmp_path / "nbgrader_config.py")
-    notebook_path(tmp_path, "source").parent.mkdir(parents=True)
-    shutil.copyfile(SOURCE_NOTEBOOK, notebook_path(tmp_path, "source"))
+    Course(tmp_path).notebook(Stage.SOURCE, None, ASSIGNMENT).parent.mkdir(parents=True)
+    shutil.copyfile(SOURCE_NOTEBOOK, Course(tmp_path).notebook(Stage.SOURCE, None, ASSIGNMENT))
     source = nbformat.read(SOURCE_NOTEBOOK, as_version=4)
     with Gradebook(f"sqlite:///{tmp_path / 'gradebook.db'}") as gradebook:
         gradebook.update_or_create_assignment(ASSIGNMENT)
@@ -141,7 +141,7 @@ def built_course(tmp_path_factory):
         gradebook.db.commit()
     for student, failures in FAILURES.items():
         write_record(tmp_path, student, failures=failures)
-        path = notebook_path(tmp_path, "autograded", student)
+        path = Course(tmp_path).notebook(Stage.AUTOGRADED, student, ASSIGNMENT)
         nbformat.write(autograded_notebook(failures), path)
     write_record(tmp_path, "eve", status="invalid", problems=[NOT_JSON])
     return tmp_path
@@ -289,19 +289,25 @@ def test_report_is_byte_identical_when_run_again(course):
 
 def feedback_of(root: Path, student: str) -> str:
     """The feedback page of the student's autograded notebook on disk (the English edition's)."""
-    return render_feedback(nbformat.read(notebook_path(root, "autograded", student), as_version=4), student).decode()
+    return render_feedback(
+        nbformat.read(Course(root).notebook(Stage.AUTOGRADED, student, ASSIGNMENT), as_version=4), student, ASSIGNMENT
+    ).decode()
 
 
 def test_feedback_hides_hidden_tests_and_keeps_the_message(course):
     graded = [
         student
-        for student in students_in(course, "autograded")
-        if notebook_path(course, "autograded", student).exists()
+        for student in Course(course).students(Stage.AUTOGRADED, ASSIGNMENT)
+        if Course(course).notebook(Stage.AUTOGRADED, student, ASSIGNMENT).exists()
     ]
     assert sorted(graded) == ["ann", "ben", "cat", "fay"]  # dan and eve have no autograded notebook
 
     def page_of(student: str) -> bytes:
-        return render_feedback(nbformat.read(notebook_path(course, "autograded", student), as_version=4), student)
+        return render_feedback(
+            nbformat.read(Course(course).notebook(Stage.AUTOGRADED, student, ASSIGNMENT), as_version=4),
+            student,
+            ASSIGNMENT,
+        )
 
     page = page_of("ben").decode()
     for code in (*HIDDEN_CODE, "Traceback (most recent call last)", "In[16], line 12"):
@@ -347,7 +353,7 @@ def test_real_autograde_output(tmp_path):
     cell_by_id(submission, "forward_propagation_with_dropout").source = re.sub(
         r" *### (BEGIN|END) SOLUTION\n", "", solution.source
     ).replace("A1 = A1 / keep_prob", "pass")  # the classic mistake, in layer 1 only; the other three stay stubs
-    folder = assignment_dir(tmp_path, "submitted", "zoe")
+    folder = Course(tmp_path).path(Stage.SUBMITTED, "zoe", ASSIGNMENT)
     folder.mkdir(parents=True)
     nbformat.write(submission, folder / f"{NOTEBOOK}.ipynb")
     subprocess.run(

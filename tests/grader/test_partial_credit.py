@@ -11,15 +11,15 @@ from nbgrader.utils import determine_grade
 
 from course.grader import judge
 from course.grader.parts import PARTS, Mark, PartResult, configured_points
-from course.layout import assignment_dir, course_modules
+from course.layout import ASSIGNMENT, Stage, course_modules
 from course.record.report import Exercise, failures_in
 from public_tests import GRADED_FUNCTIONS
-from tests import COURSE_ROOT
+from tests import COURSE, COURSE_ROOT
 from tests.sample_grades import POINTS_PER_EXERCISE
 
 L2_BACKWARD = "backward_propagation_with_regularization"
 TEST_POINTS = dict.fromkeys(GRADED_FUNCTIONS, POINTS_PER_EXERCISE)
-RELEASE = assignment_dir(COURSE_ROOT, "release")
+RELEASE = COURSE.path(Stage.RELEASE, None, ASSIGNMENT)
 FAILURE = AssertionError(f"{L2_BACKWARD}: dW2 is wrong.\nHint: dW2 has no regularization term; add (lambd/m) * W2.")
 
 

@@ -8,8 +8,8 @@ import nbformat
 import pytest
 
 from course.i18n.notebooks import MISSING, STALE, UNKNOWN, english_hash, read_cell_translations, untranslated_cells
-from course.layout import ASSIGNMENT, EDITIONS, notebook_path
-from tests import COURSE_ROOT
+from course.layout import ASSIGNMENT, EDITIONS, Stage
+from tests import COURSE, COURSE_ROOT
 
 TRANSLATED = [edition for edition in EDITIONS if edition.assignment != ASSIGNMENT]
 IDS = [edition.assignment for edition in TRANSLATED]
@@ -18,11 +18,11 @@ KEPT = re.compile(r"```.*?```|\$\$.*?\$\$|\$[^$\n]+\$|`[^`]+`|\]\([^)\s]+\)", re
 
 
 def english():
-    return nbformat.read(notebook_path(COURSE_ROOT, "source"), as_version=4)
+    return nbformat.read(COURSE.notebook(Stage.SOURCE, None, ASSIGNMENT), as_version=4)
 
 
 def edition_notebook(stage, assignment):
-    return nbformat.read(notebook_path(COURSE_ROOT, stage, assignment=assignment), as_version=4)
+    return nbformat.read(COURSE.notebook(stage, None, assignment), as_version=4)
 
 
 @pytest.mark.parametrize("edition", TRANSLATED, ids=IDS)

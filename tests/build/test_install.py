@@ -10,9 +10,9 @@ import sys
 import pytest
 
 from course.build.sample_class import edition_of
-from course.layout import feedback_page, notebook_path
+from course.layout import Course, Stage
 from tests import COURSE_ROOT
-from tests.test_grading import course_copy
+from tests.courses import course_copy
 
 pytestmark = pytest.mark.slow  # builds the package and grades two submissions
 
@@ -64,4 +64,4 @@ def test_the_installed_package_grades_the_sample_class_as_committed(tmp_path):
 def outputs(root, student):
     """The autograded notebook and the feedback page of the student's submission."""
     assignment = edition_of(student)
-    return notebook_path(root, "autograded", student, assignment), feedback_page(root, student, assignment)
+    return Course(root).notebook(Stage.AUTOGRADED, student, assignment), Course(root).feedback_page(student, assignment)

@@ -21,12 +21,12 @@ from course.fanout.course_grader import sandbox_notice
 from course.fanout.grade import NEEDS_ATTENTION, grade_class
 from course.grader.execute import KILLED
 from course.grader.sandbox import Limits, kernel_command, kernel_environment
-from course.layout import ASSIGNMENT, notebook_path
+from course.layout import ASSIGNMENT, Course, Stage
 from course.record import last_graded
 from public_tests import GRADED_FUNCTIONS
-from tests import COURSE_ROOT, hostile
+from tests import COURSE, COURSE_ROOT, hostile
+from tests.courses import CELL_TIMEOUT, course_copy, grades
 from tests.sample_grades import points_losing
-from tests.test_grading import CELL_TIMEOUT, course_copy, grades
 
 pytestmark = pytest.mark.slow  # grades the hostile class end to end
 
@@ -73,7 +73,7 @@ def hostile_run(tmp_path_factory):
     root = course_copy(tmp_path_factory.mktemp("course"), students=ORDINARY)
     listener = Listener()
     for case in hostile.CATALOGUE:
-        path = notebook_path(root, "submitted", case.name)
+        path = Course(root).notebook(Stage.SUBMITTED, case.name, ASSIGNMENT)
         path.parent.mkdir(parents=True)
         path.write_bytes(hostile.build(case, root, listener.port))
     before = checksums(root)
@@ -87,7 +87,7 @@ def hostile_run(tmp_path_factory):
 
 
 def outcome(root, student) -> str:
-    nb = nbformat.read(notebook_path(root, "autograded", student), as_version=4)
+    nb = nbformat.read(Course(root).notebook(Stage.AUTOGRADED, student, ASSIGNMENT), as_version=4)
     printed = "".join(output.get("text", "") for cell in nb.cells for output in cell.get("outputs", []))
     return printed.split(hostile.OUTCOME, 1)[1].splitlines()[0].strip() if hostile.OUTCOME in printed else ""
 
@@ -113,7 +113,7 @@ def test_the_fork_bomb_stops_at_the_process_cap(hostile_run):
 
 def test_the_output_flood_is_cut_and_reported(hostile_run):
     root, _, _, _ = hostile_run
-    nb = nbformat.read(notebook_path(root, "autograded", "floods-output"), as_version=4)
+    nb = nbformat.read(Course(root).notebook(Stage.AUTOGRADED, "floods-output", ASSIGNMENT), as_version=4)
     assert len(nbformat.writes(nb)) < 2 * Limits.output_bytes
     flood = next(cell for cell in nb.cells if 'print("x"' in cell.source)
     # Cut by the grader, or the kernel died of its own buffers at the memory cap: either way, said so.
@@ -143,7 +143,7 @@ def test_no_secret_of_the_grader_gets_into_what_grading_writes(hostile_run):
     """reads-secrets printed every environment and command line it could read into its notebook."""
     root, _, _, _ = hostile_run
     written = [path for name in OUTPUTS for path in [root / name, *(root / name).rglob("*")] if path.is_file()]
-    assert notebook_path(root, "autograded", "reads-secrets") in written
+    assert Course(root).notebook(Stage.AUTOGRADED, "reads-secrets", ASSIGNMENT) in written
     assert [path for path in written if SECRET_VALUE.encode() in path.read_bytes()] == []
 
 
@@ -168,8 +168,8 @@ def test_the_ordinary_students_are_graded_as_without_the_hostile_ones(hostile_ru
     for student in ORDINARY:
         assert grades(root)[student] == committed[student]
         assert (
-            notebook_path(root, "autograded", student).read_bytes()
-            == notebook_path(COURSE_ROOT, "autograded", student).read_bytes()
+            Course(root).notebook(Stage.AUTOGRADED, student, ASSIGNMENT).read_bytes()
+            == COURSE.notebook(Stage.AUTOGRADED, student, ASSIGNMENT).read_bytes()
         ), student
 
 

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 
 from course.build import reference
-from course.layout import HELPER_FILES, assignment_dir, course_modules
+from course.layout import ASSIGNMENT, HELPER_FILES, Stage, course_modules
 from testCases import random_case
-from tests import COURSE_ROOT
+from tests import COURSE, COURSE_ROOT
 
-RELEASE = assignment_dir(COURSE_ROOT, "release")
+RELEASE = COURSE.path(Stage.RELEASE, None, ASSIGNMENT)
 
 
 def graded_calls(solutions):
@@ -94,7 +94,7 @@ def test_no_released_callable_reproduces_a_graded_function(solutions):
 def test_the_shipped_dropout_fixture_is_what_the_reference_gives():
     with course_modules(COURSE_ROOT):
         written = reference.dropout_fixture()
-    for folder in (COURSE_ROOT, assignment_dir(COURSE_ROOT, "source"), RELEASE):
+    for folder in (COURSE_ROOT, COURSE.path(Stage.SOURCE, None, ASSIGNMENT), RELEASE):
         assert (folder / "testCases.json").read_text() == written
 
 

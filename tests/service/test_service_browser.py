@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from course.layout import ASSIGNMENT, NOTEBOOK, ROSTER, copy_course, course_config, notebook_path
-from tests import COURSE_ROOT
+from course.layout import ASSIGNMENT, NOTEBOOK, ROSTER, Stage, copy_course, course_config
+from tests import COURSE, COURSE_ROOT
 from tests.browser import browser_page, jupyterlab, log_tail, stop
 
 pytestmark = pytest.mark.slow  # a JupyterLab server, a browser and two graded submissions
@@ -55,7 +55,10 @@ def exchange(tmp_path):
 
 def save_as_student(home: Path, sample_student: str) -> None:
     """The fetched notebook, overwritten by a sample submission: as a student who wrote and saved that."""
-    shutil.copyfile(notebook_path(COURSE_ROOT, "submitted", sample_student), home / ASSIGNMENT / f"{NOTEBOOK}.ipynb")
+    shutil.copyfile(
+        COURSE.notebook(Stage.SUBMITTED, sample_student, ASSIGNMENT),
+        home / ASSIGNMENT / f"{NOTEBOOK}.ipynb",
+    )
 
 
 def open_assignments(page) -> None:

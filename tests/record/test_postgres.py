@@ -13,8 +13,8 @@ from course.record import gradebook, last_graded
 from course.record.report import write_report
 from course.record.results import ResultWriter
 from tests import COURSE_ROOT
+from tests.courses import CELL_TIMEOUT, course_copy, grades
 from tests.servers import free_port, postgres_server
-from tests.test_grading import CELL_TIMEOUT, course_copy, grades
 
 pytestmark = pytest.mark.slow  # grades classes into a PostgreSQL server
 

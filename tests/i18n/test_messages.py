@@ -24,19 +24,11 @@ from course.grader.feedback import (
 from course.grader.job import GradingResult, Status
 from course.i18n.catalogue import DOMAIN, LANGUAGE_FILE, LOCALE_DIR, SOURCE_LANGUAGE
 from course.i18n.upkeep import compile_catalogue, extract, po_path, read_message_catalogue, update_catalogue
-from course.layout import (
-    ASSIGNMENT,
-    EDITIONS,
-    NOTEBOOK,
-    course_modules,
-    feedback_page,
-    helper_sources,
-    notebook_path,
-)
+from course.layout import ASSIGNMENT, EDITIONS, NOTEBOOK, Stage, course_modules, helper_sources
 from course.record.attention import not_a_notebook
 from course.record.gradebook import not_graded_because
 from course.service.serve import error_page, held_page, late_notice
-from tests import COURSE_ROOT
+from tests import COURSE, COURSE_ROOT
 from tests.translated import pattern, translated
 
 LANGUAGE = "zh_CN"
@@ -190,7 +182,7 @@ def test_the_helpers_and_the_grader_speak_chinese_too(edition, capsys):
 
 
 def autograded(student):
-    return nbformat.read(notebook_path(COURSE_ROOT, "autograded", student), as_version=4)
+    return nbformat.read(COURSE.notebook(Stage.AUTOGRADED, student, ASSIGNMENT), as_version=4)
 
 
 def nbgrader_page(nb, student):
@@ -210,9 +202,9 @@ def nbgrader_page(nb, student):
 @pytest.mark.parametrize("student", ["half-missing-in-cost", "untouched", "full-marks"])
 def test_the_english_page_is_nbgraders(student):
     nb = autograded(student)
-    page = render_feedback(copy.deepcopy(nb), student)
+    page = render_feedback(copy.deepcopy(nb), student, ASSIGNMENT)
     assert page == nbgrader_page(copy.deepcopy(nb), student)
-    assert page == feedback_page(COURSE_ROOT, student).read_bytes()
+    assert page == COURSE.feedback_page(student, ASSIGNMENT).read_bytes()
 
 
 def test_the_english_page_is_nbgraders_with_a_task_cell_too():
@@ -227,11 +219,11 @@ def test_the_english_page_is_nbgraders_with_a_task_cell_too():
         "score": 1,
     }
     nb.cells.insert(3, nbformat.v4.new_markdown_cell("Describe the boundary.", metadata={"nbgrader": task}))
-    assert render_feedback(copy.deepcopy(nb), "ann") == nbgrader_page(copy.deepcopy(nb), "ann")
+    assert render_feedback(copy.deepcopy(nb), "ann", ASSIGNMENT) == nbgrader_page(copy.deepcopy(nb), "ann")
 
 
 def test_the_chinese_page_translates_the_headings():
-    page = render_feedback(autograded("untouched"), "untouched", language=LANGUAGE).decode()
+    page = render_feedback(autograded("untouched"), "untouched", ASSIGNMENT, LANGUAGE).decode()
     for heading in (
         "<h4>Regularization（得分：0.0 / 40.0）</h4>",
         '<a href="#test_compute_cost_with_regularization">测试单元格</a> （得分：0.0 / 10.0）',

@@ -1,7 +1,7 @@
 """Every door grades the same: one small class graded by `python -m course grade`, by `nbgrader autograde`
 and by Formgrader's Autograde (its HTTP API, on a jupyter server the test starts) gets the same points
 in every cell, and the hard-coded and fake-tests submissions lose theirs at each door. The grading
-service, the fourth door, grades the same class in tests/test_accounts.py."""
+service, the fourth door, grades the same class in tests/service/test_accounts.py."""
 
 import json
 import subprocess
@@ -14,7 +14,7 @@ import pytest
 from nbgrader.api import Gradebook
 
 from course.build.release import build_release
-from course.layout import ASSIGNMENT, NOTEBOOK, copy_course, notebook_path
+from course.layout import ASSIGNMENT, NOTEBOOK, Course, Stage, copy_course
 from course.record.gradebook import db_url
 from tests import COURSE_ROOT, hostile
 from tests.browser import formgrader
@@ -28,7 +28,7 @@ def course_with(folder: Path, students: dict[str, bytes]) -> Path:
     root = copy_course(folder, COURSE_ROOT, folders=("source", "release"))
     build_release(root)  # the gradebook knows the assignment, as after `python -m course build`
     for student, notebook in students.items():
-        path = notebook_path(root, "submitted", student)
+        path = Course(root).notebook(Stage.SUBMITTED, student, ASSIGNMENT)
         path.parent.mkdir(parents=True)
         path.write_bytes(notebook)
         (path.parent / "timestamp.txt").write_text(HANDED_IN)
@@ -100,7 +100,7 @@ def test_nbgrader_autograde_runs_the_kernel_in_the_sandbox(doors):
     """The snooping submission looked for the source notebook, the gradebook and the config, by their
     paths relative to its folder and by their absolute paths: under nbgrader's own command, it found none."""
     root, _ = doors["nbgrader autograde"]
-    graded = nbformat.read(notebook_path(root, "autograded", SNOOP), as_version=4)
+    graded = nbformat.read(Course(root).notebook(Stage.AUTOGRADED, SNOOP, ASSIGNMENT), as_version=4)
     printed = "".join(
         output.get("text", "") for cell in graded.cells if cell.cell_type == "code" for output in cell.outputs
     )

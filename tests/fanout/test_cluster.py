@@ -9,11 +9,11 @@ import pytest
 from distributed import Client
 
 from course.fanout.grade import NEEDS_ATTENTION, grade_class
-from course.layout import notebook_path
+from course.layout import ASSIGNMENT, Course, Stage
 from course.record.gradebook import GradebookWriter
 from tests import COURSE_ROOT
+from tests.courses import CELL_TIMEOUT, course_copy, grades
 from tests.servers import dask_cluster
-from tests.test_grading import CELL_TIMEOUT, course_copy, grades
 
 pytestmark = pytest.mark.slow  # grades classes on a Dask cluster
 
@@ -50,10 +50,10 @@ def test_a_submission_that_kills_its_worker_is_scored_zero_and_the_run_goes_on(c
     """In the sandbox a kernel cannot reach its worker (tests/hostile.py tries); a worker can still die
     under a submission, of a crash in a library say. Unsandboxed, the kernel kills its parent, the worker."""
     root = course_copy(tmp_path, students=["full-marks", "half-missing-in-cost"])
-    nb = nbformat.read(notebook_path(root, "submitted", "full-marks"), as_version=4)
+    nb = nbformat.read(Course(root).notebook(Stage.SUBMITTED, "full-marks", ASSIGNMENT), as_version=4)
     nb.cells.insert(0, nbformat.v4.new_code_cell("import os, signal\nos.kill(os.getppid(), signal.SIGKILL)"))
-    notebook_path(root, "submitted", "killer").parent.mkdir(parents=True)
-    nbformat.write(nb, notebook_path(root, "submitted", "killer"))
+    Course(root).notebook(Stage.SUBMITTED, "killer", ASSIGNMENT).parent.mkdir(parents=True)
+    nbformat.write(nb, Course(root).notebook(Stage.SUBMITTED, "killer", ASSIGNMENT))
 
     assert grade_class(root, cell_timeout=CELL_TIMEOUT, scheduler=cluster.address, sandbox=False) == NEEDS_ATTENTION
     table, committed = grades(root), grades(COURSE_ROOT)

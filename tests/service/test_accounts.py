@@ -3,7 +3,7 @@ in the instructor's home, closed to others; the exchange world-writable; the ser
 instructor's account, checking owners (its default). Four students fetch and submit with nbgrader's
 commands as themselves; then one student with a shell writes straight into the inbound folder, trick
 after trick. Each trick is refused with a message, nobody else's grade changes, and the service goes on
-grading. The four students' points are those of every other door (tests/test_doors.py).
+grading. The four students' points are those of every other door (tests/doors/test_doors.py).
 
 Runs as root (CI does): it creates the accounts with useradd and removes them afterwards."""
 
@@ -22,11 +22,11 @@ from typing import NamedTuple
 
 import pytest
 
-from course.layout import ASSIGNMENT, copy_course, course_config, notebook_path
+from course.layout import ASSIGNMENT, Course, Stage, copy_course, course_config
 from course.service import journal
 from tests import COURSE_ROOT, hostile
+from tests.doors.test_doors import expected, points_per_cell
 from tests.servers import accounts_of_this_machine
-from tests.test_doors import expected, points_per_cell
 
 PREFIX = "w27"  # of every account this test makes
 INSTRUCTOR = f"{PREFIX}-prof"
@@ -219,7 +219,8 @@ def term_on_real_accounts() -> Campus:
         wait_for(root, service, log, lambda records: sum(r["state"] == "graded" for r in records.values()) == 4)
         before = points_per_cell(root, STUDENTS)
         submitted_before = {
-            s: hashlib.sha256(notebook_path(root, "submitted", s).read_bytes()).hexdigest() for s in STUDENTS
+            s: hashlib.sha256(Course(root).notebook(Stage.SUBMITTED, s, ASSIGNMENT).read_bytes()).hexdigest()
+            for s in STUDENTS
         }
 
         # Mallory's tricks, straight into inbound/, then one honest submission, which must be graded.
@@ -269,10 +270,15 @@ def term_on_real_accounts() -> Campus:
             time.sleep(0.3)
         assert service.poll() is None
         submitted_after = {
-            s: hashlib.sha256(notebook_path(root, "submitted", s).read_bytes()).hexdigest() for s in STUDENTS
+            s: hashlib.sha256(Course(root).notebook(Stage.SUBMITTED, s, ASSIGNMENT).read_bytes()).hexdigest()
+            for s in STUDENTS
         }
         course_bytes = int(run("du", "-s", "--block-size=1", str(root)).stdout.split()[0])
-        secrets = [notebook_path(root, "source"), notebook_path(root, "submitted", CLASSMATE), root / "gradebook.db"]
+        secrets = [
+            Course(root).notebook(Stage.SOURCE, None, ASSIGNMENT),
+            Course(root).notebook(Stage.SUBMITTED, CLASSMATE, ASSIGNMENT),
+            root / "gradebook.db",
+        ]
         reads = {str(path): run("cat", str(path), user=MALLORY, check=False).returncode == 0 for path in secrets}
         return Campus(
             root,

@@ -13,8 +13,8 @@ from course.grader.autograde import grade_submission
 from course.grader.execute import SKIPPED_NOTE
 from course.grader.job import GradingJob, Status
 from course.grader.sandbox import Limits
-from course.layout import EDITIONS, course_config, notebook_path
-from tests import COURSE_ROOT
+from course.layout import ASSIGNMENT, EDITIONS, Stage, course_config
+from tests import COURSE, COURSE_ROOT
 from tests.sample_grades import EXPECTED_POINTS
 from tests.translated import translated
 
@@ -26,7 +26,7 @@ job = functools.partial(GradingJob, cell_timeout=course_config(COURSE_ROOT).Exec
 
 @pytest.fixture(scope="module")
 def package():
-    return assignment_package(COURSE_ROOT)
+    return assignment_package(COURSE_ROOT, ASSIGNMENT)
 
 
 def test_package_carries_the_release_helpers_but_no_notebook(package):
@@ -53,7 +53,7 @@ def test_a_file_that_is_not_a_notebook_is_reported_not_raised(package, data):
 
 def test_without_the_sandbox_a_submission_is_graded_the_same(package):
     """--no-sandbox, for debugging: same kernel, same verdicts, no bubblewrap."""
-    data = notebook_path(COURSE_ROOT, "submitted", "unscaled-dropout").read_bytes()
+    data = COURSE.notebook(Stage.SUBMITTED, "unscaled-dropout", ASSIGNMENT).read_bytes()
     result = grade_submission(job("unscaled-dropout", data, package, sandbox=False))
     assert result.status == "graded"
     assert {score.grade_id: score.points for score in result.scores} == {
@@ -64,7 +64,7 @@ def test_without_the_sandbox_a_submission_is_graded_the_same(package):
 
 
 def test_all_or_nothing_gives_a_partly_right_exercise_nothing(package):
-    data = notebook_path(COURSE_ROOT, "submitted", "unscaled-dropout").read_bytes()
+    data = COURSE.notebook(Stage.SUBMITTED, "unscaled-dropout", ASSIGNMENT).read_bytes()
     result = grade_submission(job("unscaled-dropout", data, dataclasses.replace(package, parts={}), sandbox=False))
     points = {score.grade_id: score.points for score in result.scores}
     assert points["test_forward_propagation_with_dropout"] == 0 and sum(points.values()) == 30
@@ -85,7 +85,7 @@ def outputs_by_grade_id(result):
 
 def test_skipping_follows_the_release_not_the_submissions_tags(package):
     """A student who untags the training cells and tags the test and solution cells changes nothing."""
-    nb = nbformat.reads(notebook_path(COURSE_ROOT, "submitted", "full-marks").read_text(), as_version=4)
+    nb = nbformat.reads(COURSE.notebook(Stage.SUBMITTED, "full-marks", ASSIGNMENT).read_text(), as_version=4)
     for cell in nb.cells:
         if cell.metadata.get("nbgrader", {}).get("grade_id") in TRAINING_AND_PLOTS:
             cell.metadata["tags"] = []
@@ -101,7 +101,7 @@ def test_skipping_follows_the_release_not_the_submissions_tags(package):
 def test_a_chinese_edition_submission_is_told_in_chinese_what_grading_skipped():
     """The same submission, graded as the Chinese edition: the same points, the note in Chinese."""
     package = assignment_package(COURSE_ROOT, CHINESE.assignment)
-    data = notebook_path(COURSE_ROOT, "submitted", "full-marks-zh", CHINESE.assignment).read_bytes()
+    data = COURSE.notebook(Stage.SUBMITTED, "full-marks-zh", CHINESE.assignment).read_bytes()
     result = grade_submission(job("full-marks-zh", data, package))
     assert (result.assignment, result.points) == (CHINESE.assignment, 40)
     note = translated(SKIPPED_NOTE, CHINESE.language)
@@ -111,7 +111,7 @@ def test_a_chinese_edition_submission_is_told_in_chinese_what_grading_skipped():
 
 @pytest.mark.slow
 def test_full_runs_the_training_and_grades_the_same(package):
-    data = notebook_path(COURSE_ROOT, "submitted", "unscaled-dropout").read_bytes()
+    data = COURSE.notebook(Stage.SUBMITTED, "unscaled-dropout", ASSIGNMENT).read_bytes()
     skipped, full = (grade_submission(job("unscaled-dropout", data, package, full=full)) for full in (False, True))
     expected = list(EXPECTED_POINTS["unscaled-dropout"].values())
     assert [score.points for score in full.scores] == [score.points for score in skipped.scores] == expected
@@ -124,7 +124,7 @@ def test_full_runs_the_training_and_grades_the_same(package):
 
 
 def test_each_submission_gets_the_kernel_started_ahead_and_starts_the_next(package):
-    data = notebook_path(COURSE_ROOT, "submitted", "full-marks").read_bytes()
+    data = COURSE.notebook(Stage.SUBMITTED, "full-marks", ASSIGNMENT).read_bytes()
     grade_submission(job("first", data, package))
     ahead = kernels._ahead
     assert ahead is not None and ahead.manager.has_kernel  # booting while nothing is graded
@@ -134,7 +134,7 @@ def test_each_submission_gets_the_kernel_started_ahead_and_starts_the_next(packa
 
 
 def test_a_kernel_started_for_other_limits_is_not_used(package):
-    data = notebook_path(COURSE_ROOT, "submitted", "full-marks").read_bytes()
+    data = COURSE.notebook(Stage.SUBMITTED, "full-marks", ASSIGNMENT).read_bytes()
     grade_submission(job("first", data, package))
     ahead = kernels._ahead
     result = grade_submission(job("tight", data, package, limits=Limits(processes=32)))

@@ -6,8 +6,8 @@ import shutil
 
 import pytest
 
-from course.layout import EDITIONS, NOTEBOOK, assignment_dir
-from tests import COURSE_ROOT
+from course.layout import EDITIONS, NOTEBOOK, Stage
+from tests import COURSE
 from tests.browser import browser_page, jupyterlab
 
 pytestmark = pytest.mark.slow  # a JupyterLab server and a browser
@@ -30,7 +30,7 @@ DRAW = """([selector, text]) => {
 
 def test_the_chinese_notebook_shows_its_text_in_chinese_characters_and_typesets_its_formulas(tmp_path):
     home = tmp_path / "home"
-    shutil.copytree(assignment_dir(COURSE_ROOT, "release", assignment=CHINESE.assignment), home / CHINESE.assignment)
+    shutil.copytree(COURSE.path(Stage.RELEASE, None, CHINESE.assignment), home / CHINESE.assignment)
     with jupyterlab(home) as url, browser_page() as page:
         page.goto(url.replace("/lab?", f"/lab/tree/{CHINESE.assignment}/{NOTEBOOK}.ipynb?"))
         title = page.locator(".jp-RenderedMarkdown h1").first

@@ -21,12 +21,12 @@ from typing import NamedTuple
 import pytest
 from nbgrader.api import Gradebook
 
-from course.layout import ASSIGNMENT, EDITIONS, NOTEBOOK, copy_course, course_config, notebook_path
+from course.layout import ASSIGNMENT, EDITIONS, NOTEBOOK, Course, Stage, copy_course, course_config
 from course.record.gradebook import db_url
 from course.record.report import Exercise, StudentResult, write_grades_csv
 from course.service import journal
 from course.service.serve import held_until, with_notice
-from tests import COURSE_ROOT, hostile
+from tests import COURSE, COURSE_ROOT, hostile
 from tests.sample_grades import EXPECTED_POINTS
 from tests.servers import free_port
 from tests.translated import translated
@@ -157,7 +157,7 @@ class Served(NamedTuple):
 
 
 def sample(student: str) -> bytes:
-    return notebook_path(COURSE_ROOT, "submitted", student).read_bytes()
+    return COURSE.notebook(Stage.SUBMITTED, student, ASSIGNMENT).read_bytes()
 
 
 def serve(root: Path, exchange: Path, *options: str, log: Path) -> subprocess.Popen:
@@ -196,7 +196,7 @@ def served(tmp_path_factory) -> Served:
         nbgrader(root, "release_assignment", edition.assignment, f"--Exchange.root={exchange}")
     students = Students(exchange, tmp / "home")
     students.hand_in({student: sample(handed) for student, handed in ON_TIME.items()} | {BROKEN: b"not a notebook"})
-    chinese_twin = notebook_path(COURSE_ROOT, "submitted", "unscaled-dropout-zh", CHINESE.assignment).read_bytes()
+    chinese_twin = COURSE.notebook(Stage.SUBMITTED, "unscaled-dropout-zh", CHINESE.assignment).read_bytes()
     students.hand_in({IN_CHINESE: chinese_twin}, assignment=CHINESE.assignment)
     due = datetime.now(UTC).replace(tzinfo=None)
     nbgrader(root, "db", "assignment", "add", ASSIGNMENT, f"--duedate={due.isoformat(sep=' ')} UTC")
@@ -359,7 +359,7 @@ def test_the_service_knows_when_others_can_read_the_solutions(tmp_path):
     try:
         base.chmod(0o755)
         root = copy_course(base / "course", COURSE_ROOT, folders=("source",))
-        source = notebook_path(root, "source")
+        source = Course(root).notebook(Stage.SOURCE, None, ASSIGNMENT)
         source.chmod(0o644)
         assert readable_by_others(root) == source
         root.chmod(0o700)

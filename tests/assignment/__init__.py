@@ -1,0 +1,1 @@
+"""The assignment itself: the notebook, its helpers and data, its public tests, the mistakes they catch."""

@@ -1,0 +1,1 @@
+"""course/grader/: one submission graded (kernels, sandbox, hidden cases, the judge, partial credit)."""

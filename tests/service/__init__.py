@@ -1,0 +1,1 @@
+"""course/service/: the grading service, on one account and on real Unix accounts."""
