@@ -37,13 +37,18 @@ def recorded(monkeypatch):
     return counts
 
 
-def test_the_sample_class_grades_as_on_local_workers_and_as_without_full(cluster, tmp_path, recorded):
+# One of each kind: full marks, partial credit, a broken file, the Chinese edition.
+FULL_RUN = ["full-marks", "unscaled-dropout", "not-json", "full-marks-zh"]
+
+
+def test_sample_submissions_grade_as_on_local_workers_and_as_without_full(cluster, tmp_path, recorded):
     """Run in full, training cells included, on Dask: the grades are the committed ones, graded locally
     with the training skipped."""
-    root = course_copy(tmp_path)
+    root = course_copy(tmp_path, students=FULL_RUN)
     assert grade_class(root, cell_timeout=CELL_TIMEOUT, scheduler=cluster.address, full=True) == NEEDS_ATTENTION
-    assert grades(root) == grades(COURSE_ROOT)
-    assert recorded == Counter(grades(root).keys())
+    committed = grades(COURSE_ROOT)
+    assert grades(root) == {student: committed[student] for student in FULL_RUN}
+    assert recorded == Counter(FULL_RUN)
 
 
 def test_a_submission_that_kills_its_worker_is_scored_zero_and_the_run_goes_on(cluster, tmp_path, capsys):
