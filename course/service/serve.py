@@ -47,6 +47,7 @@ from course.layout import ASSIGNMENT, EDITIONS, NOTEBOOK, Course, Stage, course_
 from course.record.attention import not_a_notebook
 from course.record.report import write_report
 from course.record.results import COLLECTED_FILES
+from course.service.arrivals import Arrivals
 from course.service.journal import Journal, State, assignment_of, name_parts
 
 log = logging.getLogger("course.service.serve")
@@ -277,6 +278,7 @@ class Service:
     def run(self, once: bool = False, poll: float = POLL_SECONDS) -> None:
         self.results_writer = self.grader.results_writer()
         self.pool.start()
+        arrivals = Arrivals(self.exchange.inbound)
         try:
             while True:
                 started = self.step()
@@ -288,8 +290,9 @@ class Service:
                         self.write_report()
                     if once:
                         return
-                    time.sleep(poll)
+                    arrivals.wait(poll)
         finally:
+            arrivals.stop()
             self.stop()
 
     def stop(self) -> None:

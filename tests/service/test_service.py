@@ -326,6 +326,32 @@ def test_killed_mid_grade_the_service_grades_the_rest_and_nothing_twice(served):
     assert journal.attempts(served.root)[PERSISTENT, ASSIGNMENT] == CAP
 
 
+@pytest.mark.slow
+def test_the_idle_service_wakes_when_a_submission_lands(tmp_path):
+    """Looking at the exchange only every ten minutes, the service still grades a hand-in at once:
+    nbgrader submit's last step wakes it."""
+    root = copy_course(tmp_path / "course", COURSE_ROOT, folders=("source", "release"))
+    exchange = tmp_path / "exchange"
+    nbgrader(root, "release_assignment", ASSIGNMENT, f"--Exchange.root={exchange}")
+    log = tmp_path / "service.log"
+    service = serve(root, exchange, "--poll", "600", log=log)
+    try:
+        deadline = time.monotonic() + 120
+        while "watching" not in log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(1)  # let its first look at the exchange pass: what comes next is for the watch alone
+        Students(exchange, tmp_path / "home").hand_in({"early": sample("full-marks")})
+        deadline = time.monotonic() + 300  # half the polling interval: only the watch can make it
+        while time.monotonic() < deadline and service.poll() is None:
+            if [r["state"] for r in journal.Journal(root).records.values()] == [journal.State.GRADED]:
+                break
+            time.sleep(0.2)
+        assert [r["state"] for r in journal.Journal(root).records.values()] == ["graded"], log.read_text()
+        assert "cannot watch" not in log.read_text()
+    finally:
+        os.killpg(service.pid, signal.SIGKILL)
+
+
 # The hostile submissions aimed at whatever runs the kernel: its worker, the service, the gradebook. The
 # others (reading, patching, fooling the tests) meet the same grading unit in tests/grader/test_sandbox.py.
 AIMED_AT_THE_GRADER = [
