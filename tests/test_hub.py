@@ -59,8 +59,10 @@ class Term(NamedTuple):
     intruder: dict  # what Bob got asking the hub for Ada's files: {url: (status, page text)}
     fetched: dict  # student: the scores on the feedback pages Fetch Feedback put in their home
     bob_reads: dict  # {path in Ada's home or the exchange: whether Bob could read it}
-    formgrader: dict  # student: (name, time handed in, score) on Manage Submissions
-    released: str  # the message after Release feedback in Formgrader
+    instructor_tools: dict  # student: (status of their /formgrader, Create Assignment tabs in their JupyterLab)
+    released_assignment: str  # what Formgrader said when the instructor pressed Release
+    submissions: dict  # student: (name, time handed in, score) on Formgrader's Manage Submissions
+    released_feedback: str  # what Formgrader said when the instructor pressed Release Feedback
     log: str  # the hub's log, the grading service's included
     service: list  # the instructor's processes running the grading service, as pgrep lists them
     left_running: dict  # account: its processes still running after the hub stopped
@@ -123,6 +125,7 @@ def term_on_the_hub() -> Term:
                 env={
                     **os.environ,
                     "COURSE_INSTRUCTOR": INSTRUCTOR,
+                    "COURSE_FOLDER": str(course),
                     "COURSE_EXCHANGE": str(exchange),
                     "COURSE_GROUP": GROUP,
                 },
@@ -131,17 +134,25 @@ def term_on_the_hub() -> Term:
                 start_new_session=True,
             )
         wait_for_hub(url, hub, log)
-        python = str(Path(sys.executable))
-        release = [python, "-m", "nbgrader", "release_assignment", ASSIGNMENT, f"--Exchange.root={exchange}"]
-        run(*release, user=INSTRUCTOR, cwd=course)
+        formgrader = f"{url}/user/{INSTRUCTOR}/formgrader"
+        with browser_page() as page:
+            page.set_default_timeout(BROWSER_TIMEOUT_MS)
+            log_in(page, url, INSTRUCTOR, passwords[INSTRUCTOR])
+            released_assignment = press_in_manage_assignments(page, formgrader, "release")
+            page.goto(f"{url}/user/{INSTRUCTOR}/lab")
+            page.locator(".lm-TabBar-tab", has_text="Create Assignment").wait_for()
 
-        scores, feedback, seconds, validation, saved, intruder = {}, {}, {}, {}, {}, {}
+        scores, feedback, seconds, validation, saved, intruder, instructor_tools = {}, {}, {}, {}, {}, {}, {}
         for student in (ADA, BOB):
             with browser_page() as page:
                 page.set_default_timeout(BROWSER_TIMEOUT_MS)
                 try:
                     log_in(page, url, student, passwords[student])
                     open_assignments(page)
+                    instructor_tools[student] = (
+                        page.request.get(f"{url}/user/{student}/formgrader").status,
+                        page.locator(".lm-TabBar-tab", has_text="Create Assignment").count(),
+                    )
                     fetch(page)
                     write_answers(page, answers(STUDENTS[student][2]))
                     saved[student] = saved_notebook(student)
@@ -169,7 +180,8 @@ def term_on_the_hub() -> Term:
         with browser_page() as page:
             page.set_default_timeout(BROWSER_TIMEOUT_MS)
             log_in(page, url, INSTRUCTOR, passwords[INSTRUCTOR])
-            formgrader, released = instructor_in_formgrader(page, f"{url}/user/{INSTRUCTOR}/formgrader")
+            submissions = submissions_in_formgrader(page, formgrader)
+            released_feedback = press_in_manage_assignments(page, formgrader, "release-feedback")
         service = [line for line in running(INSTRUCTOR) if " -m course serve " in line]
         stop(hub, seconds=120)
         left_running = {name: running(name) for name in passwords}
@@ -183,8 +195,10 @@ def term_on_the_hub() -> Term:
             intruder,
             {s: [score(page.read_text()) for page in feedback_pages(s)] for s in (ADA, BOB)},
             bob_reads,
-            formgrader,
-            released,
+            instructor_tools,
+            released_assignment,
+            submissions,
+            released_feedback,
             log.read_text(errors="replace"),
             service,
             left_running,
@@ -279,21 +293,26 @@ def visit_adas_files(page, url: str) -> dict:
     return seen
 
 
-def instructor_in_formgrader(page, formgrader: str) -> tuple[dict, str]:
-    """Manage Submissions' rows {student: (name, time handed in, score)}; then Release feedback."""
+def submissions_in_formgrader(page, formgrader: str) -> dict:
+    """Manage Submissions' rows: {student: (name, time handed in, score)}."""
     page.goto(f"{formgrader}/manage_submissions/{ASSIGNMENT}")
     page.locator("td.student-id", has_text=BOB).wait_for()
-    rows = {
+    return {
         row.locator("td.student-id").inner_text(): tuple(
             row.locator(f"td.{column}").inner_text() for column in ("student-name", "timestamp", "score")
         )
         for row in page.locator("tbody tr").all()
     }
+
+
+def press_in_manage_assignments(page, formgrader: str, column: str) -> str:
+    """Press the assignment's button in a column of Formgrader's Manage Assignments; returns what it then says."""
     page.goto(f"{formgrader}/manage_assignments")
-    page.locator("tr", has_text=ASSIGNMENT).first.locator(".release-feedback a").click()
+    row = page.locator("tbody tr").filter(has=page.locator("td.name").get_by_text(ASSIGNMENT, exact=True))
+    row.locator(f"td.{column} a").click()
     message = page.locator("#success-modal, #error-modal")
     message.wait_for()
-    return rows, message.inner_text()
+    return message.inner_text()
 
 
 def test_each_student_reads_their_own_score_after_submitting(term):
@@ -313,6 +332,11 @@ def test_validate_tells_the_student_before_they_submit(term):
     assert "compute_cost_with_regularization" in term.validation[BOB], term.validation[BOB]
 
 
+def test_students_get_no_instructor_tools(term):
+    """Formgrader and Create Assignment are the instructor's (whose JupyterLab has them, see the fixture)."""
+    assert term.instructor_tools == {ADA: (404, 0), BOB: (404, 0)}
+
+
 def test_a_student_cannot_open_anothers_work(term):
     ada_wrote = answers("full-marks")["backward_propagation_with_regularization"].splitlines()[-1]
     for path, (status, text) in term.intruder.items():
@@ -322,8 +346,9 @@ def test_a_student_cannot_open_anothers_work(term):
     assert term.fetched == {ADA: [(40, 40)], BOB: [(30, 40)]}  # what Fetch Feedback brought each: their own
 
 
-def test_the_instructor_sees_both_in_formgrader_and_releases_feedback(term):
-    rows = term.formgrader
+def test_the_instructor_releases_sees_both_in_formgrader_and_releases_feedback(term):
+    assert f"Successfully released '{ASSIGNMENT}'" in term.released_assignment, term.released_assignment
+    rows = term.submissions
     assert set(rows) == {ADA, BOB}, rows
     for student in (ADA, BOB):
         first, last, _ = STUDENTS[student]
@@ -331,7 +356,7 @@ def test_the_instructor_sees_both_in_formgrader_and_releases_feedback(term):
         assert name == f"{last}, {first}"
         assert handed_in.startswith(time.strftime("%Y-%m-%d", time.gmtime())), handed_in
         assert points == f"{term.scores[student][0]:g} / 40"
-    assert "Successfully released feedback" in term.released, term.released
+    assert f"Successfully released feedback of '{ASSIGNMENT}'" in term.released_feedback, term.released_feedback
 
 
 def test_the_grading_service_ran_as_the_instructor_checking_owners(term):
