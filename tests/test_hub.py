@@ -1,9 +1,11 @@
 """A term on the course's JupyterHub, deployed from the shipped jupyterhub_config.py as README says: Unix
 accounts with passwords (PAM) for an instructor and three students, each user's JupyterLab running as
 themselves, the shared exchange, and the grading service that the hub runs as the instructor, checking
-owners. In a real browser two students log in, fetch, write their answers in the notebook, validate,
-submit and read their feedback; neither gets at the other's work; the instructor sees both in
-Formgrader and releases feedback. Then the hub is stopped, with every server it started.
+owners. In a real browser the instructor releases the assignment from Formgrader; two students log in,
+fetch, write their answers in the notebook, validate, submit and read their feedback; neither gets at the
+other's work; the instructor sees both in Formgrader and releases feedback. Then the hub is stopped, with
+every server it started. The course is a copy in the instructor's closed home (COURSE_FOLDER), the
+virtualenv every account runs is this checkout's.
 
 Runs as root (CI does): it creates the accounts with useradd and removes them afterwards."""
 
@@ -58,13 +60,13 @@ class Term(NamedTuple):
     saved: dict  # student: (owner of the notebook the browser saved, its graded cells' sources)
     intruder: dict  # what Bob got asking the hub for Ada's files: {url: (status, page text)}
     fetched: dict  # student: the scores on the feedback pages Fetch Feedback put in their home
-    bob_reads: dict  # {path in Ada's home or the exchange: whether Bob could read it}
+    bob_reads: dict  # {a command Bob ran on Ada's notebook or the exchange's folders: whether it worked}
     instructor_tools: dict  # student: (status of their /formgrader, Create Assignment tabs in their JupyterLab)
     released_assignment: str  # what Formgrader said when the instructor pressed Release
     submissions: dict  # student: (name, time handed in, score) on Formgrader's Manage Submissions
     released_feedback: str  # what Formgrader said when the instructor pressed Release Feedback
     log: str  # the hub's log, the grading service's included
-    service: list  # the instructor's processes running the grading service, as pgrep lists them
+    service: list  # the instructor's processes running the grading service, as ps lists them
     left_running: dict  # account: its processes still running after the hub stopped
 
 
