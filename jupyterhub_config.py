@@ -43,6 +43,7 @@ c.JupyterHub.bind_url = "http://127.0.0.1:8000"
 # user's server as that user.
 c.JupyterHub.authenticator_class = "pam"
 c.Authenticator.allowed_groups = {GROUP}
+c.Authenticator.allowed_users = {INSTRUCTOR}  # whether in the group or not
 c.Authenticator.admin_users = {INSTRUCTOR}
 
 # Each user's JupyterLab runs as their own account, from the course's virtualenv (nbgrader's extensions

@@ -45,6 +45,7 @@ STUDENTS = {
     f"{PREFIX}-cy": ("Cy", "Nakamura", None),
 }
 ADA, BOB, _ = STUDENTS
+OUTSIDER = f"{PREFIX}-eve"  # an account of the machine outside the course's group
 COURSE_ID = course_config(COURSE_ROOT).CourseDirectory.course_id
 PROXY_HINT = "install it with `npm install -g configurable-http-proxy` (as .ci/run does)"
 HUB_START_SECONDS = 120
@@ -61,6 +62,7 @@ class Term(NamedTuple):
     intruder: dict  # what Bob got asking the hub for Ada's files: {url: (status, page text)}
     fetched: dict  # student: the scores on the feedback pages Fetch Feedback put in their home
     bob_reads: dict  # {a command Bob ran on Ada's notebook or the exchange's folders: whether it worked}
+    outsider_told: str  # what the login page said to an account outside the course, with its right password
     instructor_tools: dict  # student: (status of their /formgrader, Create Assignment tabs in their JupyterLab)
     released_assignment: str  # what Formgrader said when the instructor pressed Release
     submissions: dict  # student: (name, time handed in, score) on Formgrader's Manage Submissions
@@ -81,7 +83,7 @@ def term():
 
 
 def remove_accounts() -> None:
-    for name in [INSTRUCTOR, *STUDENTS]:
+    for name in [INSTRUCTOR, *STUDENTS, OUTSIDER]:
         run("userdel", "--remove", name, check=False)
     run("groupdel", GROUP, check=False)
 
@@ -97,12 +99,13 @@ def term_on_the_hub() -> Term:
     remove_accounts()  # a run that was killed may have left them
     base = Path(tempfile.mkdtemp(prefix="course-hub-"))
     base.chmod(0o755)
-    passwords = {name: secrets.token_urlsafe(12) for name in [INSTRUCTOR, *STUDENTS]}
+    passwords = {name: secrets.token_urlsafe(12) for name in [INSTRUCTOR, *STUDENTS, OUTSIDER]}
     hub = None
     try:
         run("groupadd", GROUP)
-        for name in passwords:
-            run("useradd", "--create-home", "--key", "HOME_MODE=0700", "--groups", GROUP, "--shell", "/bin/bash", name)
+        for name in passwords:  # the students in the course's group; the instructor, not in it, may log in too
+            group = ["--groups", GROUP] if name in STUDENTS else []
+            run("useradd", "--create-home", "--key", "HOME_MODE=0700", *group, "--shell", "/bin/bash", name)
         run("chpasswd", input="".join(f"{name}:{password}\n" for name, password in passwords.items()))
         home = Path(pwd.getpwnam(INSTRUCTOR).pw_dir)
         course = copy_course(home / "regularization", COURSE_ROOT, folders=("source", "release"))
@@ -139,6 +142,8 @@ def term_on_the_hub() -> Term:
         formgrader = f"{url}/user/{INSTRUCTOR}/formgrader"
         with browser_page() as page:
             page.set_default_timeout(BROWSER_TIMEOUT_MS)
+            submit_login_form(page, url, OUTSIDER, passwords[OUTSIDER])
+            outsider_told = page.locator(".login_error").inner_text()
             log_in(page, url, INSTRUCTOR, passwords[INSTRUCTOR])
             released_assignment = press_in_manage_assignments(page, formgrader, "release")
             page.goto(f"{url}/user/{INSTRUCTOR}/lab")
@@ -197,6 +202,7 @@ def term_on_the_hub() -> Term:
             intruder,
             {s: [score(page.read_text()) for page in feedback_pages(s)] for s in (ADA, BOB)},
             bob_reads,
+            outsider_told,
             instructor_tools,
             released_assignment,
             submissions,
@@ -238,12 +244,16 @@ def running(account: str) -> list[str]:
     return [line.split(None, 1)[1] for line in listed if not line.startswith("Z")]
 
 
-def log_in(page, url: str, account: str, password: str) -> None:
-    """The hub's login form; then wait for the account's JupyterLab, which the hub starts."""
+def submit_login_form(page, url: str, account: str, password: str) -> None:
     page.goto(f"{url}/hub/login")
     page.locator("#username_input").fill(account)
     page.locator("#password_input").fill(password)
     page.locator("#login_submit").click()
+
+
+def log_in(page, url: str, account: str, password: str) -> None:
+    """The hub's login form; then wait for the account's JupyterLab, which the hub starts."""
+    submit_login_form(page, url, account, password)
     page.wait_for_url(f"{url}/user/{account}/lab**")
     page.locator("#jp-main-dock-panel").wait_for()
 
@@ -332,6 +342,12 @@ def test_validate_tells_the_student_before_they_submit(term):
     assert "Success! Your notebook passes all the tests." in term.validation[ADA]
     assert "Success" not in term.validation[BOB]
     assert "compute_cost_with_regularization" in term.validation[BOB], term.validation[BOB]
+
+
+def test_only_the_course_logs_in(term):
+    """The instructor (outside the course's group) and the students did; an account outside the course may not."""
+    assert term.outsider_told == "Invalid username or password"
+    assert f"User {OUTSIDER!r} not allowed." in term.log  # her password was right: the group kept her out
 
 
 def test_students_get_no_instructor_tools(term):
