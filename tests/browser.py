@@ -100,12 +100,12 @@ def _wait_for(url: str, server: subprocess.Popen, log: Path, token: str = "") ->
     raise RuntimeError(f"jupyter server did not answer within {SERVER_START_SECONDS} s:\n{log_tail(log)}")
 
 
-def stop(process: subprocess.Popen) -> None:
-    """SIGTERM to the process's session, SIGKILL if it is still there after 20 s."""
+def stop(process: subprocess.Popen, seconds: float = 20) -> None:
+    """SIGTERM to the process's session, SIGKILL if it is still there after the given seconds."""
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGTERM)
     try:
-        process.wait(timeout=20)
+        process.wait(timeout=seconds)
     except subprocess.TimeoutExpired:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)

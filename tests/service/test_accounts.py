@@ -106,10 +106,12 @@ print(json.dumps(names))
 """
 
 
-def run(*command, user: str | None = None, cwd=None, timeout=180, check=True) -> subprocess.CompletedProcess:
+def run(
+    *command, user: str | None = None, cwd=None, timeout=180, check=True, input: str | None = None
+) -> subprocess.CompletedProcess:
     if user:
         command = ("runuser", "-u", user, "--", "env", f"HOME={pwd.getpwnam(user).pw_dir}", *command)
-    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=timeout, input=input)
     assert not check or done.returncode == 0, f"{' '.join(command)}:\n{done.stdout}{done.stderr}"
     return done
 

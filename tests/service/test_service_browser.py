@@ -53,6 +53,13 @@ def exchange(tmp_path):
         stop(service)
 
 
+def fetch(page) -> None:
+    """Press Fetch on the released assignment in the Assignments panel; wait until it is listed as fetched."""
+    released = page.locator("#released_assignments_list")
+    released.locator(".list_item", has_text=ASSIGNMENT).get_by_role("button", name="Fetch", exact=True).click()
+    page.locator("#fetched_assignments_list .list_item", has_text=ASSIGNMENT).first.wait_for()
+
+
 def save_as_student(home: Path, sample_student: str) -> None:
     """The fetched notebook, overwritten by a sample submission: as a student who wrote and saved that."""
     shutil.copyfile(
@@ -112,9 +119,7 @@ def test_a_student_submits_from_jupyterlab_and_reads_the_feedback(exchange, tmp_
         try:
             page.goto(url)
             open_assignments(page)
-            released = page.locator("#released_assignments_list")
-            released.locator(".list_item", has_text=ASSIGNMENT).get_by_role("button", name="Fetch", exact=True).click()
-            page.locator("#fetched_assignments_list .list_item", has_text=ASSIGNMENT).first.wait_for()
+            fetch(page)
             assert (home / ASSIGNMENT / f"{NOTEBOOK}.ipynb").exists()
 
             save_as_student(home, "full-marks")
