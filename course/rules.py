@@ -47,10 +47,10 @@ class LatePenalty(LateSubmissionPlugin):
     def describe(self, language: str) -> str:
         _ = translations(language).gettext
         return _(
-            "A late submission loses {per_day}% of its points per day late (each day begun counts), at most "
-            "{cap}%; the first {grace} minutes after the due date cost nothing."
+            "A late submission loses {per_day} of its points per day late (each day begun counts), at most "
+            "{cap}; the first {grace} minutes after the due date cost nothing."
         ).format(
-            per_day=f"{100 * self.share_per_day:g}", cap=f"{100 * self.max_share:g}", grace=f"{self.grace_minutes:g}"
+            per_day=f"{100 * self.share_per_day:g}%", cap=f"{100 * self.max_share:g}%", grace=f"{self.grace_minutes:g}"
         )
 
 
@@ -128,7 +128,7 @@ def duration_text(seconds: float, language: str) -> str:
     minutes = math.ceil(seconds / 60)
     days, minutes = divmod(minutes, 24 * 60)
     hours, minutes = divmod(minutes, 60)
-    clock = _("{hours} h {minutes:02d} min").format(hours=hours, minutes=minutes)
+    clock = _("{hours} h {minutes} min").format(hours=hours, minutes=f"{minutes:02d}")
     return _("{days} d {clock}").format(days=days, clock=clock) if days else clock
 
 
