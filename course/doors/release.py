@@ -4,8 +4,8 @@ release/ is built byte for byte from the source and holds no date; the due date 
 (`nbgrader db assignment add <assignment> --duedate=...`), read when the assignment is handed to
 students. nbgrader_config.py makes ReleaseWithDueDate the exchange's release step, so `nbgrader
 release_assignment` (and Formgrader's Release button) copy the release as nbgrader does, then write the
-due date and the late-penalty policy, in the edition's language, at the end of the first markdown cell
-of the notebook in the exchange's outbound folder. That cell is the title, which nbgrader does not lock.
+due date and the late-penalty policy, in the edition's language, under the title of the notebook in the
+exchange's outbound folder (its first markdown cell, which nbgrader does not lock).
 `python -m course stamp DIR` does the same to a copy of the release handed out another way.
 """
 
@@ -37,11 +37,13 @@ def due_date_text(config, url: str, assignment: str) -> str:
 
 
 def write_due_date(folder: Path, text: str) -> None:
-    """Add `text` as a paragraph at the end of the first markdown cell of the notebook in `folder`."""
+    """Add `text` as a paragraph under the title, the first line of the first markdown cell of the
+    notebook in `folder`."""
     path = folder / f"{NOTEBOOK}.ipynb"
     nb = nbformat.read(path, as_version=4)
     first = next(cell for cell in nb.cells if cell.cell_type == "markdown")
-    first.source = first.source.rstrip("\n") + "\n\n" + text
+    title, _, rest = first.source.partition("\n")
+    first.source = f"{title}\n\n{text}\n\n{rest.lstrip()}".rstrip("\n")
     nbformat.write(nb, path)
 
 
