@@ -45,13 +45,15 @@ class LatePenalty(LateSubmissionPlugin):
         return round(score * self.share(total_seconds_late), 2)
 
     def describe(self, language: str) -> str:
+        """The policy in words, in `language`, for the released notebook and the feedback page."""
         _ = translations(language).gettext
-        return _(
-            "A late submission loses {per_day} of its points per day late (each day begun counts), at most "
-            "{cap}; the first {grace} minutes after the due date cost nothing."
-        ).format(
-            per_day=f"{100 * self.share_per_day:g}%", cap=f"{100 * self.max_share:g}%", grace=f"{self.grace_minutes:g}"
-        )
+        policy = _(
+            "A late submission loses {per_day} of its points per day late (each day begun counts), at most {cap}."
+        ).format(per_day=f"{100 * self.share_per_day:g}%", cap=f"{100 * self.max_share:g}%")
+        if not self.grace_minutes:
+            return policy
+        grace = _("The first {grace} minutes after the due date cost nothing.").format(grace=f"{self.grace_minutes:g}")
+        return f"{policy} {grace}"
 
 
 def penalty_plugin(config) -> LateSubmissionPlugin:
@@ -71,7 +73,8 @@ def policy_text(config, language: str) -> str:
 
 @dataclass(frozen=True)
 class Lateness:
-    """A submission against its due date, as the gradebook has it once the submission is saved."""
+    """A submission against its due date, as the gradebook has it once the submission is saved (before
+    that, the grading service knows only the due date and the extension)."""
 
     due: datetime | None  # the edition's
     extension: timedelta | None  # the student's own
