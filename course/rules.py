@@ -44,16 +44,16 @@ class LatePenalty(LateSubmissionPlugin):
     def late_submission_penalty(self, student_id: str, score: float, total_seconds_late: float) -> float:
         return round(score * self.share(total_seconds_late), 2)
 
-    def describe(self, language: str) -> str:
-        """The policy in words, in `language`, for the released notebook and the feedback page."""
+    def describe(self, language: str) -> list[str]:
+        """The policy in sentences, in `language`, for the released notebook and the feedback page."""
         _ = translations(language).gettext
         policy = _(
             "A late submission loses {per_day} of its points per day late (each day begun counts), at most {cap}."
         ).format(per_day=f"{100 * self.share_per_day:g}%", cap=f"{100 * self.max_share:g}%")
         if not self.grace_minutes:
-            return policy
+            return [policy]
         grace = _("The first {grace} minutes after the due date cost nothing.").format(grace=f"{self.grace_minutes:g}")
-        return f"{policy} {grace}"
+        return [policy, grace]
 
 
 def penalty_plugin(config) -> LateSubmissionPlugin:
@@ -65,10 +65,10 @@ def penalty_plugin(config) -> LateSubmissionPlugin:
     return assigner.plugin_inst
 
 
-def policy_text(config, language: str) -> str:
-    """The late-penalty policy in words, or "" for a plugin that does not describe itself (nbgrader's)."""
+def policy_sentences(config, language: str) -> list[str]:
+    """The late-penalty policy in words, or none for a plugin that does not describe itself (nbgrader's)."""
     plugin = penalty_plugin(config)
-    return plugin.describe(language) if isinstance(plugin, LatePenalty) else ""
+    return plugin.describe(language) if isinstance(plugin, LatePenalty) else []
 
 
 @dataclass(frozen=True)
@@ -135,7 +135,7 @@ def duration_text(seconds: float, language: str) -> str:
     return _("{days} d {clock}").format(days=days, clock=clock) if days else clock
 
 
-def rules_lines(lateness: Lateness, language: str, policy: str = "", attempts: tuple | None = None) -> list[str]:
+def rules_lines(lateness: Lateness, language: str, policy: tuple = (), attempts: tuple | None = None) -> list[str]:
     """What a feedback or held page tells the student about the rules: the due date, their extension,
     how late and what it cost, and with the grading service's cap (attempts = (left, cap)) the graded
     attempts left today."""
@@ -161,8 +161,8 @@ def rules_lines(lateness: Lateness, language: str, policy: str = "", attempts: t
             lines.append(_("Handed in {handed_in}: on time.").format(handed_in=utc_text(lateness.handed_in)))
     if lateness.seconds_late > 0:
         lines.append(_("Late penalty: {penalty} points off your score.").format(penalty=f"{lateness.penalty:g}"))
-    if lateness.due and policy:
-        lines.append(policy)
+    if lateness.due:
+        lines += policy
     if attempts is not None:
         left, cap = attempts
         lines.append(_("Graded attempts left today (UTC): {left} of {cap}.").format(left=max(left, 0), cap=cap))

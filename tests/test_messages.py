@@ -36,7 +36,7 @@ from course.layout import (
 )
 from course.record.attention import not_a_notebook
 from course.record.gradebook import not_graded_because
-from course.rules import Lateness, policy_text, rules_lines
+from course.rules import Lateness, policy_sentences, rules_lines
 from course.service.serve import error_page, held_page
 from tests import COURSE_ROOT
 from tests.translated import pattern, translated
@@ -267,7 +267,7 @@ def test_what_the_grader_tells_a_student_itself_is_in_the_editions_language():
     assert "有效的 JSON" in not_graded_because(chinese)
     handed_in, due = datetime(2027, 1, 16, 8, 0), datetime(2027, 1, 15, 23, 59)
     late = Lateness(due, timedelta(days=1, hours=2), handed_in, 3 * 86400 + 61, 12.5)
-    policy = {language: policy_text(course_config(COURSE_ROOT), language) for language in ("en", LANGUAGE)}
+    policy = {language: policy_sentences(course_config(COURSE_ROOT), language) for language in ("en", LANGUAGE)}
     rules = {language: rules_lines(late, language, policy[language], (2, 5)) for language in ("en", LANGUAGE)}
     assert rules[LANGUAGE] == [translated(line, LANGUAGE) for line in rules["en"]]
     assert "迟交了 3 天 0 小时 02 分钟" in "".join(rules[LANGUAGE])

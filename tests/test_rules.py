@@ -14,7 +14,7 @@ from course.build.release import build_release
 from course.i18n.catalogue import SOURCE_LANGUAGE
 from course.layout import EDITIONS, NOTEBOOK, copy_course, course_config, notebook_path
 from course.record.gradebook import db_url
-from course.rules import DAY_SECONDS, LatePenalty, penalty_plugin, policy_text, utc_text
+from course.rules import DAY_SECONDS, LatePenalty, penalty_plugin, policy_sentences, utc_text
 from tests import COURSE_ROOT
 from tests.translated import translated
 
@@ -81,13 +81,13 @@ def test_extend_refuses_a_student_the_gradebook_does_not_know(course):
 @pytest.mark.slow
 def test_releasing_through_the_exchange_writes_the_due_date_under_the_title(course, tmp_path):
     due = f"**Due: {utc_text(DUE)}.** Your instructor may give you an extension; your feedback shows your own due date."
-    policy = policy_text(course_config(course), SOURCE_LANGUAGE)
-    assert "10% of its points per day late" in policy
+    policy = policy_sentences(course_config(course), SOURCE_LANGUAGE)
+    assert "10% of its points per day late" in policy[0] and "first 15 minutes" in policy[1]
     for edition in EDITIONS:
         run(course, "nbgrader", "release_assignment", edition.assignment, f"--Exchange.root={tmp_path}")
         course_id = course_config(course).CourseDirectory.course_id
         released = tmp_path / course_id / "outbound" / edition.assignment / f"{NOTEBOOK}.ipynb"
         top = nbformat.read(released, as_version=4).cells[0].source.split("\n\n")
-        assert top[1] == " ".join(said(text, edition.language) for text in (due, policy))
+        assert top[1] == " ".join(said(text, edition.language) for text in (due, *policy))
         release = notebook_path(course, "release", assignment=edition.assignment)
         assert release.read_bytes() == notebook_path(COURSE_ROOT, "release", assignment=edition.assignment).read_bytes()

@@ -18,7 +18,7 @@ from nbgrader.exchange.default.release_assignment import ExchangeReleaseAssignme
 
 from course.i18n.catalogue import translations
 from course.layout import NOTEBOOK, edition
-from course.rules import policy_text, utc_text
+from course.rules import policy_sentences, utc_text
 
 
 def due_date_text(config, url: str, assignment: str) -> str:
@@ -33,7 +33,7 @@ def due_date_text(config, url: str, assignment: str) -> str:
     language = edition(assignment).language
     _ = translations(language).gettext
     due_line = _("**Due: {due}.** Your instructor may give you an extension; your feedback shows your own due date.")
-    return " ".join(filter(None, [due_line.format(due=utc_text(due)), policy_text(config, language)]))
+    return " ".join([due_line.format(due=utc_text(due)), *policy_sentences(config, language)])
 
 
 def write_due_date(folder: Path, text: str) -> None:

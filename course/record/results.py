@@ -19,7 +19,7 @@ from course.grader.job import GradingResult, Status
 from course.layout import EDITIONS, NOTEBOOK, assignment_dir, edition
 from course.record import last_graded
 from course.record.gradebook import GradebookWriter, stand_in_for_unreadable
-from course.rules import Lateness, policy_text, rules_lines
+from course.rules import Lateness, policy_sentences, rules_lines
 
 BATCH_SIZE = 16
 BATCH_SECONDS = 2.0
@@ -32,7 +32,7 @@ class ResultWriter:
         """fingerprints: {assignment: its fingerprint}, for the grader's notes (course.record.last_graded)."""
         self.root, self.fingerprints = root, fingerprints
         self.gradebook = GradebookWriter(root, url)
-        self.policy = {e.language: policy_text(self.gradebook.config, e.language) for e in EDITIONS}  # in words
+        self.policy = {e.language: policy_sentences(self.gradebook.config, e.language) for e in EDITIONS}
         self.pending, self.first_waiting = [], 0.0
 
     def add(self, result: GradingResult, attempts: tuple[int, int] | None = None) -> None:
