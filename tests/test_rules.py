@@ -2,6 +2,7 @@
 `python -m course extend` as nbgrader's gradebook sees it, and the due date in the notebook that
 `nbgrader release_assignment` puts in the exchange (while release/ holds no date)."""
 
+import shutil
 import subprocess
 import sys
 from datetime import datetime, timedelta
@@ -91,3 +92,7 @@ def test_releasing_through_the_exchange_writes_the_due_date_under_the_title(cour
         assert top[1] == " ".join(said(text, edition.language) for text in (due, *policy))
         release = notebook_path(course, "release", assignment=edition.assignment)
         assert release.read_bytes() == notebook_path(COURSE_ROOT, "release", assignment=edition.assignment).read_bytes()
+    download = tmp_path / "download"  # a copy handed out without the exchange
+    shutil.copytree(release.parent, download)
+    run(course, "course", "stamp", edition.assignment, str(download))
+    assert nbformat.read(download / f"{NOTEBOOK}.ipynb", as_version=4).cells[0] == nbformat.read(released, 4).cells[0]

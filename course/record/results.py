@@ -2,10 +2,13 @@
 
 Results are saved in batches (one transaction each, see gradebook.GradebookWriter): a batch is
 saved once it holds BATCH_SIZE results or its first result has waited BATCH_SECONDS, and whatever
-is left when the run ends or stops. Then each result's files are written as nbgrader lays them
-out: the autograded notebook with the files nbgrader collect put beside the submission, the
-feedback page the worker rendered (with the same files, which `nbgrader release_feedback` reads),
-and grading.json last, so that a result whose files were not all written is graded again.
+is left when the run ends or stops; saving prices lateness too (nbgrader's AssignLatePenalties with the
+course's plugin). Then each result's files are written as nbgrader lays them out: the autograded
+notebook with the files nbgrader collect put beside the submission, the feedback page the worker
+rendered (rendered again here when lateness cost points, which the worker could not know), with the
+rules under its title (due date, extension, lateness, attempts left), and the same files, which
+`nbgrader release_feedback` reads; grading.json last, so that a result whose files were not all
+written is graded again.
 """
 
 import shutil
