@@ -15,7 +15,7 @@ from course.build.release import build_release
 from course.i18n.catalogue import SOURCE_LANGUAGE
 from course.layout import EDITIONS, NOTEBOOK, copy_course, course_config, notebook_path
 from course.record.gradebook import db_url
-from course.rules import DAY_SECONDS, LatePenalty, penalty_plugin, policy_sentences, utc_text
+from course.rules import DAY_SECONDS, LatePenalty, due_dates_and_extensions, penalty_plugin, policy_sentences, utc_text
 from tests import COURSE_ROOT
 from tests.translated import translated
 
@@ -69,6 +69,10 @@ def test_an_extension_granted_with_extend_is_nbgraders_and_moves_lateness(course
     with Gradebook(db_url(course)) as gradebook:
         assert gradebook.find_submission(edition, STUDENT).total_seconds_late == DAY_SECONDS / 2
         assert gradebook.find_submission(EDITIONS[1].assignment, STUDENT).extension == timedelta(days=2)
+        # what the grading service reads to hold a submission until the student's own due date
+        due, extensions = due_dates_and_extensions(gradebook)
+    assert due == {e.assignment: DUE for e in EDITIONS}
+    assert extensions == {(STUDENT, edition): timedelta(days=0.5), (STUDENT, EDITIONS[1].assignment): timedelta(days=2)}
 
 
 @pytest.mark.slow

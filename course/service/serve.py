@@ -49,7 +49,7 @@ from course.layout import EDITIONS, NOTEBOOK, assignment_dir, course_config, edi
 from course.record.attention import not_a_notebook
 from course.record.report import write_report
 from course.record.results import COLLECTED_FILES
-from course.rules import Lateness, due_dates_and_extensions, rules_lines
+from course.rules import Lateness, due_dates_and_extensions, rules_lines, utc_text
 from course.service.journal import Journal, State, assignment_of, name_parts
 
 log = logging.getLogger("course.service.serve")
@@ -58,10 +58,6 @@ DEFAULT_ATTEMPTS_PER_DAY = 5
 POLL_SECONDS = 2.0
 DUE_DATE_SECONDS = 10.0
 STYLE = "body { font-family: sans-serif; max-width: 48em; margin: 2em auto; padding: 0 1em; line-height: 1.5; }"
-
-
-def _utc(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _now() -> datetime:
@@ -105,12 +101,12 @@ def held_page(
         _(
             "Your submission of {handed_in} arrived safely and is kept, but it has not been graded: at most "
             "{cap} submissions per student are graded per day, and you have had {cap} graded on {day} (UTC days)."
-        ).format(handed_in=_utc(handed_in), cap=cap, day=day),
+        ).format(handed_in=utc_text(handed_in), cap=cap, day=day),
         _(
             "It will be graded automatically when {when}. Fetch your feedback again after that: this page will "
             "then show its score. If you hand in again before then, your submissions are graded in the order "
             "you handed them in."
-        ).format(when=when.format(time=_utc(until))),
+        ).format(when=when.format(time=utc_text(until))),
         _("The feedback of your earlier submissions stays as it was."),
         *rules,
     )
@@ -122,7 +118,7 @@ def error_page(language: str, handed_in: datetime, problems: list[str]) -> bytes
         language,
         _("could not be graded"),
         _("Your submission of {handed_in} arrived, but grading it failed: {problems}.").format(
-            handed_in=_utc(handed_in), problems="; ".join(problems)
+            handed_in=utc_text(handed_in), problems="; ".join(problems)
         ),
         _(
             "Your instructor sees this too. If your notebook never finishes or stops Python, fix that and hand "
