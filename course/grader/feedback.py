@@ -1,6 +1,7 @@
 """Feedback for students: nbgrader's own HTML feedback page, minus the hidden tests.
 
     render_feedback(nb, student, assignment, language) -> bytes    the page of one autograded notebook
+    with_rules(page, lines) -> bytes                                 the course's rules in a box under its title
     save_feedback(root, student, page, assignment) -> Path          where nbgrader release_feedback finds it
 
 The page is what nbgrader's GenerateFeedback writes, byte for byte, but rendered without a

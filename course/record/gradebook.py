@@ -2,7 +2,8 @@
 
 Workers only compute; this module is the one writer (course.record.results feeds it batches). Scores
 are saved by nbgrader's own SaveAutoGrades preprocessor, run on the autograded notebook a worker
-returned, so the gradebook holds exactly what `nbgrader autograde` would have put there. Saving a
+returned, and late penalties by its AssignLatePenalties with the plugin nbgrader_config.py names, so
+the gradebook holds exactly what `nbgrader autograde` would have put there. Saving a
 student again updates their one submission: grades are never duplicated, so a save interrupted by
 an unreachable database (a server restart) is simply done again once it answers.
 
