@@ -34,6 +34,17 @@ c.Autograde.autograde_preprocessors = [
 # Collecting trusts nothing a student wrote (course/doors/intake.py): `nbgrader collect`, Formgrader's Collect
 # and the grading service copy without following links, within caps, checking owners (CollectApp.check_owner).
 c.ExchangeFactory.collect = "course.doors.intake.SafeCollect"
+# Releasing through the exchange writes the edition's due date (from the gradebook) into the notebook
+# students fetch, at the top, in its language (course/doors/release.py); release/ itself holds no date.
+c.ExchangeFactory.release_assignment = "course.doors.release.ReleaseWithDueDate"
+
+# What lateness costs (course/rules.py), applied by every door through nbgrader's AssignLatePenalties: a share
+# of the points earned per day late after the due date plus the student's extension (`python -m course extend`),
+# each day begun counting, up to a cap; the grace period costs nothing.
+c.AssignLatePenalties.plugin_class = "course.rules.LatePenalty"
+c.LatePenalty.share_per_day = 0.1
+c.LatePenalty.max_share = 0.5
+c.LatePenalty.grace_minutes = 15
 
 # Partial credit: each exercise's points split over the parts the student writes, in the order the
 # function computes them, adding up to its test cell's points; each part is judged on the student's

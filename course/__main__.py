@@ -9,12 +9,19 @@
                             release its feedback there (see the README's grading service)
   python -m course messages update the translations' catalogues (locale/*/LC_MESSAGES/course.po)
                             from the code and compile them
+  python -m course extend STUDENT --days N
+                            give a student N more days after the due date, in the gradebook
+                            (nbgrader's extension; --days 0 takes it back)
+  python -m course stamp ASSIGNMENT DIR
+                            write the gradebook's due date into a copy of the release handed out
+                            without nbgrader's exchange (release_assignment does it itself)
 
 The gradebook is the one nbgrader_config.py names: SQLite beside it, or $COURSE_DB_URL.
 """
 
 import argparse
 import sys
+from pathlib import Path
 
 from course.layout import Course, Stage, course_root
 from course.service.serve import DEFAULT_ATTEMPTS_PER_DAY, POLL_SECONDS
@@ -37,6 +44,22 @@ def main(argv=None) -> int:
     commands.add_parser(
         "messages", parents=[every], help="update the message catalogues from the code and compile them"
     )
+    extend = commands.add_parser(
+        "extend", parents=[every], help="give a student more time after the due date (nbgrader's extension)"
+    )
+    extend.add_argument("student", help="the student's id, as in the gradebook")
+    extend.add_argument("--days", type=float, required=True, help="days after the due date; 0 takes it back")
+    extend.add_argument(
+        "--assignment",
+        action="append",
+        metavar="ASSIGNMENT",
+        help="the edition (default: every edition, as a student may hand in either)",
+    )
+    stamp = commands.add_parser(
+        "stamp", parents=[every], help="write the due date into a copy of the release handed out another way"
+    )
+    stamp.add_argument("assignment", help="the edition the copy is of (regularization, regularization-zh)")
+    stamp.add_argument("folder", type=Path, help="the copy's folder, holding the notebook")
     grading = argparse.ArgumentParser(add_help=False, parents=[every])  # the options grade and serve share
     grading.add_argument("--workers", type=int, default=0, help="worker processes (default: all cores)")
     grading.add_argument(
@@ -108,6 +131,16 @@ def main(argv=None) -> int:
             missing = update_catalogue(language, root)
             print(f"{po_path(language)}: {missing} messages lack a translation")
         return 0
+    if args.command == "extend":
+        from course.layout import EDITIONS
+        from course.rules import extend
+
+        assignments = args.assignment or [edition.assignment for edition in EDITIONS]
+        return extend(root, args.student, assignments, args.days)
+    if args.command == "stamp":
+        from course.doors.release import stamp
+
+        return stamp(root, args.assignment, args.folder)
     if args.command == "serve":
         from course.service.serve import serve
 

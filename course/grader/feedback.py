@@ -1,6 +1,7 @@
 """Feedback for students: nbgrader's own HTML feedback page, minus the hidden tests.
 
     render_feedback(nb, student, assignment, language) -> bytes    the page of one autograded notebook
+    with_rules(page, lines) -> bytes                                 the course's rules in a box under its title
     save_feedback(root, student, page, assignment) -> Path          where nbgrader release_feedback finds it
 
 The page is what nbgrader's GenerateFeedback writes, byte for byte, but rendered without a
@@ -15,6 +16,7 @@ run through gettext (templates/feedback_translated), with the course's catalogue
 English it is nbgrader's page unchanged.
 """
 
+import html
 from functools import cache
 from pathlib import Path
 
@@ -46,10 +48,10 @@ class ScoresFromGrading(NbGraderPreprocessor):
     def preprocess(self, nb, resources):
         nb, resources = super().preprocess(nb, resources)
         graded = [cell.metadata.nbgrader for cell in nb.cells if utils.is_grade(cell)]
+        penalty = resources["nbgrader"].setdefault("late_penalty", 0)  # as GetGrades reads it from the gradebook
         resources["nbgrader"].update(
-            score=sum(cell["score"] for cell in graded),
+            score=sum(cell["score"] for cell in graded) - penalty,
             max_score=sum(cell["points"] for cell in graded),
-            late_penalty=0,
         )
         return nb, resources
 
@@ -120,14 +122,30 @@ def _feedback_exporter(language: str) -> HTMLExporter:
     return exporter
 
 
-def render_feedback(nb, student: str, assignment: str, language: str = SOURCE_LANGUAGE) -> bytes:
-    """The feedback page of one autograded notebook, in `language` (a locale code such as zh_CN)."""
+def render_feedback(
+    nb, student: str, assignment: str, language: str = SOURCE_LANGUAGE, late_penalty: float = 0
+) -> bytes:
+    """The feedback page of one autograded notebook, in `language` (a locale code such as zh_CN), with
+    the late penalty the gradebook holds taken off its score, as nbgrader's page shows it."""
     resources = {
-        "nbgrader": {"notebook": NOTEBOOK, "assignment": assignment, "student": student},
+        "nbgrader": {"notebook": NOTEBOOK, "assignment": assignment, "student": student, "late_penalty": late_penalty},
         "metadata": {"name": NOTEBOOK},
     }
-    html, _resources = _feedback_exporter(language).from_notebook_node(nb, resources=resources)
-    return html.encode("utf-8")
+    page, _resources = _feedback_exporter(language).from_notebook_node(nb, resources=resources)
+    return page.encode("utf-8")
+
+
+def with_rules(page: bytes, lines: list[str]) -> bytes:
+    """The feedback page with `lines` (the rules: due date, extension, lateness, attempts) in a box
+    under its title (nbgrader's page loads Bootstrap)."""
+    paragraphs = "".join(f"<p>{html.escape(line)}</p>" for line in lines)
+    box = f'<div class="alert alert-info" role="note" id="rules">{paragraphs}</div>\n'
+    source = page.decode("utf-8")
+    for anchor in ("</h4>\n", "<body>\n"):
+        if anchor in source:
+            at = source.index(anchor) + len(anchor)
+            return (source[:at] + box + source[at:]).encode("utf-8")
+    return (box + source).encode("utf-8")
 
 
 def save_feedback(root: Path, student: str, page: bytes, assignment: str) -> Path:

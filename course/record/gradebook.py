@@ -2,7 +2,8 @@
 
 Workers only compute; this module is the one writer (course.record.results feeds it batches). Scores
 are saved by nbgrader's own SaveAutoGrades preprocessor, run on the autograded notebook a worker
-returned, so the gradebook holds exactly what `nbgrader autograde` would have put there. Saving a
+returned, and late penalties by its AssignLatePenalties with the plugin nbgrader_config.py names, so
+the gradebook holds exactly what `nbgrader autograde` would have put there. Saving a
 student again updates their one submission: grades are never duplicated, so a save interrupted by
 an unreachable database (a server restart) is simply done again once it answers.
 
@@ -22,14 +23,15 @@ from pathlib import Path
 import nbformat
 from nbgrader import utils as nbgrader_utils
 from nbgrader.api import Gradebook, MissingEntry, Student
-from nbgrader.preprocessors import NbGraderPreprocessor, SaveAutoGrades
+from nbgrader.preprocessors import AssignLatePenalties, NbGraderPreprocessor, SaveAutoGrades
 from sqlalchemy.exc import InterfaceError, OperationalError, SAWarning
 from tqdm import tqdm
 
 from course.grader.job import GradingResult, Status
 from course.i18n.catalogue import translations
-from course.layout import NOTEBOOK, ROSTER, Course, Stage, course_directory, edition
+from course.layout import NOTEBOOK, ROSTER, Course, Stage, course_config, course_directory, edition
 from course.record.attention import why_not_a_notebook
+from course.rules import Lateness, lateness_of
 
 NOT_GRADED = "NotGraded"  # the error name a stand-in notebook's test cells fail with
 RETRY_SECONDS = 120  # how long one result waits for an unreachable gradebook before the run stops
@@ -81,9 +83,11 @@ class GradebookWriter:
 
     def __init__(self, root: Path, url: str):
         self.root, self.url, self.gradebook = root, url, None
+        self.config = course_config(root)  # AssignLatePenalties' plugin and its settings
 
-    def save(self, batch: list) -> None:
-        """Save [(GradingResult, autograded notebook bytes or b"")] in one transaction."""
+    def save(self, batch: list) -> dict[tuple[str, str], Lateness]:
+        """Save [(GradingResult, autograded notebook bytes or b"")] in one transaction, late penalties
+        included; returns each submission's lateness as saved, by (student, assignment)."""
         students = ", ".join(result.student for result, _ in batch)
         deadline, warned = time.monotonic() + RETRY_SECONDS, False
         while True:
@@ -108,7 +112,7 @@ class GradebookWriter:
                     warned = True
                 time.sleep(2)
 
-    def _save(self, batch: list) -> None:
+    def _save(self, batch: list) -> dict[tuple[str, str], Lateness]:
         if self.gradebook is None:
             self.gradebook = Gradebook(self.url)
         gradebook = self.gradebook
@@ -127,8 +131,13 @@ class GradebookWriter:
                 # Written by nbformat on a worker: read without validating it again, which costs more.
                 nb = nbformat.v4.reads(notebook.decode())
                 SaveAutoGradesThrough(gradebook).preprocess(nb, resources)
+                AssignLatePenaltiesThrough(gradebook, config=self.config).preprocess(nb, resources)
                 if result.status == Status.INVALID:
                     _comment_everywhere(gradebook, student, assignment, not_graded_because(result))
+            return {
+                (result.student, result.assignment): lateness_of(gradebook, result.student, result.assignment, NOTEBOOK)
+                for result, _ in batch
+            }
 
     def close(self) -> None:
         if self.gradebook is not None:
@@ -149,6 +158,27 @@ class SaveAutoGradesThrough(SaveAutoGrades):
         self.student_id = resources["nbgrader"]["student"]
         self.gradebook = self.open_gradebook
         return NbGraderPreprocessor.preprocess(self, nb, resources)
+
+
+class AssignLatePenaltiesThrough(AssignLatePenalties):
+    """nbgrader's AssignLatePenalties, through a gradebook that is already open: the configured plugin
+    prices the lateness nbgrader computes (extension included), checked by nbgrader's own bounds."""
+
+    def __init__(self, gradebook: Gradebook, **kwargs):
+        super().__init__(**kwargs)
+        self.open_gradebook = gradebook
+
+    def preprocess(self, nb, resources):
+        student, assignment = resources["nbgrader"]["student"], resources["nbgrader"]["assignment"]
+        self.init_plugin()
+        submission = self.open_gradebook.find_submission(assignment, student)
+        notebook = self.open_gradebook.find_submission_notebook(resources["nbgrader"]["notebook"], assignment, student)
+        penalty = None
+        if submission.total_seconds_late > 0:
+            penalty = self.plugin_inst.late_submission_penalty(student, notebook.score, submission.total_seconds_late)
+        notebook.late_submission_penalty = None if penalty is None else self._check_late_penalty(notebook, penalty)
+        self.open_gradebook.db.commit()
+        return nb, resources
 
 
 @contextlib.contextmanager
@@ -231,4 +261,5 @@ def _score_zero(gradebook: Gradebook, student: str, assignment: str) -> None:
     for grade in notebook.grades:
         grade.auto_score = 0
         grade.needs_manual_grade = False
+    notebook.late_submission_penalty = None
     gradebook.db.commit()

@@ -49,6 +49,7 @@ from course.layout import (
 from course.record import last_graded
 from course.record.attention import NOTHING_GRADED, Attention, attention_rows, needs_attention
 from course.record.gradebook import db_url
+from course.rules import lateness_of
 from course.service import journal
 
 HINT = "Hint: {hint}"  # the message public_tests.py puts a hint in
@@ -88,6 +89,8 @@ class StudentResult:
     failures: list[Failure] = field(default_factory=list)
     attention: list[Attention] = field(default_factory=list)
     attempts: int | None = None  # submissions the grading service graded; None without its journal
+    seconds_late: float = 0.0  # after the due date plus the student's extension (nbgrader's total_seconds_late)
+    penalty: float = 0.0  # points lateness cost, already taken off the total
 
     @property
     def graded(self) -> bool:
@@ -174,16 +177,18 @@ def collect(root: Path) -> tuple[list[Exercise], list[StudentResult]]:
         cells = gradebook.find_notebook(NOTEBOOK, ASSIGNMENT).grade_cells
         cells = sorted(cells, key=lambda c: (order.index(c.name) if c.name in order else len(order), c.name))
         exercises = [Exercise(c.name, c.name.removeprefix("test_"), c.max_score) for c in cells]
-        scores = {}  # (student, assignment) -> ({grade_id: score}, late penalty)
+        scores = {}  # (student, assignment) -> ({grade_id: score}, lateness)
         for student in gradebook.students:
             for edition_ in EDITIONS:
                 try:
                     submitted = gradebook.find_submission_notebook(NOTEBOOK, edition_.assignment, student.id)
                 except MissingEntry:
                     continue
+                if not any(g.auto_score is not None or g.manual_score is not None for g in submitted.grades):
+                    continue  # a row that only holds an extension: nothing handed in yet
                 scores[student.id, edition_.assignment] = (
                     {g.name: g.score for g in submitted.grades},
-                    submitted.late_submission_penalty or 0,
+                    lateness_of(gradebook, student.id, edition_.assignment, NOTEBOOK),
                 )
         students = sorted(student.id for student in gradebook.students)
 
@@ -205,9 +210,11 @@ def collect(root: Path) -> tuple[list[Exercise], list[StudentResult]]:
 def _result(root: Path, student: str, assignment: str, scores, exercises, attention) -> StudentResult:
     """One submission's result from its grades in the gradebook and its autograded notebook."""
     kinds = ", ".join(item.kind for item in attention)
-    grades, penalty = scores
+    grades, lateness = scores
+    penalty = lateness.penalty
     points = {ex.label: grades.get(ex.grade_id, 0.0) for ex in exercises}
     result = StudentResult(student, assignment, points, sum(points.values()) - penalty, "", attention=attention)
+    result.seconds_late, result.penalty = lateness.seconds_late, penalty
     path = Course(root).notebook(Stage.AUTOGRADED, student, assignment)
     if not result.graded:
         result.status = f"not graded: {kinds}"
@@ -215,12 +222,22 @@ def _result(root: Path, student: str, assignment: str, scores, exercises, attent
         parts = configured_points(root, {ex.label: ex.max_score for ex in exercises})
         result.failures = failures_in(path, exercises, parts, result.language)
         status = f"{len(result.passed(exercises))}/{len(exercises)} passed"
-        if penalty:
-            status += f", late penalty {points_text(penalty)}"
+        if lateness.seconds_late:
+            status += f", late by {hours_late(lateness.seconds_late)} h (penalty {points_text(penalty)})"
         result.status = f"{status}; {kinds}" if kinds else status
     else:
         result.status = "no autograded notebook"
     return result
+
+
+def hours_late(seconds: float) -> str:
+    """Hours late, to the minute: 5400 -> "1.5"."""
+    return f"{seconds / 3600:.2f}".rstrip("0").rstrip(".")
+
+
+def with_lateness(results) -> bool:
+    """Whether some submission was late (then grades.csv and the report say how late and what it cost)."""
+    return any(result.seconds_late for result in results)
 
 
 def with_attempts(results) -> bool:
@@ -229,19 +246,21 @@ def with_attempts(results) -> bool:
 
 
 def write_grades_csv(path: Path, exercises, results) -> Path:
-    """student_id, edition (the language of the edition handed in), one column per exercise, total,
-    max_total (and attempts, with the grading service's journal); a header row and one row per
-    submission, or per student without one."""
+    """student_id, edition (the language of the edition handed in), one column per exercise, total
+    (late penalty taken off), max_total (then hours_late and late_penalty when a submission was late,
+    and attempts with the grading service's journal); a header row and one row per submission, or per
+    student without one."""
     max_total = points_text(sum(ex.max_score for ex in exercises))
-    attempts = with_attempts(results)
+    attempts, late = with_attempts(results), with_lateness(results)
     with open(path, "w", newline="", encoding="utf-8") as file:
         writer = csv.writer(file, lineterminator="\n")
         header = ["student_id", "edition", *(ex.label for ex in exercises), "total", "max_total"]
-        writer.writerow(header + ["attempts"] * attempts)
+        writer.writerow(header + ["hours_late", "late_penalty"] * late + ["attempts"] * attempts)
         for result in results:
             points = [points_text(result.points[ex.label]) if result.points else "" for ex in exercises]
             row = [result.student, result.language, *points, points_text(result.total), max_total]
-            writer.writerow(row + [str(result.attempts or 0)] * attempts)
+            lateness = [hours_late(result.seconds_late), points_text(result.penalty)] if result.points else ["", ""]
+            writer.writerow(row + lateness * late + [str(result.attempts or 0)] * attempts)
     return path
 
 
@@ -336,15 +355,16 @@ def write_html(folder: Path, exercises, results, refused=()) -> Path:
         )
         for f, students in failure_groups(exercises, results)
     ]
-    attempts = with_attempts(results)
+    attempts, late = with_attempts(results), with_lateness(results)
     student_columns = ["student", "edition", *(_breakable(ex.label) for ex in exercises), "total"]
-    student_columns += [*(["attempts"] if attempts else []), "status"]
+    student_columns += ["hours late", "late penalty"] * late + ["attempts"] * attempts + ["status"]
     students = [
         (
             r.student,
             r.language,
             *(points_text(r.points[ex.label]) if r.points else "" for ex in exercises),
             points_text(r.total),
+            *([hours_late(r.seconds_late), points_text(r.penalty)] if late and r.points else [""] * 2 * late),
             *([str(r.attempts or 0)] if attempts else []),
             r.status,
         )

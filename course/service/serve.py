@@ -19,7 +19,9 @@ holds one);
 different students' run side by side. At most `attempts_per_day` of a student's submissions are
 graded per UTC day: the next ones are kept, their feedback says why and until when, and they are
 graded on the next UTC day, or once the due date passes for those handed in on time. Submissions
-after the gradebook's due date are graded, their feedback says they are late. Every submission and
+after the gradebook's due date (plus the student's extension) are graded and pay the configured late
+penalty (course.rules); every page a student gets names the due date, their extension and the graded
+attempts left today. Every submission and
 its state is in the journal (course.service.journal): a service killed at any moment grades on restart what
 it had not finished, and records nothing twice.
 """
@@ -47,6 +49,7 @@ from course.layout import ASSIGNMENT, EDITIONS, NOTEBOOK, Course, Stage, course_
 from course.record.attention import not_a_notebook
 from course.record.report import write_report
 from course.record.results import COLLECTED_FILES
+from course.rules import Lateness, due_dates_and_extensions, rules_lines, utc_text
 from course.service.arrivals import Arrivals
 from course.service.journal import Journal, State, assignment_of, name_parts
 
@@ -56,10 +59,6 @@ DEFAULT_ATTEMPTS_PER_DAY = 5
 POLL_SECONDS = 2.0
 DUE_DATE_SECONDS = 10.0
 STYLE = "body { font-family: sans-serif; max-width: 48em; margin: 2em auto; padding: 0 1em; line-height: 1.5; }"
-
-
-def _utc(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _now() -> datetime:
@@ -81,17 +80,6 @@ def held_until(handed_in: datetime, now: datetime, due: datetime | None, graded_
 # What the student reads
 
 
-def with_notice(page: bytes, text: str) -> bytes:
-    """The feedback page with `text` in a box under its title (nbgrader's page loads Bootstrap)."""
-    box = f'<div class="alert alert-warning" role="alert"><strong>{html.escape(text)}</strong></div>\n'
-    source = page.decode("utf-8")
-    for anchor in ("</h4>\n", "<body>\n"):
-        if anchor in source:
-            at = source.index(anchor) + len(anchor)
-            return (source[:at] + box + source[at:]).encode("utf-8")
-    return (box + source).encode("utf-8")
-
-
 def notice_page(language: str, title: str, *paragraphs: str) -> bytes:
     """A small page of plain words in `language`, released where the submission's feedback goes."""
     body = "".join(f"<p>{html.escape(text)}</p>\n" for text in paragraphs)
@@ -102,15 +90,10 @@ def notice_page(language: str, title: str, *paragraphs: str) -> bytes:
     ).encode()
 
 
-def late_notice(language: str, handed_in: datetime, due: datetime) -> str:
-    _ = translations(language).gettext
-    return _(
-        "Late: handed in {handed_in}, after the due date ({due}). It was graded like the others; your "
-        "instructor decides what lateness costs."
-    ).format(handed_in=_utc(handed_in), due=_utc(due))
-
-
-def held_page(language: str, handed_in: datetime, cap: int, day: str, until: datetime, at_due_date: bool) -> bytes:
+def held_page(
+    language: str, handed_in: datetime, cap: int, day: str, until: datetime, at_due_date: bool, rules: list[str]
+) -> bytes:
+    """rules: the due date and the student's extension in words (course.rules.rules_lines)."""
     _ = translations(language).gettext
     when = _("the due date ({time})") if at_due_date else _("the next UTC day starts ({time})")
     return notice_page(
@@ -119,13 +102,14 @@ def held_page(language: str, handed_in: datetime, cap: int, day: str, until: dat
         _(
             "Your submission of {handed_in} arrived safely and is kept, but it has not been graded: at most "
             "{cap} submissions per student are graded per day, and you have had {cap} graded on {day} (UTC days)."
-        ).format(handed_in=_utc(handed_in), cap=cap, day=day),
+        ).format(handed_in=utc_text(handed_in), cap=cap, day=day),
         _(
             "It will be graded automatically when {when}. Fetch your feedback again after that: this page will "
             "then show its score. If you hand in again before then, your submissions are graded in the order "
             "you handed them in."
-        ).format(when=when.format(time=_utc(until))),
+        ).format(when=when.format(time=utc_text(until))),
         _("The feedback of your earlier submissions stays as it was."),
+        *rules,
     )
 
 
@@ -135,7 +119,7 @@ def error_page(language: str, handed_in: datetime, problems: list[str]) -> bytes
         language,
         _("could not be graded"),
         _("Your submission of {handed_in} arrived, but grading it failed: {problems}.").format(
-            handed_in=_utc(handed_in), problems="; ".join(problems)
+            handed_in=utc_text(handed_in), problems="; ".join(problems)
         ),
         _(
             "Your instructor sees this too. If your notebook never finishes or stops Python, fix that and hand "
@@ -271,7 +255,8 @@ class Service:
         self.journal = Journal(self.root)
         self.results_writer = None
         self.reported = True  # grades.csv and the report are up to date
-        self.due, self.due_read_at = {}, -DUE_DATE_SECONDS  # {assignment: due date or None}
+        self.due, self.extensions = {}, {}  # {assignment: due date or None}, {(student, assignment): extension}
+        self.due_read_at = -DUE_DATE_SECONDS
 
     # -- the loop
 
@@ -330,11 +315,10 @@ class Service:
 
     def consider(self, record: dict) -> bool:
         """Hold the submission, or collect it and send it to grading; whether it was sent."""
-        due = self.due_date(assignment_of(record["inbound"]))
         # Held, the student's later submissions are held too (each is told): none overtakes it.
-        if record["state"] != State.GRADING and self.over_cap(record, due):
+        if record["state"] != State.GRADING and self.over_cap(record):
             return False
-        return self.start(record, due)
+        return self.start(record)
 
     def receive(self, inbound: str) -> None:
         student, _, handed_in = name_parts(inbound)
@@ -347,34 +331,37 @@ class Service:
         self.journal.note(inbound, state=State.RECEIVED, student=student, handed_in=handed_in)
         log.info("%s: received %s", student, inbound)
 
-    def due_date(self, assignment: str) -> datetime | None:
-        """The edition's due date in the gradebook (`nbgrader db assignment add --duedate=...`); the
-        editions' due dates are read again at most every DUE_DATE_SECONDS."""
+    def rules(self, student: str, assignment: str) -> Lateness:
+        """The edition's due date and the student's extension in the gradebook (`nbgrader db assignment
+        add --duedate=...`, `python -m course extend`), read again at most every DUE_DATE_SECONDS; how
+        late a submission is, and what it costs, the gradebook says once its result is saved."""
         from nbgrader.api import Gradebook
 
         if time.monotonic() - self.due_read_at >= DUE_DATE_SECONDS:
             with Gradebook(self.grader.url) as gradebook:
-                self.due = {assignment.name: assignment.duedate for assignment in gradebook.assignments}
+                self.due, self.extensions = due_dates_and_extensions(gradebook)
             self.due_read_at = time.monotonic()
-        return self.due.get(assignment)
+        return Lateness(self.due.get(assignment), self.extensions.get((student, assignment)), None, 0.0, 0.0)
 
-    def over_cap(self, record: dict, due: datetime | None) -> bool:
+    def over_cap(self, record: dict) -> bool:
         """Whether the submission waits (past the day's cap); tells the student once a day."""
-        now, student = _now(), record["student"]
+        now, student, assignment = _now(), record["student"], assignment_of(record["inbound"])
         handed_in = datetime.fromisoformat(record["handed_in"])
+        rules = self.rules(student, assignment)
         day = now.date().isoformat()
-        until = held_until(handed_in, now, due, self.journal.graded_on(student, day), self.cap)
+        until = held_until(handed_in, now, rules.deadline, self.journal.graded_on(student, day), self.cap)
         if until is None:
             return False
         if record["state"] != State.HELD or record.get("held_on") != day:
-            language = edition(assignment_of(record["inbound"])).language
-            page = held_page(language, handed_in, self.cap, day, until, at_due_date=until == due)
+            language = edition(assignment).language
+            told = rules_lines(rules, language, attempts=(0, self.cap))
+            page = held_page(language, handed_in, self.cap, day, until, until == rules.deadline, told)
             self.exchange.release_page(record["inbound"], student, page)
             self.journal.note(record["inbound"], state=State.HELD, held_on=day, until=until.isoformat(sep=" "))
             log.info("%s: held %s: %d graded today; graded from %s", student, record["inbound"], self.cap, until)
         return True
 
-    def start(self, record: dict, due: datetime | None) -> bool:
+    def start(self, record: dict) -> bool:
         """Collect the submission and send it to a worker; False if it could not be collected."""
         inbound, student = record["inbound"], record["student"]
         handed_in = datetime.fromisoformat(record["handed_in"])
@@ -396,15 +383,12 @@ class Service:
             self.journal.note(inbound, state=State.FAILED, problem=problem)
             self.exchange.release_page(inbound, student, error_page(language, handed_in, [problem]))
             return False
-        late = due is not None and handed_in > due
-        self.journal.note(
-            inbound,
-            state=State.GRADING,
-            graded_day=record.get("graded_day") or _now().date().isoformat(),
-            late=late,
-            due=due.isoformat(sep=" ") if due else None,
-        )
         assignment = assignment_of(inbound)
+        deadline = self.rules(student, assignment).deadline
+        late = deadline is not None and handed_in > deadline
+        self.journal.note(
+            inbound, state=State.GRADING, graded_day=record.get("graded_day") or _now().date().isoformat()
+        )
         path = Course(self.root).notebook(Stage.SUBMITTED, student, assignment)
         if refused:
             log.warning("%s: REFUSED %s: %s", student, inbound, refused)
@@ -430,17 +414,13 @@ class Service:
         record = self.journal.records[inbound]
         student, assignment = result.student, result.assignment
         handed_in = datetime.fromisoformat(record["handed_in"])
-        self.results_writer.add(result)
+        left = self.cap - self.journal.graded_on(student, record["graded_day"])  # this one counted
+        self.results_writer.add(result, attempts=(left, self.cap))
         self.results_writer.flush()
-        page = Course(self.root).feedback_page(student, assignment)
         if result.status == Status.ERROR:  # nothing graded, no page of nbgrader's: say why
             language = edition(assignment).language
             self.exchange.release_page(inbound, student, error_page(language, handed_in, result.problems))
         else:
-            if record.get("late"):
-                due = datetime.fromisoformat(record["due"])
-                notice = late_notice(edition(assignment).language, handed_in, due)
-                page.write_bytes(with_notice(page.read_bytes(), notice))
             try:
                 self.exchange.release_feedback(student, assignment)
             except Exception as error:  # a refused submission's exchange files may be unusable

@@ -1,12 +1,16 @@
 """Every door grades the same: one small class graded by `python -m course grade`, by `nbgrader autograde`
 and by Formgrader's Autograde (its HTTP API, on a jupyter server the test starts) gets the same points
-in every cell, and the hard-coded and fake-tests submissions lose theirs at each door. The grading
-service, the fourth door, grades the same class in tests/service/test_accounts.py."""
+in every cell, and the hard-coded and fake-tests submissions lose theirs at each door. Everyone hands in
+two days after the due date, one student with an extension: each door takes the same late penalty. The
+grading service, the fourth door, grades the same class in tests/service/test_accounts.py."""
 
+import csv
+import html
 import json
 import subprocess
 import sys
 import urllib.request
+from datetime import datetime
 from pathlib import Path
 
 import nbformat
@@ -16,17 +20,25 @@ from nbgrader.api import Gradebook
 from course.build.release import build_release
 from course.layout import ASSIGNMENT, NOTEBOOK, Course, Stage, copy_course
 from course.record.gradebook import db_url
+from course.rules import extend
 from tests import COURSE_ROOT, hostile
 from tests.browser import formgrader
 from tests.sample_grades import points_losing
 
 HANDED_IN = "2026-12-01 10:00:00.000000 UTC"
+DUE = datetime(2026, 11, 29, 10, 0)  # two days before HANDED_IN: 20% off at 10% per day begun
+EXTENDED = "one-mistake"  # given 1.5 days with `python -m course extend`: 12 hours late, 10% off
 SNOOP = "reads-solutions"  # also handed in at nbgrader's door: prints which course files it could find
 
 
 def course_with(folder: Path, students: dict[str, bytes]) -> Path:
     root = copy_course(folder, COURSE_ROOT, folders=("source", "release"))
     build_release(root)  # the gradebook knows the assignment, as after `python -m course build`
+    with Gradebook(db_url(root)) as gradebook:
+        gradebook.update_or_create_assignment(ASSIGNMENT, duedate=DUE)
+        for student in students:
+            gradebook.update_or_create_student(student)
+    assert extend(root, EXTENDED, [ASSIGNMENT], 1.5) == 0
     for student, notebook in students.items():
         path = Course(root).notebook(Stage.SUBMITTED, student, ASSIGNMENT)
         path.parent.mkdir(parents=True)
@@ -93,6 +105,39 @@ def doors(tmp_path_factory):
 def test_each_door_gives_the_same_points_in_every_cell(doors, door):
     root, points = doors[door]
     assert points == expected(root)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("door", ["python -m course grade", "nbgrader autograde", "Formgrader's Autograde"])
+def test_each_door_takes_the_same_late_penalty(doors, door):
+    root, _ = doors[door]
+    shares = {student: 0.1 if student == EXTENDED else 0.2 for student in expected(root)}
+    with Gradebook(db_url(root)) as gradebook:
+        late = {s: gradebook.find_submission(ASSIGNMENT, s).total_seconds_late for s in shares}
+        penalties = {s: gradebook.find_submission(ASSIGNMENT, s).late_submission_penalty for s in shares}
+    assert late == {s: (12 if s == EXTENDED else 48) * 3600 for s in shares}
+    assert penalties == {s: round(share * sum(expected(root)[s].values()), 2) for s, share in shares.items()}
+    assert penalties["correct"] == 8 and penalties[EXTENDED] == 3
+
+
+@pytest.mark.slow
+def test_grade_tells_how_late_and_what_it_cost(doors):
+    root, _ = doors["python -m course grade"]
+    page = html.unescape(Course(root).feedback_page(EXTENDED, ASSIGNMENT).read_text())
+    for line in (
+        "Due date: 2026-11-29 10:00:00 UTC.",
+        "Your extension: 1 d 12 h 00 min, so your own due date is 2026-11-30 22:00:00 UTC.",
+        "Handed in 2026-12-01 10:00:00 UTC: late by 12 h 00 min.",
+        "Late penalty: 3 points off your score.",
+        f"{NOTEBOOK} (Score: 27.0 / 40.0)",
+        "Late submission penalty (Score: -3.0)",
+    ):
+        assert line in page, line
+    with open(root / "grades.csv", newline="") as table:
+        rows = {row["student_id"]: row for row in csv.DictReader(table)}
+    assert [rows[EXTENDED][column] for column in ("total", "hours_late", "late_penalty")] == ["27", "12", "3"]
+    assert [rows["correct"][column] for column in ("total", "hours_late", "late_penalty")] == ["32", "48", "8"]
+    assert "late by 12 h (penalty 3)" in (root / "report" / "index.html").read_text()
 
 
 @pytest.mark.slow

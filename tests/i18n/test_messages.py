@@ -7,7 +7,7 @@ import html
 import re
 import shutil
 import string
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import nbformat
 import pytest
@@ -24,10 +24,19 @@ from course.grader.feedback import (
 from course.grader.job import GradingResult, Status
 from course.i18n.catalogue import DOMAIN, LANGUAGE_FILE, LOCALE_DIR, SOURCE_LANGUAGE
 from course.i18n.upkeep import compile_catalogue, extract, po_path, read_message_catalogue, update_catalogue
-from course.layout import ASSIGNMENT, EDITIONS, NOTEBOOK, Stage, course_modules, helper_sources
+from course.layout import (
+    ASSIGNMENT,
+    EDITIONS,
+    NOTEBOOK,
+    Stage,
+    course_config,
+    course_modules,
+    helper_sources,
+)
 from course.record.attention import not_a_notebook
 from course.record.gradebook import not_graded_because
-from course.service.serve import error_page, held_page, late_notice
+from course.rules import Lateness, policy_sentences, rules_lines
+from course.service.serve import error_page, held_page
 from tests import COURSE, COURSE_ROOT
 from tests.translated import pattern, translated
 
@@ -256,10 +265,14 @@ def test_what_the_grader_tells_a_student_itself_is_in_the_editions_language():
     assert not_graded_because(chinese) == translated(not_graded_because(english), LANGUAGE)
     assert "有效的 JSON" in not_graded_because(chinese)
     handed_in, due = datetime(2027, 1, 16, 8, 0), datetime(2027, 1, 15, 23, 59)
-    assert late_notice(LANGUAGE, handed_in, due) == translated(late_notice("en", handed_in, due), LANGUAGE)
+    late = Lateness(due, timedelta(days=1, hours=2), handed_in, 3 * 86400 + 61, 12.5)
+    policy = {language: policy_sentences(course_config(COURSE_ROOT), language) for language in ("en", LANGUAGE)}
+    rules = {language: rules_lines(late, language, policy[language], (2, 5)) for language in ("en", LANGUAGE)}
+    assert rules[LANGUAGE] == [translated(line, LANGUAGE) for line in rules["en"]]
+    assert "迟交了 3 天 0 小时 02 分钟" in "".join(rules[LANGUAGE])
     pages = {
         "kept, not graded yet": lambda language: held_page(
-            language, handed_in, 5, "2027-01-16", datetime(2027, 1, 17), at_due_date=False
+            language, handed_in, 5, "2027-01-16", datetime(2027, 1, 17), False, rules_lines(late, language)
         ),
         "could not be graded": lambda language: error_page(language, handed_in, ["the grading worker died 2 times"]),
     }

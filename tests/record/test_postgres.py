@@ -8,7 +8,7 @@ import pytest
 
 from course.fanout.grade import NEEDS_ATTENTION, grade_class
 from course.grader.job import GradingResult
-from course.layout import ASSIGNMENT
+from course.layout import ASSIGNMENT, copy_course
 from course.record import gradebook, last_graded
 from course.record.report import write_report
 from course.record.results import ResultWriter
@@ -101,7 +101,8 @@ def test_a_database_restart_mid_run_is_waited_out(postgres, tmp_path):
 def test_a_gradebook_that_stays_away_stops_the_run_and_says_why(tmp_path, monkeypatch):
     monkeypatch.setattr(gradebook, "RETRY_SECONDS", 0)
     nowhere = f"postgresql://postgres@127.0.0.1:{free_port()}/gone"
+    root = copy_course(tmp_path, COURSE_ROOT, folders=())  # its nbgrader_config.py names the late penalty
     with pytest.raises(gradebook.GradebookUnreachable, match="could not record someone: .* run the command again"):
-        with ResultWriter(tmp_path, nowhere, {ASSIGNMENT: "fingerprint"}) as results_writer:
+        with ResultWriter(root, nowhere, {ASSIGNMENT: "fingerprint"}) as results_writer:
             results_writer.add(GradingResult("someone", ASSIGNMENT, "0" * 64, "error"))
-    assert last_graded.read(tmp_path, "someone", ASSIGNMENT) == {}  # so the next run grades them again
+    assert last_graded.read(root, "someone", ASSIGNMENT) == {}  # so the next run grades them again

@@ -21,11 +21,12 @@ from typing import NamedTuple
 import pytest
 from nbgrader.api import Gradebook
 
+from course.grader.feedback import with_rules
 from course.layout import ASSIGNMENT, EDITIONS, NOTEBOOK, Course, Stage, copy_course, course_config
 from course.record.gradebook import db_url
 from course.record.report import Exercise, StudentResult, write_grades_csv
 from course.service import journal
-from course.service.serve import held_until, with_notice
+from course.service.serve import held_until
 from tests import COURSE, COURSE_ROOT, hostile
 from tests.sample_grades import EXPECTED_POINTS
 from tests.servers import free_port
@@ -43,6 +44,7 @@ CHINESE = EDITIONS[1]
 IN_CHINESE = "zhang"  # hands in the Chinese edition's twin of the sample class's unscaled-dropout, on time
 PERSISTENT = "persistent"  # hands in full marks six times, after the due date
 CAP = 5
+LATE_PENALTY = 4.0  # 10% per day begun of 40 points, the grace period set to 0 in the fixture's course
 
 
 # ---------------------------------------------------------------------------------------------
@@ -88,10 +90,11 @@ def test_past_the_cap_a_submission_waits_for_the_next_day_or_the_due_date():
     assert held_until(now, now, late, CAP, CAP) == tomorrow
 
 
-def test_a_notice_goes_under_the_feedback_pages_title():
+def test_the_rules_go_under_the_feedback_pages_title():
     page = b'<body>\n<div class="panel-heading">\n<h4>Regularization (Score: 40.0 / 40.0)</h4>\n<div id="toc">'
-    marked = with_notice(page, "Late: <after> the due date").decode()
-    assert marked.index("</h4>") < marked.index("Late: &lt;after&gt; the due date") < marked.index('<div id="toc">')
+    marked = with_rules(page, ["Due date: <then>.", "Handed in: on time."]).decode()
+    assert marked.index("</h4>") < marked.index("<p>Due date: &lt;then&gt;.</p><p>Handed in: on time.</p>")
+    assert marked.index("on time.") < marked.index('<div id="toc">')
 
 
 # ---------------------------------------------------------------------------------------------
@@ -191,6 +194,8 @@ def served(tmp_path_factory) -> Served:
     it has recorded a result and is grading others, and is started again with --once."""
     tmp = tmp_path_factory.mktemp("service")
     root = copy_course(tmp / "course", COURSE_ROOT, folders=("source", "release"))
+    with open(root / "nbgrader_config.py", "a") as config:
+        config.write("c.LatePenalty.grace_minutes = 0\n")  # a few seconds late costs a day's share
     exchange = tmp / "exchange"
     for edition in EDITIONS:
         nbgrader(root, "release_assignment", edition.assignment, f"--Exchange.root={exchange}")
@@ -243,7 +248,11 @@ def test_each_student_fetches_feedback_with_their_score(served):
     for student, points in expected.items():
         (page,) = served.feedback[student].values()
         assert score(page) == points, student
-        assert "Late:" not in page and "random_case(seed" not in page
+        assert "random_case(seed" not in page
+        (handed_in,) = served.feedback[student]
+        handed_in = handed_in.split(".")[0]  # to the second, as the page says it
+        assert f"Handed in {handed_in} UTC: on time." in page and "Late penalty" not in page
+        assert f"Graded attempts left today (UTC): {CAP - 1} of {CAP}." in page
     assert "the L2 term uses lambd/m; the cost needs lambd/(2m)." in "".join(served.feedback["one-mistake"].values())
     with Gradebook(db_url(served.root)) as gradebook:
         for student, points in expected.items():
@@ -293,9 +302,12 @@ def test_past_the_days_cap_a_submission_is_kept_not_graded_and_told_so(served):
     pages = served.feedback[PERSISTENT]
     assert len(pages) == CAP + 1  # one page per submission, fetched by the times they were handed in
     *graded, last = [pages[handed_in] for handed_in in sorted(pages)]
-    assert [score(page) for page in graded] == ["40.0 / 40.0"] * CAP
+    assert [score(page) for page in graded] == [f"{40 - LATE_PENALTY:.1f} / 40.0"] * CAP
+    left = [re.search(r"Graded attempts left today \(UTC\): (\d) of 5\.", page).group(1) for page in graded]
+    assert left == ["4", "3", "2", "1", "0"]
     assert "kept, not graded yet" in last and f"at most {CAP} submissions per student are graded per day" in last
-    assert "Score:" not in last
+    assert "Score:" not in last and f"Graded attempts left today (UTC): 0 of {CAP}." in last
+    assert f"Due date: {served.due:%Y-%m-%d %H:%M:%S} UTC." in last
     records = [r for r in journal.Journal(served.root).records.values() if r["student"] == PERSISTENT]
     assert Counter(record["state"] for record in records) == {"graded": CAP, "held": 1}
     inbound = served.students.exchange / COURSE_ID / "inbound"
@@ -306,10 +318,15 @@ def test_past_the_days_cap_a_submission_is_kept_not_graded_and_told_so(served):
 
 
 @pytest.mark.slow
-def test_after_the_due_date_feedback_says_late(served):
-    graded = [page for page in served.feedback[PERSISTENT].values() if "Score:" in page]
+def test_after_the_due_date_feedback_says_late_and_what_it_cost(served):
+    graded = [html.unescape(page) for page in served.feedback[PERSISTENT].values() if "Score:" in page]
     assert len(graded) == CAP
-    assert all(f"after the due date ({served.due:%Y-%m-%d %H:%M:%S} UTC)" in page for page in graded)
+    for page in graded:
+        assert f"Due date: {served.due:%Y-%m-%d %H:%M:%S} UTC." in page and ": late by 0 h " in page
+        assert f"Late penalty: {LATE_PENALTY:g} points off your score." in page
+        assert f"Late submission penalty (Score: -{LATE_PENALTY})" in page
+    with Gradebook(db_url(served.root)) as gradebook:
+        assert gradebook.find_submission(ASSIGNMENT, PERSISTENT).late_submission_penalty == LATE_PENALTY
 
 
 @pytest.mark.slow
