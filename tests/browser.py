@@ -2,6 +2,7 @@
 Debian's Chromium driven by Playwright, and a Jupyter server with nbgrader's extensions on loopback."""
 
 import contextlib
+import json
 import os
 import secrets
 import signal
@@ -44,6 +45,19 @@ def browser_page():
             yield context.new_page()
         finally:
             context.close()
+
+
+def press_formgrader_button(url: str, api_path: str, timeout: float) -> dict:
+    """What one of Formgrader's buttons does: a POST to its API at url (with the XSRF token it checks, sent
+    as both header and cookie); its JSON answer."""
+    request = urllib.request.Request(
+        f"{url}/formgrader/api/{api_path}",
+        data=b"",
+        method="POST",
+        headers={"X-XSRFToken": "button", "Cookie": "_xsrf=button"},
+    )
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return json.loads(response.read())
 
 
 @contextlib.contextmanager

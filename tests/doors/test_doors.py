@@ -6,10 +6,8 @@ grading service, the fourth door, grades the same class in tests/service/test_ac
 
 import csv
 import html
-import json
 import subprocess
 import sys
-import urllib.request
 from datetime import datetime
 from pathlib import Path
 
@@ -22,7 +20,7 @@ from course.layout import ASSIGNMENT, NOTEBOOK, Course, Stage, copy_course
 from course.record.gradebook import db_url
 from course.rules import extend
 from tests import COURSE_ROOT, hostile
-from tests.browser import formgrader
+from tests.browser import formgrader, press_formgrader_button
 from tests.sample_grades import points_losing
 
 HANDED_IN = "2026-12-01 10:00:00.000000 UTC"
@@ -87,14 +85,7 @@ def doors(tmp_path_factory):
     root = course_with(tmp / "formgrader", {s: nb for s, (nb, _) in hostile.small_class(tmp / "formgrader").items()})
     with formgrader(root) as url:
         for student in hostile.small_class(root):
-            request = urllib.request.Request(
-                f"{url}/formgrader/api/submission/{ASSIGNMENT}/{student}/autograde",
-                data=b"",
-                method="POST",
-                headers={"X-XSRFToken": "door", "Cookie": "_xsrf=door"},
-            )
-            with urllib.request.urlopen(request, timeout=300) as response:
-                answer = json.loads(response.read())
+            answer = press_formgrader_button(url, f"submission/{ASSIGNMENT}/{student}/autograde", timeout=300)
             assert answer["success"], answer.get("error", "") + answer.get("log", "")
     graded["Formgrader's Autograde"] = root
     return {door: (root, points_per_cell(root, hostile.small_class(root))) for door, root in graded.items()}

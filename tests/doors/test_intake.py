@@ -176,21 +176,11 @@ def test_nbgrader_collect_copies_through_the_course_and_takes_nothing_in_another
 @pytest.mark.slow
 def test_formgraders_collect_button_copies_through_the_course(tmp_path):
     """The HTTP call Formgrader's Collect button makes, on a jupyter server serving the course."""
-    import json
-    import urllib.request
-
     from course.layout import ASSIGNMENT
-    from tests.browser import formgrader
+    from tests.browser import formgrader, press_formgrader_button
 
     root = exchange_with_two_tricks(tmp_path)
     with formgrader(root) as url:
-        request = urllib.request.Request(
-            f"{url}/formgrader/api/assignment/{ASSIGNMENT}/collect",
-            data=b"",
-            method="POST",
-            headers={"X-XSRFToken": "collect", "Cookie": "_xsrf=collect"},
-        )
-        with urllib.request.urlopen(request, timeout=120) as response:
-            answer = json.loads(response.read())
+        answer = press_formgrader_button(url, f"assignment/{ASSIGNMENT}/collect", timeout=120)
     assert answer["success"], answer.get("error", "")
     assert_the_tricks_were_refused(root, answer["log"])
