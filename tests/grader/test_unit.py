@@ -111,8 +111,12 @@ def test_a_chinese_edition_submission_is_told_in_chinese_what_grading_skipped():
 
 @pytest.mark.slow
 def test_full_runs_the_training_and_grades_the_same(package):
+    """Training cells take seconds each here, far longer on a slow machine busy with other tests: this
+    run gives each cell minutes, as an instructor would with --full --timeout there."""
     data = COURSE.notebook(Stage.SUBMITTED, "unscaled-dropout", ASSIGNMENT).read_bytes()
-    skipped, full = (grade_submission(job("unscaled-dropout", data, package, full=full)) for full in (False, True))
+    skipped, full = (
+        grade_submission(job("unscaled-dropout", data, package, full=full, cell_timeout=300)) for full in (False, True)
+    )
     expected = list(EXPECTED_POINTS["unscaled-dropout"].values())
     assert [score.points for score in full.scores] == [score.points for score in skipped.scores] == expected
     outputs = outputs_by_grade_id(full)

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from course.layout import ASSIGNMENT, NOTEBOOK, ROSTER, Stage, copy_course, course_config
 from tests import COURSE, COURSE_ROOT
@@ -90,7 +91,10 @@ def submit_and_read_feedback(page, submissions: int) -> str:
         page.locator("#refresh_assignments_list").click()
         rows.nth(submissions - 1).wait_for()
     submitted.get_by_role("button", name="Fetch Feedback", exact=True).click()
-    rows.last.get_by_text("(view feedback)").click()  # shows the feedback folder in the file browser
+    folder = page.locator("#filebrowser .jp-BreadCrumbs")
+    shown = folder.inner_text()  # the file browser may still show an earlier submission's feedback folder
+    rows.last.get_by_text("(view feedback)").click()  # shows this one's feedback folder in the file browser
+    expect(folder).not_to_have_text(shown, timeout=FEEDBACK_SECONDS * 1000)
     page.locator(".jp-DirListing-itemText", has_text=f"{NOTEBOOK}.html").dblclick()
     feedback = page.frame_locator(".jp-HTMLViewer:visible iframe")
     feedback.locator(".panel-heading h4").wait_for()
