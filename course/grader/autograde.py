@@ -30,6 +30,7 @@ from nbgrader.preprocessors import (
     OverwriteCells,
     OverwriteKernelspec,
 )
+from traitlets import Bool
 from traitlets.config import Config
 
 from course.grader.execute import GuardedExecute
@@ -46,6 +47,8 @@ from course.record.attention import not_a_notebook
 class DropInterpreterVersion(Preprocessor):
     """The kernel writes its Python's full version (3.11.2, 3.11.7, ...) into the notebook's
     language_info: drop it, so the same submission grades to the same bytes on every machine."""
+
+    enabled = Bool(True)  # nbconvert's preprocessors start disabled, and _run honours that
 
     def preprocess(self, nb, resources):
         nb.metadata.get("language_info", {}).pop("version", None)

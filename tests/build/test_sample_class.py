@@ -93,3 +93,13 @@ def test_a_chinese_edition_student_hands_in_the_code_of_their_twin_in_the_chines
     submitted = nbformat.read(COURSE.notebook(Stage.SUBMITTED, student, CHINESE_EDITION), as_version=4)
     markdown = [cell.source for cell in release.cells if cell.cell_type == "markdown"]
     assert [cell.source for cell in submitted.cells if cell.cell_type == "markdown"] == markdown
+
+
+def test_the_graded_notebooks_name_no_interpreter_version():
+    """The kernel writes its Python's version into each notebook it runs; grading drops it, so the class
+    regrades to these bytes whichever Python 3.11 grades it."""
+    graded = sorted((COURSE_ROOT / Stage.AUTOGRADED).glob("*/*/*.ipynb"))
+    assert len(graded) == len(STUDENTS)
+    for path in graded:
+        language = nbformat.read(path, as_version=4).metadata.get("language_info", {})
+        assert "version" not in language, path
