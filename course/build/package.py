@@ -1,14 +1,16 @@
 """The assignment package: what every grading worker needs, built once per run from the release."""
 
+import shutil
 import tempfile
 from pathlib import Path
 
 import nbformat
 
-from course.build.release import build_release
+from course.build import cache
+from course.build.release import generate_releases
 from course.grader.job import AssignmentPackage
 from course.grader.parts import configured_points
-from course.layout import EDITIONS, NOTEBOOK, Course, Stage, copy_course
+from course.layout import EDITIONS, NOTEBOOK, Course, Stage, copy_course, course_config
 
 SKIP_TAG = "skip-at-grading"  # on the instructor's locked cells that only train or plot: no score depends on them
 
@@ -47,8 +49,16 @@ def assignment_package(root: Path, assignment: str, gradebook: bytes = b"") -> A
 
 
 def template_gradebook(root: Path, scratch: Path) -> Path:
-    """A gradebook that knows the editions and their source cells and nothing else,
-    made by running the release build on a copy of source/ in `scratch`."""
+    """A gradebook that knows the editions and their source cells and nothing else: nbgrader's
+    generate_assignment run on a copy of source/ in `scratch`, or the copy cache.py kept of one."""
+    digest = cache.source_digest(root)
+    target = scratch / "gradebook.db"
+    if cache.template_path(digest).is_file():
+        shutil.copyfile(cache.template_path(digest), target)
+        return target
     copy_course(scratch, folders=("source",), root=root)
-    build_release(scratch, db_url=f"sqlite:///{scratch / 'gradebook.db'}")  # even when the course's is a server
-    return scratch / "gradebook.db"
+    config = course_config(scratch)
+    config.CourseDirectory.db_url = f"sqlite:///{target}"  # even when the course's is a server
+    generate_releases(scratch, config)
+    cache.keep_template(digest, target.read_bytes())
+    return target

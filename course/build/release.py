@@ -19,7 +19,7 @@ from nbgrader.coursedir import CourseDirectory
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.pool import NullPool
 
-from course.build import reference
+from course.build import cache, reference
 from course.i18n.catalogue import LANGUAGE_FILE
 from course.i18n.notebooks import catalogue_path, read_cell_translations, translated_notebook, untranslated_cells
 from course.layout import ASSIGNMENT, EDITIONS, Course, Stage, course_config, course_modules, helper_sources
@@ -76,23 +76,34 @@ def write_translated_sources(root: Path) -> None:
         nbformat.write(translated_notebook(english, catalogue), path)
 
 
-def build_release(root: Path, db_url: str = "") -> None:
+def build_release(root: Path, db_url: str = "", force: bool = True) -> bool:
     """Write the fixtures and the translated source notebooks, sync the helpers and each edition's
     language.txt, and regenerate release/<assignment>/ of every edition with nbgrader, which also
-    records the source cells in the gradebook: db_url's, or by default the one nbgrader_config.py names."""
-    from nbgrader.converters import GenerateAssignment
-
+    records the source cells in the gradebook: db_url's, or by default the one nbgrader_config.py names.
+    With force=False the release is left alone when it is current (cache.py). Returns whether it was generated."""
     write_fixtures(root)
     write_translated_sources(root)
-    config = course_config(root)
-    if db_url:
-        config.CourseDirectory.db_url = db_url
     for edition in EDITIONS:
         sync_helpers(root, edition.assignment)
         language = Course(root).path(Stage.SOURCE, None, edition.assignment) / LANGUAGE_FILE
         language.write_text(edition.language + "\n")
-        # nbgrader's own generate_assignment, in this process: a `nbgrader` command would spend
-        # two seconds importing what this process has already imported.
+    config = course_config(root)
+    if db_url:
+        config.CourseDirectory.db_url = db_url
+    url = CourseDirectory(config=config).db_url
+    if not force and cache.release_is_current(root, url):
+        return False
+    generate_releases(root, config)
+    cache.record_release(root, url)
+    return True
+
+
+def generate_releases(root: Path, config) -> None:
+    """nbgrader's own generate_assignment for every edition, in this process: a `nbgrader` command would
+    spend two seconds importing what this process has already imported."""
+    from nbgrader.converters import GenerateAssignment
+
+    for edition in EDITIONS:
         coursedir = CourseDirectory(config=config, assignment_id=edition.assignment)
         generate = GenerateAssignment(coursedir=coursedir, config=config)
         generate.force = True

@@ -45,10 +45,10 @@ def sandbox_notice(requested: bool) -> tuple[bool, str]:
 
 
 def build_and_enroll(root: Path, url: str) -> int:
-    """Build the release (which records the source cells in the gradebook at url) and load the roster,
-    one run at a time on a shared gradebook; returns how many students the roster lists."""
+    """Build the release (which records the source cells in the gradebook at url) unless it is current,
+    and load the roster, one run at a time on a shared gradebook; returns how many students the roster lists."""
     with build_lock(url):
-        build_release(root)
+        build_release(root, force=False)
         return import_roster(root, url)
 
 
