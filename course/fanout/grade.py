@@ -111,16 +111,18 @@ def grade_class(
             for (student, assignment), reason in refused.items()
             if reason
         ]
-        jobs = [grader.job(*key, submitted[key]) for key in to_grade if not refused[key]]
+        accepted = [key for key in to_grade if not refused[key]]
         if scheduler:
             from course.fanout.cluster import run_jobs_on_cluster
 
             print(f"grading on the Dask cluster at {scheduler}, {grader.cell_timeout} s per cell at most")
-            results = run_jobs_on_cluster(jobs, scheduler)
+            results = run_jobs_on_cluster([grader.job(*key, submitted[key]) for key in accepted], scheduler)
         else:
-            pool = WorkerPool(min(workers or default_workers(), len(jobs)))
+            pool = WorkerPool(min(workers or default_workers(), len(accepted)))
+            if accepted:
+                pool.start()  # the workers import while this process makes the jobs
             print(f"grading on {pool.workers} worker(s), {grader.cell_timeout} s per cell at most")
-            results = pool.grade_all(jobs)
+            results = pool.grade_all(grader.job(*key, submitted[key]) for key in accepted)
         with Progress(len(to_grade)) as progress, grader.results_writer() as results_writer:
             for result in itertools.chain(refused_results, results):
                 results_writer.add(result)
