@@ -657,6 +657,17 @@ CATALOGUE = [
 ]
 
 
+def sample(catalogue=CATALOGUE) -> list[Mutant]:
+    """The first and the last entry of each kind (the exercise broken and the parts it gets wrong; the
+    correct variants are a kind too), in catalogue order: enough to show that real autograding reaches
+    the verdicts the whole catalogue is judged to in-process (tests/quick_grading.py)."""
+    kinds: dict[tuple, list[Mutant]] = {}
+    for mutant in catalogue:
+        kinds.setdefault((mutant.exercise, mutant.wrong), []).append(mutant)
+    chosen = {mutant.name for group in kinds.values() for mutant in (group[0], group[-1])}
+    return [mutant for mutant in catalogue if mutant.name in chosen]
+
+
 def submissions(catalogue=CATALOGUE, assignment: str = ASSIGNMENT) -> dict[str, bytes]:
     """Each entry's notebook of the edition `assignment`, as a student would hand it in, minus the cells
     that train and plot the three models. A student may delete them (nbgrader restores only grade cells);
