@@ -125,7 +125,7 @@ def _private_system_files() -> tuple:
     return tuple(hidden)
 
 
-def _bwrap_arguments(workdir: Path):
+def _bwrap_arguments(workdir: Path, extra=()):
     # bwrap mounts in order: the private /tmp first, or it would hide what is bound under /tmp
     # (the scratch folder usually, a virtual environment sometimes).
     # HOME exists and is writable, as IPython expects (else it warns at every start).
@@ -133,6 +133,7 @@ def _bwrap_arguments(workdir: Path):
         "bwrap",
         "--unshare-all",
         "--die-with-parent",
+        *extra,
         "--tmpfs",
         "/tmp",
         "--dir",
@@ -164,6 +165,14 @@ def kernel_command(workdir: Path, limits: Limits, cgroup: str = "") -> list:
     if cgroup:  # join the cgroup first: everything the kernel starts stays in it
         command = ["sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', cgroup, *command]
     return command
+
+
+def parent_command(root: Path, limits: Limits) -> list:
+    """The prefix that runs forkserver.py's warm parent in the sandbox, with `root` (where each kernel's
+    folder will be) as its one course folder. It may lift bubblewrap's covers on /proc, and then drops the
+    capability; its kernels set their own process caps (forkserver.py)."""
+    sandbox = _bwrap_arguments(root, ("--cap-add", "CAP_SYS_ADMIN"))
+    return ["prlimit", f"--as={limits.memory_bytes}", "--", *sandbox, "--"]
 
 
 def process_cap_kind() -> str:
