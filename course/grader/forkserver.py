@@ -20,7 +20,9 @@ kernel, before any student code:
 
 - is PID 1 of its own PID namespace, with a /proc of that namespace: the parent, the waiter and the
   other kernels have no PID in it, so it can neither signal, trace (ptrace, /proc/<pid>/mem) nor
-  read them; if it dies, the kernel kills everything in its namespace;
+  read them; if it dies, the kernel kills everything in its namespace. It leads a session and
+  process group of its own: a process group spans PID namespaces, and kill(0, ...) would otherwise
+  reach the parent's group (the parent too is started in a session of its own, away from the grader's);
 - sees a mount namespace of its own, where /tmp and `root` are covered by empty file systems and
   only its own scratch folder is bound back at its path: nothing the parent, a sibling or an earlier
   kernel wrote is visible, and what it writes goes only to its folder or its own empty /tmp (gone
@@ -186,6 +188,7 @@ def _wait_on_kernel(reports: socket.socket, root: str, request: dict):
 def _become_kernel(root: str, request: dict):
     """Isolate this process (see the module's docstring), then run ipykernel in it; never returns."""
     _check(libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "parent death signal")
+    os.setsid()  # a process group of its own: kill(0, ...) reaches its group across PID namespaces
     workdir = request["workdir"]
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
     folder = os.open(workdir, os.O_PATH | os.O_DIRECTORY)

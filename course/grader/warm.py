@@ -35,6 +35,7 @@ class WarmParent:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             pass_fds=[theirs.fileno()],
+            start_new_session=True,  # out of the grader's process group (see forkserver.py)
         )
         theirs.close()
 
