@@ -16,20 +16,23 @@ import contextlib
 import functools
 import os
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
 from unittest import mock
 
 import nbformat
+from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
+from traitlets import Int, Unicode
 from traitlets.config import Config
 
 from course.build.package import assignment_package
 from course.grader import kernels
 from course.grader.autograde import grade_submission
 from course.grader.job import GradingJob, Status
-from course.grader.sandbox import SandboxedKernelManager, unavailable_because
+from course.grader.sandbox import Limits, kernel_command, kernel_environment, unavailable_because
 from course.layout import ASSIGNMENT, NOTEBOOK, Course, Stage, course_config
 from tests.sample_grades import EXPECTED_POINTS
 
@@ -41,6 +44,32 @@ START_RATIO_TARGET = 0.4  # forked / fresh, kernel start to the first cell's end
 def import_cell() -> str:
     release = nbformat.read(Course(REPO).path(Stage.RELEASE, None, ASSIGNMENT) / f"{NOTEBOOK}.ipynb", as_version=4)
     return next(cell.source for cell in release.cells if cell.metadata.get("nbgrader", {}).get("grade_id") == "imports")
+
+
+class SandboxedKernelManager(AsyncKernelManager):
+    """The path before forking (the package's until then): a fresh kernel behind `kernel_command`'s
+    prefix. Interrupts travel as messages on the control channel: a signal would stop at bwrap's init."""
+
+    workdir = Unicode(help="The only course folder the kernel sees, and may write.").tag(config=True)
+    cgroup = Unicode("", help="pids cgroup the kernel joins (empty: RLIMIT_NPROC instead).").tag(config=True)
+    memory_bytes = Int(Limits.memory_bytes).tag(config=True)
+    processes = Int(Limits.processes).tag(config=True)
+
+    def format_kernel_cmd(self, extra_arguments=None):
+        limits = Limits(memory_bytes=self.memory_bytes, processes=self.processes)
+        return kernel_command(Path(self.workdir), limits, self.cgroup) + super().format_kernel_cmd(extra_arguments)
+
+    async def _async_launch_kernel(self, kernel_cmd, **kw):
+        kw["env"] = kernel_environment()
+        kw["independent"] = True  # on POSIX, only keeps jupyter_client from adding JPY_PARENT_PID to it
+        # Output goes over IOPub. The grader's streams would let the kernel write past the output limit
+        # to the instructor's terminal or log, and read a terminal's keystrokes.
+        kw["stdin"] = kw["stdout"] = kw["stderr"] = subprocess.DEVNULL
+        return await super()._async_launch_kernel(kernel_cmd, **kw)
+
+    async def interrupt_kernel(self):
+        self.kernel_spec.interrupt_mode = "message"
+        await super().interrupt_kernel()
 
 
 def _fresh_manager(config: Config, kernel_name: str, warm_parent) -> SandboxedKernelManager:

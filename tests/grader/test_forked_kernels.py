@@ -5,6 +5,7 @@ nothing of it. The kernels run real code through jupyter_client, in the real san
 
 import json
 import os
+import sys
 import tempfile
 from contextlib import ExitStack
 from pathlib import Path
@@ -43,7 +44,7 @@ def parent_pid(parent: WarmParent) -> int:
                 command = Path(f"/proc/{name}/cmdline").read_bytes().split(b"\0")
             except OSError:
                 continue
-            if command[0] == os.fsencode(os.sys.executable) and command[-2] == os.fsencode(parent.root):
+            if command[0] == os.fsencode(sys.executable) and command[-2] == os.fsencode(parent.root):
                 return int(name)
     raise AssertionError("no warm parent running")
 
@@ -119,7 +120,7 @@ import ctypes, json, os
 os.environ["LEFT_BY_THE_LAST_KERNEL"] = "1"
 written = []
 for path in ["{parent.root}/planted", "/tmp/planted", "/tmp/.home/planted", "/dev/shm/planted", "/dev/planted",
-             "/usr/planted", "{Path(os.sys.prefix)}/planted"]:
+             "/usr/planted", "{Path(sys.prefix)}/planted"]:
     try:
         with open(path, "w") as file:
             file.write("planted")
@@ -136,7 +137,7 @@ print(json.dumps({{"written": written, "unmounted": unmounted}}))
         "written": [f"{parent.root}/planted", "/tmp/planted", "/tmp/.home/planted", "/dev/shm/planted"],
         "unmounted": [],
     }
-    assert not (parent.root / "planted").exists() and not (Path(os.sys.prefix) / "planted").exists()
+    assert not (parent.root / "planted").exists() and not (Path(sys.prefix) / "planted").exists()
     found = run_in_a_kernel(
         parent,
         f"""
