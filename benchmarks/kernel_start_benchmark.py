@@ -1,12 +1,13 @@
 """How much do kernels forked from a warm parent save, per submission, over fresh sandboxed kernels?
 
-In one run, one after another, in this process (one grading worker): for each path, `--rounds` times,
-the seconds from asking for a sandboxed kernel (kernels._start: scratch folder, pids cgroup, kernel)
-to the end of the release's locked import cell run in it; then the sample class's submissions that run
-to the end graded one after another with grade_submission (each with the next kernel started ahead,
-as a worker does), whose mean seconds after the first are the marginal cost of a submission. The
-fresh path is today's before forking: jupyter_client starting `python -m ipykernel_launcher` behind
-sandbox.kernel_command (SandboxedKernelManager).
+In one run, in this process (one grading worker), each path alternately: `--rounds` times, the
+seconds from asking for a sandboxed kernel (kernels._start: scratch folder, pids cgroup, kernel) to
+the end of the release's locked import cell run in it; then `--passes` times, five sample-class
+submissions graded one after another with grade_submission, each with the next kernel started ahead
+as a worker does: the mean over all but the first of each pass is the marginal cost of a submission.
+Wall seconds, and (as root, from a cgroup this process moves into) the CPU seconds of this process and
+of everything it starts. The fresh path is the one before forking: jupyter_client starting
+`python -m ipykernel_launcher` behind sandbox.kernel_command (SandboxedKernelManager below).
 
     .venv/bin/python -m benchmarks.kernel_start_benchmark [--rounds 10] [--passes 2]
 """
@@ -38,7 +39,7 @@ from tests.sample_grades import EXPECTED_POINTS
 
 REPO = Path(__file__).resolve().parent.parent
 STUDENTS = ("full-marks", "half-missing-in-cost", "regularized-biases", "unscaled-dropout", "raises-in-function")
-START_RATIO_TARGET = 0.4  # forked / fresh, kernel start to the first cell's end
+MARGINAL_CPU_TARGET = 0.4  # forked / fresh, CPU seconds of grading one more submission
 
 
 def import_cell() -> str:
@@ -89,36 +90,78 @@ def fresh_path(scratch_root: Path):
         yield
 
 
-def time_start_to_first_cell(job: GradingJob, cell: str) -> float:
-    started = time.perf_counter()
+class CpuMeter:
+    """CPU seconds used by this process and everything it starts (kernels, the warm parent): it moves into
+    a cgroup of its own, of cgroup v1's cpuacct or of cgroup v2; the figures are None where it may not."""
+
+    HIERARCHIES = (
+        (Path("/sys/fs/cgroup/cpuacct"), "cpuacct", "cpuacct.usage", 1e-9),
+        (Path("/sys/fs/cgroup/unified"), "", "cpu.stat", 1e-6),
+        (Path("/sys/fs/cgroup"), "", "cpu.stat", 1e-6),
+    )
+
+    def __init__(self):
+        self.folder = None
+        for hierarchy, controller, name, unit in self.HIERARCHIES:
+            if os.geteuid() == 0 and (hierarchy / "cgroup.procs").exists():
+                self.home = hierarchy / self._own_path(controller) / "cgroup.procs"
+                self.folder = hierarchy / f"kernel-start-benchmark-{os.getpid()}"
+                self.folder.mkdir()
+                (self.folder / "cgroup.procs").write_text(str(os.getpid()))
+                self.file, self.unit = self.folder / name, unit
+                return
+
+    @staticmethod
+    def _own_path(controller: str) -> str:
+        for line in Path("/proc/self/cgroup").read_text().splitlines():
+            _, controllers, path = line.split(":", 2)
+            if controller in controllers.split(",") or controllers == controller:
+                return path.lstrip("/")
+        return ""
+
+    def seconds(self) -> float:
+        text = self.file.read_text()
+        return int(text.split("usage_usec")[1].split()[0] if "usage_usec" in text else text) * self.unit
+
+    def close(self):
+        if self.folder is not None:  # the warm parent still runs: it stops when this process exits
+            for pid in (self.folder / "cgroup.procs").read_text().split():
+                self.home.write_text(pid)
+            self.folder.rmdir()
+
+
+def measured(meter: CpuMeter, function, *args) -> tuple:
+    """(wall seconds, CPU seconds or None) of function(*args)."""
+    wall, cpu = time.perf_counter(), meter.folder and meter.seconds()
+    function(*args)
+    return time.perf_counter() - wall, meter.folder and meter.seconds() - cpu
+
+
+def start_to_first_cell(job: GradingJob, cell: str):
     kernel = kernels._start(job)
     client = kernel.manager.client()
     client.start_channels()
     try:
         run_sync(client.wait_for_ready)(timeout=120)
         reply = run_sync(client.execute_interactive)(cell, timeout=120)
-        seconds = time.perf_counter() - started
         if reply["content"]["status"] != "ok":
             raise RuntimeError(f"the import cell failed: {reply['content']}")
     finally:
         client.stop_channels()
         kernels.close(kernel)
-    return seconds
 
 
-def time_grading(jobs: list) -> list:
-    """Seconds of each grade_submission call, in order; every grade checked."""
-    seconds = []
-    for job in jobs:
-        started = time.perf_counter()
-        result = grade_submission(job)
-        seconds.append(time.perf_counter() - started)
-        if result.status != Status.GRADED or result.points != sum(EXPECTED_POINTS[job.student].values()):
-            raise RuntimeError(f"{job.student} graded {result.points} ({result.status}): {result.problems}")
-    if kernels._ahead is not None:  # the next path starts from no kernel ahead
+def grade(job: GradingJob):
+    result = grade_submission(job)
+    if result.status != Status.GRADED or result.points != sum(EXPECTED_POINTS[job.student].values()):
+        raise RuntimeError(f"{job.student} graded {result.points} ({result.status}): {result.problems}")
+
+
+def close_the_one_ahead():
+    """The next path starts from no kernel ahead."""
+    if kernels._ahead is not None:
         kernels.close(kernels._ahead)
         kernels._ahead = None
-    return seconds
 
 
 def main(argv=None) -> int:
@@ -134,39 +177,55 @@ def main(argv=None) -> int:
     submissions = [
         job(student, Course(REPO).notebook(Stage.SUBMITTED, student, ASSIGNMENT).read_bytes()) for student in STUDENTS
     ]
-    jobs = submissions * args.passes
     cell = import_cell()
     print(f"load average {os.getloadavg()[0]:.2f} at the start (other processes skew the timings)")
+    meter = CpuMeter()
+    try:
+        parent = measured(meter, kernels._warm_parent, submissions[0])
+        first = measured(meter, start_to_first_cell, submissions[0], cell)  # waits for the parent's imports
+        starts, grading = {"forked": [], "fresh": []}, {"forked": [], "fresh": []}
+        scratch_root = Path(kernels._parent.root)
+        for _ in range(args.rounds):  # alternated, so that the load of the moment weighs on both alike
+            starts["forked"].append(measured(meter, start_to_first_cell, submissions[0], cell))
+            with fresh_path(scratch_root):
+                starts["fresh"].append(measured(meter, start_to_first_cell, submissions[0], cell))
+        for _ in range(args.passes):
+            for path in ("forked", "fresh"):
+                with contextlib.ExitStack() as stack:
+                    if path == "fresh":
+                        stack.enter_context(fresh_path(scratch_root))
+                    grading[path] += [measured(meter, grade, submission) for submission in submissions]
+                    close_the_one_ahead()
+    finally:
+        meter.close()
 
-    started = time.perf_counter()
-    kernels._warm_parent(submissions[0])
-    parent_start = time.perf_counter() - started
-    forked_first = time_start_to_first_cell(submissions[0], cell)  # waits for the parent's imports
-    starts = {"forked": [], "fresh": []}
-    grading = {}
-    scratch_root = Path(kernels._parent.root)
-    for _ in range(args.rounds):  # alternated, so that the load of the moment weighs on both alike
-        starts["forked"].append(time_start_to_first_cell(submissions[0], cell))
-        with fresh_path(scratch_root):
-            starts["fresh"].append(time_start_to_first_cell(submissions[0], cell))
-    grading["forked"] = time_grading(jobs)
-    with fresh_path(scratch_root):
-        grading["fresh"] = time_grading(jobs)
-
-    print(f"\nwarm parent started in {parent_start:.2f} s; first import cell done {forked_first:.2f} s later")
-    print(f"\n{'':8}{'start to first cell, s':>26}{'graded, s per submission':>28}")
-    print(f"{'':8}{'median':>10}{'min':>8}{'max':>8}{'first':>10}{'marginal':>10}{'n':>6}")
+    cpu = meter.folder is not None
+    print(f"\nwarm parent: started in {parent[0]:.2f} s, its first kernel's import cell done {first[0]:.2f} s later")
+    print("(CPU: this process and everything it starts)" if cpu else "(CPU not measured: needs root and cgroups)")
+    print(f"\n{'':8}{'start to first cell':>32}{'graded, per submission':>32}")
+    print(f"{'':8}{'wall s':>10}{'min':>8}{'CPU s':>14}{'wall s':>16}{'CPU s':>16}")
+    figures = {}
     for path in ("fresh", "forked"):
-        first, rest = grading[path][0], grading[path][1:]
+        # Grading: the first of each pass waits for its own kernel; the others find theirs started ahead.
+        steady = [figure for index, figure in enumerate(grading[path]) if index % len(submissions)]
+        figures[path] = [statistics.median(wall for wall, _ in starts[path]), statistics.mean(w for w, _ in steady)]
+        if cpu:
+            figures[path] += [statistics.median(c for _, c in starts[path]), statistics.mean(c for _, c in steady)]
         print(
-            f"{path:8}{statistics.median(starts[path]):10.2f}{min(starts[path]):8.2f}{max(starts[path]):8.2f}"
-            f"{first:10.2f}{statistics.mean(rest):10.2f}{len(rest):6}"
+            f"{path:8}{figures[path][0]:10.2f}{min(wall for wall, _ in starts[path]):8.2f}"
+            + (f"{figures[path][2]:14.2f}" if cpu else f"{'-':>14}")
+            + f"{figures[path][1]:16.2f}"
+            + (f"{figures[path][3]:16.2f}" if cpu else f"{'-':>16}")
         )
-    start_ratio = statistics.median(starts["forked"]) / statistics.median(starts["fresh"])
-    marginal_ratio = statistics.mean(grading["forked"][1:]) / statistics.mean(grading["fresh"][1:])
-    verdict = "met" if start_ratio <= START_RATIO_TARGET else "NOT met"
-    print(f"\nforked / fresh, kernel start to first cell (medians): {start_ratio:.2f}  target <= 0.4: {verdict}")
-    print(f"forked / fresh, marginal grading seconds per submission: {marginal_ratio:.2f}")
+    ratios = [forked / fresh for forked, fresh in zip(figures["forked"], figures["fresh"])]
+    names = ["kernel start to first cell, wall (medians)", "marginal grading, wall (means)"]
+    names += ["kernel start to first cell, CPU (medians)", "marginal grading, CPU (means)"]
+    print()
+    for name, ratio in zip(names, ratios):
+        print(f"forked / fresh, {name}: {ratio:.2f}")
+    if cpu:
+        verdict = "met" if ratios[3] <= MARGINAL_CPU_TARGET else "NOT met"
+        print(f"marginal grading CPU, forked / fresh: target <= {MARGINAL_CPU_TARGET}: {verdict}")
     print(f"load average {os.getloadavg()[0]:.2f} at the end")
     return 0
 

@@ -121,11 +121,19 @@ def _lift_proc_covers():
 def _warm_up():
     """What every kernel would otherwise import at its start, and the locked import cell."""
     os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")  # as ipykernel does
+    import sqlite3  # noqa: F401
+
+    import ipykernel.ipkernel  # noqa: F401  (with debugpy, which the kernel imports at its start)
     import ipykernel.kernelapp  # noqa: F401
+    import IPython.core.completerlib  # noqa: F401  (and below: what the kernel's start imports too)
+    import IPython.core.debugger  # noqa: F401
+    import IPython.extensions.storemagic  # noqa: F401
     import matplotlib.pyplot  # noqa: F401
     import numpy  # noqa: F401
     import scipy.io  # noqa: F401
     import scipy.special  # noqa: F401
+    import tornado.platform.asyncio  # noqa: F401
+    import tornado.queues  # noqa: F401
 
 
 def serve(channel: socket.socket, root: str):
