@@ -131,10 +131,10 @@ class CpuMeter:
 
 
 def measured(meter: CpuMeter, function, *args) -> tuple:
-    """(wall seconds, CPU seconds or None) of function(*args)."""
-    wall, cpu = time.perf_counter(), meter.folder and meter.seconds()
+    """(wall seconds, CPU seconds or None, of which this process's) of function(*args)."""
+    wall, cpu, own = time.perf_counter(), meter.folder and meter.seconds(), time.process_time()
     function(*args)
-    return time.perf_counter() - wall, meter.folder and meter.seconds() - cpu
+    return time.perf_counter() - wall, meter.folder and meter.seconds() - cpu, time.process_time() - own
 
 
 def start_to_first_cell(job: GradingJob, cell: str):
@@ -201,21 +201,27 @@ def main(argv=None) -> int:
 
     cpu = meter.folder is not None
     print(f"\nwarm parent: started in {parent[0]:.2f} s, its first kernel's import cell done {first[0]:.2f} s later")
-    print("(CPU: this process and everything it starts)" if cpu else "(CPU not measured: needs root and cgroups)")
+    print(
+        "(CPU: this process and everything it starts; grader CPU: this process alone)"
+        if cpu
+        else "(CPU not measured: needs root and cgroups)"
+    )
     print(f"\n{'':8}{'start to first cell':>32}{'graded, per submission':>32}")
-    print(f"{'':8}{'wall s':>10}{'min':>8}{'CPU s':>14}{'wall s':>16}{'CPU s':>16}")
+    print(f"{'':8}{'wall s':>10}{'min':>8}{'CPU s':>14}{'wall s':>16}{'CPU s':>16}{'grader CPU s':>16}")
     figures = {}
     for path in ("fresh", "forked"):
         # Grading: the first of each pass waits for its own kernel; the others find theirs started ahead.
         steady = [figure for index, figure in enumerate(grading[path]) if index % len(submissions)]
-        figures[path] = [statistics.median(wall for wall, _ in starts[path]), statistics.mean(w for w, _ in steady)]
+        figures[path] = [statistics.median(run[0] for run in starts[path]), statistics.mean(run[0] for run in steady)]
         if cpu:
-            figures[path] += [statistics.median(c for _, c in starts[path]), statistics.mean(c for _, c in steady)]
+            figures[path].append(statistics.median(run[1] for run in starts[path]))
+            figures[path].append(statistics.mean(run[1] for run in steady))
         print(
-            f"{path:8}{figures[path][0]:10.2f}{min(wall for wall, _ in starts[path]):8.2f}"
+            f"{path:8}{figures[path][0]:10.2f}{min(run[0] for run in starts[path]):8.2f}"
             + (f"{figures[path][2]:14.2f}" if cpu else f"{'-':>14}")
             + f"{figures[path][1]:16.2f}"
             + (f"{figures[path][3]:16.2f}" if cpu else f"{'-':>16}")
+            + f"{statistics.mean(run[2] for run in steady):16.2f}"
         )
     ratios = [forked / fresh for forked, fresh in zip(figures["forked"], figures["fresh"])]
     names = ["kernel start to first cell, wall (medians)", "marginal grading, wall (means)"]
