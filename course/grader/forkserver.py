@@ -11,7 +11,8 @@ same allow-listed environment, no network, /dev/null for standard streams and th
 cap as a fresh kernel, plus an empty folder, `root`, under which the grader lays out each
 submission's scratch folder. It imports numpy, scipy, matplotlib (inline backend) and ipykernel, and
 never runs a submission's code: it only reads requests (a folder, the kernel's arguments, the limits)
-from the grader's socket and forks. It keeps no thread, no zmq context, no open file but that socket.
+from the grader's socket and forks. It keeps no thread, no zmq context, and no open file but that
+socket and /dev/null.
 
 For each request a waiter is forked, which enters new user, mount, PID, network and IPC namespaces,
 reports its pidfd (the grader puts it in the submission's pids cgroup), waits for the grader's go,
@@ -144,9 +145,9 @@ def serve(channel: socket.socket, root: str):
         if not message:
             return
         if os.fork() == 0:
+            reports = socket.socket(fileno=fds[0])
             try:  # a forked process never returns into this loop
                 channel.close()
-                reports = socket.socket(fileno=fds[0])
                 _wait_on_kernel(reports, root, json.loads(message))
             except BaseException as error:
                 _report_error(reports, error)
@@ -228,11 +229,13 @@ def _become_kernel(root: str, request: dict):
 
 def _run_kernel(workdir: str, argv: list):
     """ipykernel_launcher's work, as `python -m ipykernel_launcher <argv>` started in `workdir` does it."""
+    import importlib.util
+
     import numpy
     from ipykernel.kernelapp import IPKernelApp
 
     numpy.random.seed()  # the parent's state, shared by every fork, is not the kernel's to reuse
-    sys.argv = ["-m", *argv]
+    sys.argv = [importlib.util.find_spec("ipykernel_launcher").origin, *argv]
     sys.path[0] = workdir
     IPKernelApp.launch_instance(argv)
     os._exit(0)
