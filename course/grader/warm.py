@@ -2,6 +2,7 @@
 threat model), and a kernel manager that forks from it instead of starting a fresh Python."""
 
 import json
+import logging
 import os
 import select
 import signal
@@ -17,7 +18,8 @@ from traitlets import Any, Unicode
 from course.grader import forkserver
 from course.grader.sandbox import Limits, kernel_environment, parent_command
 
-LAUNCHER = ["-m", "ipykernel_launcher"]  # what jupyter_client's kernel command runs, after the Python
+LAUNCHER = ["-m", "ipykernel_launcher"]
+log = logging.getLogger(__name__)  # what jupyter_client's kernel command runs, after the Python
 
 
 class WarmParent:
@@ -102,21 +104,28 @@ class ForkedKernel:
     def __init__(self, pidfd: int, reports: socket.socket):
         self.pidfd, self.reports = pidfd, reports
         self.pid = _pid(pidfd)
-        self.returncode, self.failure = None, ""
+        self.returncode = None
+
+    def _exits_within(self, seconds) -> bool:
+        """Whether the kernel has exited or does within `seconds` (None: wait until it does)."""
+        poller = select.poll()  # not select.select, which takes no descriptor past 1023
+        poller.register(self.pidfd, select.POLLIN)
+        return bool(poller.poll(None if seconds is None else seconds * 1000))
 
     def poll(self):
-        if self.returncode is None and select.select([self.pidfd], [], [], 0)[0]:
+        if self.returncode is None and self._exits_within(0):
             report = json.loads(self.reports.recv(forkserver.MESSAGE_BYTES) or b"{}")
             # No report: the waiter was killed too (the pids cgroup removed), and the kernel with it.
             self.returncode = report.get("exit", 1 if report else -signal.SIGKILL)
-            self.failure = report.get("error", "")  # why the kernel could not start
+            if "error" in report:  # the kernel died before it could run anything: say why, in the grader's log
+                log.error("a forked kernel could not start: %s", report["error"])
             os.close(self.pidfd)
             self.reports.close()
         return self.returncode
 
     def wait(self, timeout=None):
         if self.returncode is None:
-            select.select([self.pidfd], [], [], timeout)
+            self._exits_within(timeout)
         if self.poll() is None:
             raise subprocess.TimeoutExpired("kernel", timeout)
         return self.returncode

@@ -181,3 +181,13 @@ print(json.dumps({"hoarded_gib": len(hoard) // 4}))
     assert run_in_a_kernel(parent, 'import json, numpy; print(json.dumps({"sum": int(numpy.arange(4).sum())}))') == {
         "sum": 6
     }
+
+
+def test_a_kernel_that_cannot_start_says_why_in_the_graders_log(parent, caplog):
+    missing = parent.root / "never-made" / "work"
+    kernel = parent.fork(missing, ["-f", str(missing / "connection.json")], cgroup="")
+    assert kernel.wait(timeout=60) == 1
+    assert f"a forked kernel could not start: FileNotFoundError: [Errno 2] No such file or directory: '{missing}'" in (
+        caplog.text
+    )
+    assert parent.alive()
