@@ -55,7 +55,7 @@ print("{OUTCOME}", "read", found)
 """,
         outcome=r"read \[\]",
     ),
-    # Prints every environment and command line it can read (bwrap's init, which the grader started, is PID 1),
+    # Prints every environment and command line it can read (the kernel, forked from the warm parent, is PID 1),
     # for the test to look for the secret's value; and which files those processes hold open, such as the
     # grader's log or terminal, which it could reopen through /proc.
     Hostile(
@@ -84,7 +84,7 @@ for pid in sorted(int(name) for name in os.listdir("/proc") if name.isdigit()):
             files.append(target)
 print("{OUTCOME}", "environments read", read_from, "files open", files)
 """,
-        outcome=r"environments read \[1, 2\] files open \[\]",
+        outcome=r"environments read \[1\] files open \[\]",
     ),
     Hostile(
         "tampers-with-gradebook",
@@ -141,7 +141,7 @@ for pid in [os.getppid()] + [int(name) for name in os.listdir("/proc") if name.i
             pass
 print("{OUTCOME}", "visible processes", sorted(int(name) for name in os.listdir("/proc") if name.isdigit()))
 """,
-        outcome=r"visible processes \[1, 2\]",
+        outcome=r"visible processes \[1\]",
     ),
     Hostile(
         "os-exit-in-function",

@@ -1,9 +1,10 @@
 """Kernels started one submission ahead, each in a scratch folder laid out for grading.
 
-Starting a sandboxed kernel (Python, ipykernel, numpy) takes about a second before the first cell
-can run, and nothing in it depends on the student: the scratch folder holds the released helpers,
-the hidden cases' plans and a template gradebook, all the assignment's. So when a worker takes a
-kernel for one submission it starts the next one's, which boots while this one is graded.
+A sandboxed kernel is forked from the worker's warm parent (warm.py, forkserver.py), which has
+imported Python's share of the start (ipykernel, numpy, matplotlib) once. What is left of a start
+does not depend on the student either: the scratch folder holds the released helpers, the hidden
+cases' plans and a template gradebook, all the assignment's. So when a worker takes a kernel for
+one submission it starts the next one's, which boots while this one is graded.
 
 scratch/<assignment>/ is the kernel's folder (the only one it sees when sandboxed); scratch/helpers/
 and the gradebook beside them are the grader's alone.
@@ -22,7 +23,8 @@ from nbgrader import utils as nbgrader_utils
 from traitlets.config import Config
 
 from course.grader import hidden_tests
-from course.grader.sandbox import SandboxedKernelManager, process_cap
+from course.grader.sandbox import process_cap
+from course.grader.warm import ForkedKernelManager, WarmParent
 from course.layout import course_modules
 
 # The kernel's environment under grading. One BLAS thread: a worker per core, and threads would only
@@ -54,6 +56,7 @@ class Kernel:
 
 
 _ahead: Kernel | None = None
+_parent: WarmParent | None = None
 
 
 def _fits(job) -> tuple:
@@ -82,13 +85,29 @@ def close(kernel: Kernel) -> None:
 
 
 @atexit.register
-def _close_the_one_ahead():
+def _close_the_one_ahead_and_the_parent():
     if _ahead is not None:
         close(_ahead)
+    if _parent is not None:
+        _parent.close()
+        shutil.rmtree(_parent.root, ignore_errors=True)
+
+
+def _warm_parent(job) -> WarmParent:
+    """The worker's warm parent, started anew when the limits change or it is gone."""
+    global _parent
+    if _parent is None or _parent.limits != job.limits or not _parent.alive():
+        if _parent is not None:
+            _parent.close()
+            shutil.rmtree(_parent.root, ignore_errors=True)
+        with nbgrader_utils.setenv(**GRADING_ENVIRONMENT):
+            _parent = WarmParent(job.limits)
+    return _parent
 
 
 def _start(job) -> Kernel:
-    scratch = Path(tempfile.mkdtemp(prefix="grade-"))
+    parent = _warm_parent(job) if job.sandbox else None
+    scratch = Path(tempfile.mkdtemp(prefix="grade-", dir=parent and parent.root))
     cleanup = ExitStack()
     kernel = Kernel(scratch, None, _fits(job), cleanup, job.package.assignment)
     for folder in (kernel.workdir, kernel.helpers):
@@ -100,22 +119,22 @@ def _start(job) -> Kernel:
         hidden_tests.write_plans(kernel.workdir)
     kernel.gradebook.write_bytes(job.package.gradebook)
     cgroup = cleanup.enter_context(process_cap(job.limits.processes)) if job.sandbox else ""
-    manager_class = SandboxedKernelManager if job.sandbox else AsyncKernelManager
-    kernel.manager = manager_class(config=_manager_config(job, kernel.workdir, cgroup), kernel_name="python3")
+    config = _manager_config(kernel.workdir, cgroup)
+    if parent:
+        kernel.manager = ForkedKernelManager(config=config, kernel_name="python3", warm_parent=parent)
+    else:
+        kernel.manager = AsyncKernelManager(config=config, kernel_name="python3")
     with nbgrader_utils.setenv(**GRADING_ENVIRONMENT):
         run_sync(kernel.manager.start_kernel)(extra_arguments=EXTRA_ARGUMENTS, cwd=str(kernel.workdir))
     return kernel
 
 
-def _manager_config(job, workdir: Path, cgroup: str) -> Config:
+def _manager_config(workdir: Path, cgroup: str) -> Config:
     config = Config()
     # IPC sockets and the connection file in the kernel's own folder: concurrent kernel starts cannot
     # race for TCP ports, and a sandboxed kernel, with no network, can still reach the grader.
     config.KernelManager.transport = "ipc"
     config.KernelManager.ip = str(workdir / ".kernel" / "ipc")
     config.KernelManager.connection_file = str(workdir / ".kernel" / "connection.json")
-    config.SandboxedKernelManager.workdir = str(workdir)
-    config.SandboxedKernelManager.cgroup = cgroup
-    config.SandboxedKernelManager.memory_bytes = job.limits.memory_bytes
-    config.SandboxedKernelManager.processes = job.limits.processes
+    config.ForkedKernelManager.cgroup = cgroup
     return config

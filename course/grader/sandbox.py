@@ -30,9 +30,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from jupyter_client.manager import AsyncKernelManager
-from traitlets import Int, Unicode
-
 # What the sandbox inherits of the grader's environment; nothing else (a database URL with its
 # password, say) gets in.
 KERNEL_ENVIRONMENT = (
@@ -125,7 +122,7 @@ def _private_system_files() -> tuple:
     return tuple(hidden)
 
 
-def _bwrap_arguments(workdir: Path):
+def _bwrap_arguments(workdir: Path, extra=()):
     # bwrap mounts in order: the private /tmp first, or it would hide what is bound under /tmp
     # (the scratch folder usually, a virtual environment sometimes).
     # HOME exists and is writable, as IPython expects (else it warns at every start).
@@ -133,6 +130,7 @@ def _bwrap_arguments(workdir: Path):
         "bwrap",
         "--unshare-all",
         "--die-with-parent",
+        *extra,
         "--tmpfs",
         "/tmp",
         "--dir",
@@ -164,6 +162,14 @@ def kernel_command(workdir: Path, limits: Limits, cgroup: str = "") -> list:
     if cgroup:  # join the cgroup first: everything the kernel starts stays in it
         command = ["sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', cgroup, *command]
     return command
+
+
+def parent_command(root: Path, limits: Limits) -> list:
+    """The prefix that runs forkserver.py's warm parent in the sandbox, with `root` (where each kernel's
+    folder will be) as its one course folder. It may lift bubblewrap's covers on /proc, and then drops the
+    capability; its kernels set their own process caps (forkserver.py)."""
+    sandbox = _bwrap_arguments(root, ("--cap-add", "CAP_SYS_ADMIN"))
+    return ["prlimit", f"--as={limits.memory_bytes}", "--", *sandbox, "--"]
 
 
 def process_cap_kind() -> str:
@@ -215,29 +221,3 @@ def _remove_cgroup(folder: Path):
             return
         except (OSError, ValueError):  # processes still exiting
             time.sleep(0.1)
-
-
-class SandboxedKernelManager(AsyncKernelManager):
-    """Starts the kernel behind `kernel_command`'s prefix. Interrupts travel as messages on the
-    control channel: a signal to the launcher would stop at bwrap's init."""
-
-    workdir = Unicode(help="The only course folder the kernel sees, and may write.").tag(config=True)
-    cgroup = Unicode("", help="pids cgroup the kernel joins (empty: RLIMIT_NPROC instead).").tag(config=True)
-    memory_bytes = Int(Limits.memory_bytes).tag(config=True)
-    processes = Int(Limits.processes).tag(config=True)
-
-    def format_kernel_cmd(self, extra_arguments=None):
-        limits = Limits(memory_bytes=self.memory_bytes, processes=self.processes)
-        return kernel_command(Path(self.workdir), limits, self.cgroup) + super().format_kernel_cmd(extra_arguments)
-
-    async def _async_launch_kernel(self, kernel_cmd, **kw):
-        kw["env"] = kernel_environment()
-        kw["independent"] = True  # on POSIX, only keeps jupyter_client from adding JPY_PARENT_PID to it
-        # Output goes over IOPub. The grader's streams would let the kernel write past the output limit
-        # to the instructor's terminal or log, and read a terminal's keystrokes.
-        kw["stdin"] = kw["stdout"] = kw["stderr"] = subprocess.DEVNULL
-        return await super()._async_launch_kernel(kernel_cmd, **kw)
-
-    async def interrupt_kernel(self):
-        self.kernel_spec.interrupt_mode = "message"
-        await super().interrupt_kernel()

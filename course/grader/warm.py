@@ -1,0 +1,161 @@
+"""The grader's side of forked kernels: a warm parent per worker (forkserver.py, whose docstring is the
+threat model), and a kernel manager that forks from it instead of starting a fresh Python."""
+
+import json
+import logging
+import os
+import select
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from jupyter_client.manager import AsyncKernelManager
+from traitlets import Any, Unicode
+
+from course.grader import forkserver
+from course.grader.sandbox import Limits, kernel_environment, parent_command
+
+LAUNCHER = ["-m", "ipykernel_launcher"]
+log = logging.getLogger(__name__)  # what jupyter_client's kernel command runs, after the Python
+
+
+class WarmParent:
+    """forkserver.py running in the sandbox, under `limits`, forking kernels whose folders are under `root`."""
+
+    def __init__(self, limits: Limits):
+        self.limits = limits
+        self.root = Path(tempfile.mkdtemp(prefix="grade-kernels-"))
+        self.channel, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        source = Path(forkserver.__file__).read_text()
+        self.process = subprocess.Popen(
+            [*parent_command(self.root, limits), sys.executable, "-c", source, str(theirs.fileno()), str(self.root)],
+            env=kernel_environment(),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            pass_fds=[theirs.fileno()],
+            start_new_session=True,  # out of the grader's process group (see forkserver.py)
+        )
+        theirs.close()
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def fork(self, workdir: Path, argv: list, cgroup: str) -> "ForkedKernel":
+        """A kernel running `ipykernel_launcher argv` in `workdir` (under root), in `cgroup` if given."""
+        reports, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        request = {
+            "workdir": str(workdir),
+            "argv": argv,
+            "memory_bytes": self.limits.memory_bytes,
+            "processes": 0 if cgroup else self.limits.processes,
+        }
+        socket.send_fds(self.channel, [json.dumps(request).encode()], [theirs.fileno()])
+        theirs.close()
+        try:
+            waiter = _receive_pidfd(reports, "waiter")
+            try:
+                if cgroup:
+                    Path(cgroup, "cgroup.procs").write_text(str(_pid(waiter)))
+            finally:
+                os.close(waiter)
+            reports.send(b"go")
+            return ForkedKernel(_receive_pidfd(reports, "kernel"), reports)
+        except BaseException:
+            reports.close()
+            raise
+
+    def close(self):
+        self.channel.close()  # the parent returns when its socket closes
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def _receive_pidfd(reports: socket.socket, what: str) -> int:
+    message, fds, _, _ = socket.recv_fds(reports, forkserver.MESSAGE_BYTES, 1)
+    report = json.loads(message or b"{}")
+    if what not in report or len(fds) != 1:
+        for fd in fds:
+            os.close(fd)
+        raise RuntimeError(f"the warm parent could not start a kernel: {report.get('error', 'no answer')}")
+    return fds[0]
+
+
+def _pid(pidfd: int) -> int:
+    """The process's PID in this process's namespace."""
+    for line in Path(f"/proc/self/fdinfo/{pidfd}").read_text().splitlines():
+        if line.startswith("Pid:"):
+            return int(line.split()[1])
+    raise RuntimeError("not a pidfd")
+
+
+class ForkedKernel:
+    """What jupyter_client needs of a subprocess.Popen, for a forked kernel: its pidfd to signal it and
+    see it end, and the waiter's channel for its exit status."""
+
+    stdin = stdout = stderr = None
+
+    def __init__(self, pidfd: int, reports: socket.socket):
+        self.pidfd, self.reports = pidfd, reports
+        self.pid = _pid(pidfd)
+        self.returncode = None
+
+    def _exits_within(self, seconds) -> bool:
+        """Whether the kernel has exited or does within `seconds` (None: wait until it does)."""
+        poller = select.poll()  # not select.select, which takes no descriptor past 1023
+        poller.register(self.pidfd, select.POLLIN)
+        return bool(poller.poll(None if seconds is None else seconds * 1000))
+
+    def poll(self):
+        if self.returncode is None and self._exits_within(0):
+            report = json.loads(self.reports.recv(forkserver.MESSAGE_BYTES) or b"{}")
+            # No report: the waiter was killed too (the pids cgroup removed), and the kernel with it.
+            self.returncode = report.get("exit", 1 if report else -signal.SIGKILL)
+            if "error" in report:  # the kernel died before it could run anything: say why, in the grader's log
+                log.error("a forked kernel could not start: %s", report["error"])
+            os.close(self.pidfd)
+            self.reports.close()
+        return self.returncode
+
+    def wait(self, timeout=None):
+        if self.returncode is None:
+            self._exits_within(timeout)
+        if self.poll() is None:
+            raise subprocess.TimeoutExpired("kernel", timeout)
+        return self.returncode
+
+    def send_signal(self, signum):
+        if self.poll() is None:
+            signal.pidfd_send_signal(self.pidfd, signum)
+
+    def kill(self):
+        self.send_signal(signal.SIGKILL)
+
+    def terminate(self):
+        self.send_signal(signal.SIGTERM)
+
+
+class ForkedKernelManager(AsyncKernelManager):
+    """Starts the kernel as a fork of a warm parent, in the scratch folder given as `cwd`. Interrupts travel
+    as messages on the control channel, as for any sandboxed kernel."""
+
+    warm_parent = Any(help="The WarmParent to fork from.")
+    cgroup = Unicode("", help="pids cgroup the kernel joins (empty: RLIMIT_NPROC instead).").tag(config=True)
+
+    async def _async_launch_kernel(self, kernel_cmd, **kw):
+        if kernel_cmd[1:3] != LAUNCHER:
+            raise ValueError(f"not an ipykernel command: {kernel_cmd}")
+        process = self.warm_parent.fork(Path(kw["cwd"]), kernel_cmd[3:], self.cgroup)
+        provisioner = self.provisioner
+        provisioner.process, provisioner.pid, provisioner.pgid, provisioner.cwd = process, process.pid, None, kw["cwd"]
+        self._reconcile_connection_info(provisioner.connection_info)
+
+    async def interrupt_kernel(self):
+        self.kernel_spec.interrupt_mode = "message"
+        await super().interrupt_kernel()

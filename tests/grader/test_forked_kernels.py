@@ -1,0 +1,193 @@
+"""Kernels forked from a warm parent (course/grader/forkserver.py) attack the parent and each other:
+signal it, trace it, write into its files, leave a file or a variable for the next kernel, exhaust or
+corrupt their memory. Each attack must fail, and the parent must go on forking kernels that see
+nothing of it. The kernels run real code through jupyter_client, in the real sandbox."""
+
+import json
+import os
+import sys
+import tempfile
+import time
+from contextlib import ExitStack
+from pathlib import Path
+
+import pytest
+from jupyter_core.utils import run_sync
+
+from course.grader.kernels import EXTRA_ARGUMENTS, GRADING_ENVIRONMENT, _manager_config
+from course.grader.sandbox import Limits, process_cap, unavailable_because
+from course.grader.warm import ForkedKernelManager, WarmParent
+
+pytestmark = [
+    pytest.mark.slow,  # starts a sandboxed parent and forks kernels from it
+    pytest.mark.skipif(bool(unavailable_because()), reason="the sandbox cannot run here"),
+]
+LIMITS = Limits(memory_bytes=2 * 2**30)
+
+
+@pytest.fixture(scope="module")
+def parent():
+    old = {name: os.environ.get(name) for name in GRADING_ENVIRONMENT}
+    os.environ.update(GRADING_ENVIRONMENT)
+    parent = WarmParent(LIMITS)
+    for name, value in old.items():
+        os.environ.pop(name) if value is None else os.environ.__setitem__(name, value)
+    assert run_in_a_kernel(parent, "print('{}')") == {}  # up and forking
+    yield parent
+    parent.close()
+
+
+def parent_pid(parent: WarmParent) -> int:
+    """The forking Python's PID here: the process whose command line names the root, run by Python."""
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                command = Path(f"/proc/{name}/cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if command[0] == os.fsencode(sys.executable) and command[-2] == os.fsencode(parent.root):
+                return int(name)
+    raise AssertionError("no warm parent running")
+
+
+def run_in_a_kernel(parent: WarmParent, code: str) -> dict:
+    """Run `code` in a kernel forked from `parent` and return the JSON it prints last (or what killed it)."""
+    with ExitStack() as stack:
+        scratch = Path(tempfile.mkdtemp(prefix="grade-", dir=parent.root))
+        workdir = scratch / "work"
+        (workdir / ".kernel").mkdir(parents=True)
+        cgroup = stack.enter_context(process_cap(LIMITS.processes))
+        manager = ForkedKernelManager(
+            config=_manager_config(workdir, cgroup), kernel_name="python3", warm_parent=parent
+        )
+        run_sync(manager.start_kernel)(extra_arguments=EXTRA_ARGUMENTS, cwd=str(workdir))
+        stack.callback(run_sync(manager.shutdown_kernel), now=True)
+        client = manager.client()
+        client.start_channels()
+        stack.callback(client.stop_channels)
+        run_sync(client.wait_for_ready)(timeout=60)
+        return run_sync(_outcome)(manager, client, code)
+
+
+async def _outcome(manager, client, code: str) -> dict:
+    """The last line the code prints, as JSON ({"error": name} if it raised), or {"died": True}."""
+    msg_id, printed, deadline = client.execute(code), [], time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if not await manager.is_alive():
+            return {"died": True}
+        try:
+            message = await client.get_iopub_msg(timeout=0.2)
+        except Exception:  # queue.Empty: nothing yet
+            continue
+        if message["parent_header"].get("msg_id") != msg_id:
+            continue
+        if message["msg_type"] == "stream":
+            printed.append(message["content"]["text"])
+        elif message["msg_type"] == "error":
+            printed.append(json.dumps({"error": message["content"]["ename"]}) + "\n")
+        elif message["msg_type"] == "status" and message["content"]["execution_state"] == "idle":
+            return json.loads("".join(printed).strip().splitlines()[-1])
+    raise AssertionError("the kernel neither finished nor died in 120 s")
+
+
+def test_a_kernel_is_alone_in_its_process_namespace_and_cannot_signal_or_trace_the_parent(parent):
+    host_pid = parent_pid(parent)
+    outcome = run_in_a_kernel(
+        parent,
+        f"""
+import ctypes, json, os, signal
+libc = ctypes.CDLL(None, use_errno=True)
+visible = sorted(int(name) for name in os.listdir("/proc") if name.isdigit())
+signalled, traced = [], []
+others = [pid for pid in [{host_pid}, *range(2, 64)] if not os.path.exists(f"/proc/self/task/{{pid}}")]
+for pid in others:  # the parent's PID outside, and whatever PIDs are not its own threads
+    try:
+        os.kill(pid, signal.SIGKILL)
+        signalled.append(pid)
+    except OSError:
+        pass
+    if libc.ptrace(16, pid, 0, 0) == 0:  # PTRACE_ATTACH
+        traced.append(pid)
+for group in (0, -1):  # its process group (the parent's, unless it has its own), all it may signal
+    try:
+        os.kill(group, signal.SIGKILL)  # as PID 1 of its namespace, it ignores its own SIGKILL
+    except OSError:
+        pass
+print(json.dumps({{"visible": visible, "parent": os.getppid(), "signalled": signalled, "traced": traced}}))
+""",
+    )
+    assert outcome == {"visible": [1], "parent": 0, "signalled": [], "traced": []}
+    assert parent.alive() and parent_pid(parent) == host_pid
+    status = Path(f"/proc/{host_pid}/status").read_text()
+    assert "TracerPid:\t0" in status and "Threads:\t1\n" in status  # untraced, and no thread across forks
+
+
+def test_a_kernel_cannot_write_into_the_parents_files_nor_leave_anything_for_the_next(parent):
+    planted = f"""
+import ctypes, json, os
+os.environ["LEFT_BY_THE_LAST_KERNEL"] = "1"
+written = []
+for path in ["{parent.root}/planted", "/tmp/planted", "/tmp/.home/planted", "/dev/shm/planted", "/dev/planted",
+             "/usr/planted", "{Path(sys.prefix)}/planted"]:
+    try:
+        with open(path, "w") as file:
+            file.write("planted")
+        written.append(path)
+    except OSError:
+        pass
+covers = ["/tmp", "{parent.root}", "/proc", "/dev"]
+unmounted = [path for path in covers if ctypes.CDLL(None).umount2(path.encode(), 2) == 0]  # MNT_DETACH
+print(json.dumps({{"written": written, "unmounted": unmounted}}))
+"""
+    outcome = run_in_a_kernel(parent, planted)
+    # It may write its own empty /tmp and /dev/shm, and its empty cover of the root; nothing else, nothing kept.
+    assert outcome == {
+        "written": [f"{parent.root}/planted", "/tmp/planted", "/tmp/.home/planted", "/dev/shm/planted"],
+        "unmounted": [],
+    }
+    assert not (parent.root / "planted").exists() and not (Path(sys.prefix) / "planted").exists()
+    found = run_in_a_kernel(
+        parent,
+        f"""
+import json, os
+paths = ["{parent.root}/planted", "/tmp/planted", "/tmp/.home/planted", "/dev/shm/planted"]
+print(json.dumps({{"found": [path for path in paths if os.path.exists(path)],
+                  "variable": os.environ.get("LEFT_BY_THE_LAST_KERNEL"),
+                  "root": sorted(os.listdir("{parent.root}")), "tmp": sorted(os.listdir("/tmp"))}}))
+""",
+    )
+    root_entries = found.pop("root")
+    assert found == {"found": [], "variable": None, "tmp": sorted([".home", parent.root.name])}
+    assert len(root_entries) == 1  # its own scratch folder, not the first kernel's
+
+
+def test_a_kernel_that_exhausts_or_corrupts_its_memory_harms_only_itself(parent):
+    exhausted = run_in_a_kernel(
+        parent,
+        """
+import json
+hoard = []
+try:
+    while True:
+        hoard.append(bytearray(256 * 2**20))
+except MemoryError:
+    pass
+print(json.dumps({"hoarded_gib": len(hoard) // 4}))
+""",
+    )
+    assert 0 < exhausted["hoarded_gib"] < LIMITS.memory_bytes // 2**30
+    assert run_in_a_kernel(parent, "import ctypes; ctypes.memset(0x1000, 0, 64)") == {"died": True}
+    assert parent.alive()
+    assert run_in_a_kernel(parent, 'import json, numpy; print(json.dumps({"sum": int(numpy.arange(4).sum())}))') == {
+        "sum": 6
+    }
+
+
+def test_a_kernel_that_cannot_start_says_why_in_the_graders_log(parent, caplog):
+    missing = parent.root / "never-made" / "work"
+    kernel = parent.fork(missing, ["-f", str(missing / "connection.json")], cgroup="")
+    assert kernel.wait(timeout=60) == 1
+    assert f"a forked kernel could not start: FileNotFoundError: [Errno 2] No such file or directory: '{missing}'" in (
+        caplog.text
+    )
+    assert parent.alive()
