@@ -7,7 +7,8 @@ submissions graded one after another with grade_submission, each with the next k
 as a worker does: the mean over all but the first of each pass is the marginal cost of a submission.
 Wall seconds, and (as root, from a cgroup this process moves into) the CPU seconds of this process and
 of everything it starts. The fresh path is the one before forking: jupyter_client starting
-`python -m ipykernel_launcher` behind sandbox.kernel_command (SandboxedKernelManager below).
+`python -m ipykernel_launcher` behind sandbox.kernel_command (sandbox.SandboxedKernelManager), which
+kernels.py falls back to where kernels cannot be forked.
 
     .venv/bin/python -m benchmarks.kernel_start_benchmark [--rounds 10] [--passes 2]
 """
@@ -17,23 +18,19 @@ import contextlib
 import functools
 import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 from unittest import mock
 
 import nbformat
-from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
-from traitlets import Int, Unicode
-from traitlets.config import Config
 
 from course.build.package import assignment_package
 from course.grader import kernels
 from course.grader.autograde import grade_submission
 from course.grader.job import GradingJob, Status
-from course.grader.sandbox import Limits, kernel_command, kernel_environment, unavailable_because
+from course.grader.sandbox import unavailable_because
 from course.layout import ASSIGNMENT, NOTEBOOK, Course, Stage, course_config
 from tests.sample_grades import EXPECTED_POINTS
 
@@ -47,46 +44,10 @@ def import_cell() -> str:
     return next(cell.source for cell in release.cells if cell.metadata.get("nbgrader", {}).get("grade_id") == "imports")
 
 
-class SandboxedKernelManager(AsyncKernelManager):
-    """The path before forking (the package's until then): a fresh kernel behind `kernel_command`'s
-    prefix. Interrupts travel as messages on the control channel: a signal would stop at bwrap's init."""
-
-    workdir = Unicode(help="The only course folder the kernel sees, and may write.").tag(config=True)
-    cgroup = Unicode("", help="pids cgroup the kernel joins (empty: RLIMIT_NPROC instead).").tag(config=True)
-    memory_bytes = Int(Limits.memory_bytes).tag(config=True)
-    processes = Int(Limits.processes).tag(config=True)
-
-    def format_kernel_cmd(self, extra_arguments=None):
-        limits = Limits(memory_bytes=self.memory_bytes, processes=self.processes)
-        return kernel_command(Path(self.workdir), limits, self.cgroup) + super().format_kernel_cmd(extra_arguments)
-
-    async def _async_launch_kernel(self, kernel_cmd, **kw):
-        kw["env"] = kernel_environment()
-        kw["independent"] = True  # on POSIX, only keeps jupyter_client from adding JPY_PARENT_PID to it
-        # Output goes over IOPub. The grader's streams would let the kernel write past the output limit
-        # to the instructor's terminal or log, and read a terminal's keystrokes.
-        kw["stdin"] = kw["stdout"] = kw["stderr"] = subprocess.DEVNULL
-        return await super()._async_launch_kernel(kernel_cmd, **kw)
-
-    async def interrupt_kernel(self):
-        self.kernel_spec.interrupt_mode = "message"
-        await super().interrupt_kernel()
-
-
-def _fresh_manager(config: Config, kernel_name: str, warm_parent) -> SandboxedKernelManager:
-    """kernels.py's manager before forking: a fresh Python behind the sandbox prefix."""
-    config.SandboxedKernelManager.workdir = str(Path(config.KernelManager.connection_file).parent.parent)
-    config.SandboxedKernelManager.cgroup = config.ForkedKernelManager.cgroup
-    return SandboxedKernelManager(config=config, kernel_name=kernel_name)
-
-
 @contextlib.contextmanager
-def fresh_path(scratch_root: Path):
-    """While active, kernels.py starts fresh sandboxed kernels, with scratch folders in scratch_root."""
-    with (
-        mock.patch.object(kernels, "_warm_parent", lambda job: mock.Mock(root=scratch_root)),
-        mock.patch.object(kernels, "ForkedKernelManager", _fresh_manager),
-    ):
+def fresh_path():
+    """While active, kernels.py starts fresh sandboxed kernels, as where kernels cannot be forked."""
+    with mock.patch.object(kernels, "fork_unavailable_because", lambda: "measuring the fresh path"):
         yield
 
 
@@ -184,16 +145,15 @@ def main(argv=None) -> int:
         parent = measured(meter, kernels._warm_parent, submissions[0])
         first = measured(meter, start_to_first_cell, submissions[0], cell)  # waits for the parent's imports
         starts, grading = {"forked": [], "fresh": []}, {"forked": [], "fresh": []}
-        scratch_root = Path(kernels._parent.root)
         for _ in range(args.rounds):  # alternated, so that the load of the moment weighs on both alike
             starts["forked"].append(measured(meter, start_to_first_cell, submissions[0], cell))
-            with fresh_path(scratch_root):
+            with fresh_path():
                 starts["fresh"].append(measured(meter, start_to_first_cell, submissions[0], cell))
         for _ in range(args.passes):
             for path in ("forked", "fresh"):
                 with contextlib.ExitStack() as stack:
                     if path == "fresh":
-                        stack.enter_context(fresh_path(scratch_root))
+                        stack.enter_context(fresh_path())
                     grading[path] += [measured(meter, grade, submission) for submission in submissions]
                     close_the_one_ahead()
     finally:

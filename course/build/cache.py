@@ -10,22 +10,17 @@ Two things are kept, in the user's cache folder (platformdirs: $XDG_CACHE_HOME, 
   and of the release itself: when both still match, and the gradebook still knows every edition, the
   release is current and nothing is generated.
 
-An entry is found only by a digest of what it depends on, so a stale one is never used. A cache folder
-that cannot be written (another account's home, a read-only one) only means building every time.
+Both are found by digests of what they depend on (course/kept.py).
 """
 
 import hashlib
-import os
-import tempfile
 from pathlib import Path
 
 import nbgrader
-import platformdirs
 from nbgrader.api import Gradebook, MissingEntry
 
+from course.kept import CACHE_DIR, keep
 from course.layout import EDITIONS, NOTEBOOK, Course, Stage
-
-CACHE_DIR = platformdirs.user_cache_path("regularization-course")
 
 
 def _tree_digest(folder: Path) -> str:
@@ -71,7 +66,7 @@ def release_is_current(root: Path, url: str) -> bool:
 
 def record_release(root: Path, url: str) -> None:
     """Note that the release was just generated into this gradebook."""
-    _keep(_stamp_path(root, url), _release_digest(root, url).encode())
+    keep(_stamp_path(root, url), _release_digest(root, url).encode())
 
 
 def template_path(digest: str) -> Path:
@@ -79,15 +74,4 @@ def template_path(digest: str) -> Path:
 
 
 def keep_template(digest: str, data: bytes) -> None:
-    _keep(template_path(digest), data)
-
-
-def _keep(path: Path, data: bytes) -> None:
-    """Write atomically (runs in parallel may write the same entry), or not at all where we may not."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as file:
-            file.write(data)
-        os.replace(file.name, path)
-    except OSError:
-        pass
+    keep(template_path(digest), data)

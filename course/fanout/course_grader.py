@@ -14,6 +14,7 @@ from course.build.package import assignment_packages
 from course.build.release import assignment_fingerprint, build_lock, build_release
 from course.grader.job import AssignmentPackage, GradingJob
 from course.grader.sandbox import process_cap_kind, unavailable_because
+from course.grader.warm import fork_unavailable_because
 from course.layout import EDITIONS, course_config
 from course.record.gradebook import db_url, import_roster
 from course.record.results import ResultWriter
@@ -38,9 +39,10 @@ def sandbox_notice(requested: bool) -> tuple[bool, str]:
             "WARNING: sandbox on, but NO PROCESS CAP: grading as root without a pids cgroup it may "
             "create, so a fork bomb can exhaust the machine"
         )
+    start = f"started fresh ({why})" if (why := fork_unavailable_because()) else "forked from a warm parent"
     return True, (
         f"sandbox: on (each kernel in bubblewrap: no network, only its own scratch folder visible; "
-        f"processes capped by {cap})"
+        f"processes capped by {cap}; kernels {start})"
     )
 
 

@@ -1,6 +1,6 @@
 """The warm parent: one per grading worker, in the bubblewrap sandbox, forking each submission's kernel.
 
-It runs as `python -c <this file's text> <socket fd> <root>` behind `sandbox.parent_command` (the
+It runs as `python -c <this file's text> <socket fd> <root> [cold]` behind `sandbox.parent_command` (the
 package itself is not mounted in the sandbox), so it imports nothing of the course: the standard
 library, then what the locked import cell needs. kernels.py holds the other end of the socket.
 
@@ -237,12 +237,16 @@ def _run_kernel(workdir: str, argv: list):
     numpy.random.seed()  # the parent's state, shared by every fork, is not the kernel's to reuse
     sys.argv = [importlib.util.find_spec("ipykernel_launcher").origin, *argv]
     sys.path[0] = workdir
-    IPKernelApp.launch_instance(argv)
+    try:
+        IPKernelApp.launch_instance(argv)
+    except SystemExit as end:  # with the status `python -m ipykernel_launcher` would exit with
+        os._exit(end.code if isinstance(end.code, int) else 1)
     os._exit(0)
 
 
 if __name__ == "__main__":
     _lift_proc_covers()
     _drop_capabilities(keep=PARENT_KEEPS)
-    _warm_up()
+    if sys.argv[3:] != ["cold"]:  # a cold parent only tells whether kernels can be forked here
+        _warm_up()
     serve(socket.socket(fileno=int(sys.argv[1])), sys.argv[2])

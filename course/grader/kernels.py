@@ -1,7 +1,8 @@
 """Kernels started one submission ahead, each in a scratch folder laid out for grading.
 
 A sandboxed kernel is forked from the worker's warm parent (warm.py, forkserver.py), which has
-imported Python's share of the start (ipykernel, numpy, matplotlib) once. What is left of a start
+imported Python's share of the start (ipykernel, numpy, matplotlib) once; where forking is not
+possible, it starts fresh behind the same sandbox (SandboxedKernelManager). What is left of a start
 does not depend on the student either: the scratch folder holds the released helpers, the hidden
 cases' plans and a template gradebook, all the assignment's. So when a worker takes a kernel for
 one submission it starts the next one's, which boots while this one is graded.
@@ -23,8 +24,8 @@ from nbgrader import utils as nbgrader_utils
 from traitlets.config import Config
 
 from course.grader import hidden_tests
-from course.grader.sandbox import process_cap
-from course.grader.warm import ForkedKernelManager, WarmParent
+from course.grader.sandbox import SandboxedKernelManager, process_cap
+from course.grader.warm import ForkedKernelManager, WarmParent, fork_unavailable_because
 from course.layout import course_modules
 
 # The kernel's environment under grading. One BLAS thread: a worker per core, and threads would only
@@ -106,7 +107,7 @@ def _warm_parent(job) -> WarmParent:
 
 
 def _start(job) -> Kernel:
-    parent = _warm_parent(job) if job.sandbox else None
+    parent = _warm_parent(job) if job.sandbox and not fork_unavailable_because() else None
     scratch = Path(tempfile.mkdtemp(prefix="grade-", dir=parent and parent.root))
     cleanup = ExitStack()
     kernel = Kernel(scratch, None, _fits(job), cleanup, job.package.assignment)
@@ -122,6 +123,14 @@ def _start(job) -> Kernel:
     config = _manager_config(kernel.workdir, cgroup)
     if parent:
         kernel.manager = ForkedKernelManager(config=config, kernel_name="python3", warm_parent=parent)
+    elif job.sandbox:
+        config.SandboxedKernelManager.update(
+            workdir=str(kernel.workdir),
+            cgroup=cgroup,
+            memory_bytes=job.limits.memory_bytes,
+            processes=job.limits.processes,
+        )
+        kernel.manager = SandboxedKernelManager(config=config, kernel_name="python3")
     else:
         kernel.manager = AsyncKernelManager(config=config, kernel_name="python3")
     with nbgrader_utils.setenv(**GRADING_ENVIRONMENT):

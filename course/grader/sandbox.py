@@ -30,6 +30,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from jupyter_client.manager import AsyncKernelManager
+from traitlets import Int, Unicode
+
 # What the sandbox inherits of the grader's environment; nothing else (a database URL with its
 # password, say) gets in.
 KERNEL_ENVIRONMENT = (
@@ -221,3 +224,30 @@ def _remove_cgroup(folder: Path):
             return
         except (OSError, ValueError):  # processes still exiting
             time.sleep(0.1)
+
+
+class SandboxedKernelManager(AsyncKernelManager):
+    """A fresh kernel behind `kernel_command`'s prefix: where kernels cannot be forked from a warm parent
+    (warm.fork_unavailable_because). Interrupts travel as messages on the control channel: a signal to
+    the launcher would stop at bwrap's init."""
+
+    workdir = Unicode(help="The only course folder the kernel sees, and may write.").tag(config=True)
+    cgroup = Unicode("", help="pids cgroup the kernel joins (empty: RLIMIT_NPROC instead).").tag(config=True)
+    memory_bytes = Int(Limits.memory_bytes).tag(config=True)
+    processes = Int(Limits.processes).tag(config=True)
+
+    def format_kernel_cmd(self, extra_arguments=None):
+        limits = Limits(memory_bytes=self.memory_bytes, processes=self.processes)
+        return kernel_command(Path(self.workdir), limits, self.cgroup) + super().format_kernel_cmd(extra_arguments)
+
+    async def _async_launch_kernel(self, kernel_cmd, **kw):
+        kw["env"] = kernel_environment()
+        kw["independent"] = True  # on POSIX, only keeps jupyter_client from adding JPY_PARENT_PID to it
+        # Output goes over IOPub. The grader's streams would let the kernel write past the output limit
+        # to the instructor's terminal or log, and read a terminal's keystrokes.
+        kw["stdin"] = kw["stdout"] = kw["stderr"] = subprocess.DEVNULL
+        return await super()._async_launch_kernel(kernel_cmd, **kw)
+
+    async def interrupt_kernel(self):
+        self.kernel_spec.interrupt_mode = "message"
+        await super().interrupt_kernel()

@@ -1,15 +1,18 @@
 """The grader's side of forked kernels: a warm parent per worker (forkserver.py, whose docstring is the
 threat model), and a kernel manager that forks from it instead of starting a fresh Python."""
 
+import hashlib
 import json
 import logging
 import os
 import select
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
+from functools import lru_cache
 from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
@@ -17,6 +20,7 @@ from traitlets import Any, Unicode
 
 from course.grader import forkserver
 from course.grader.sandbox import Limits, kernel_environment, parent_command
+from course.kept import CACHE_DIR, keep
 
 LAUNCHER = ["-m", "ipykernel_launcher"]
 log = logging.getLogger(__name__)  # what jupyter_client's kernel command runs, after the Python
@@ -25,13 +29,17 @@ log = logging.getLogger(__name__)  # what jupyter_client's kernel command runs, 
 class WarmParent:
     """forkserver.py running in the sandbox, under `limits`, forking kernels whose folders are under `root`."""
 
-    def __init__(self, limits: Limits):
+    def __init__(self, limits: Limits, warm: bool = True):
         self.limits = limits
         self.root = Path(tempfile.mkdtemp(prefix="grade-kernels-"))
         self.channel, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         source = Path(forkserver.__file__).read_text()
         self.process = subprocess.Popen(
-            [*parent_command(self.root, limits), sys.executable, "-c", source, str(theirs.fileno()), str(self.root)],
+            [
+                *parent_command(self.root, limits),
+                *(sys.executable, "-c", source, str(theirs.fileno()), str(self.root)),
+                *([] if warm else ["cold"]),
+            ],
             env=kernel_environment(),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
@@ -105,6 +113,7 @@ class ForkedKernel:
         self.pidfd, self.reports = pidfd, reports
         self.pid = _pid(pidfd)
         self.returncode = None
+        self.error = ""  # why it died before it could run anything
 
     def _exits_within(self, seconds) -> bool:
         """Whether the kernel has exited or does within `seconds` (None: wait until it does)."""
@@ -117,8 +126,9 @@ class ForkedKernel:
             report = json.loads(self.reports.recv(forkserver.MESSAGE_BYTES) or b"{}")
             # No report: the waiter was killed too (the pids cgroup removed), and the kernel with it.
             self.returncode = report.get("exit", 1 if report else -signal.SIGKILL)
-            if "error" in report:  # the kernel died before it could run anything: say why, in the grader's log
-                log.error("a forked kernel could not start: %s", report["error"])
+            self.error = report.get("error", "")
+            if self.error:  # the kernel died before it could run anything: say why, in the grader's log
+                log.error("a forked kernel could not start: %s", self.error)
             os.close(self.pidfd)
             self.reports.close()
         return self.returncode
@@ -159,3 +169,37 @@ class ForkedKernelManager(AsyncKernelManager):
     async def interrupt_kernel(self):
         self.kernel_spec.interrupt_mode = "message"
         await super().interrupt_kernel()
+
+
+@lru_cache(maxsize=1)
+def fork_unavailable_because() -> str:
+    """Why kernels cannot be forked from a warm parent here, or "" when they can. Where bubblewrap runs
+    but its processes may not make namespaces of their own (Ubuntu's AppArmor rules allow bubblewrap
+    alone, say), kernels start fresh in bubblewrap instead. Checked once per system, account and
+    Python by forking a real kernel that only prints its version, and kept in the cache folder."""
+    facts = [os.uname().release, str(os.geteuid()), sys.executable, Path(forkserver.__file__).read_text()]
+    kept = CACHE_DIR / "fork-checks" / hashlib.sha256("\0".join(facts).encode()).hexdigest()
+    if kept.is_file():
+        return kept.read_text()
+    reason = _fork_check()
+    keep(kept, reason.encode())
+    return reason
+
+
+def _fork_check() -> str:
+    parent = WarmParent(Limits(), warm=False)
+    try:
+        workdir = parent.root / "check"
+        workdir.mkdir()
+        kernel = parent.fork(workdir, ["--version"], cgroup="")
+        try:
+            status = kernel.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            kernel.kill()
+            return "a forked kernel did not answer within 60 s"
+        return "" if status == 0 else kernel.error or f"a forked kernel exited with status {status}"
+    except (OSError, RuntimeError) as error:
+        return f"the warm parent cannot fork kernels here: {error}"
+    finally:
+        parent.close()
+        shutil.rmtree(parent.root, ignore_errors=True)

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from jupyter_core.utils import run_sync
 
+from course.grader import warm
 from course.grader.kernels import EXTRA_ARGUMENTS, GRADING_ENVIRONMENT, _manager_config
 from course.grader.sandbox import Limits, process_cap, unavailable_because
 from course.grader.warm import ForkedKernelManager, WarmParent
@@ -191,3 +192,18 @@ def test_a_kernel_that_cannot_start_says_why_in_the_graders_log(parent, caplog):
         caplog.text
     )
     assert parent.alive()
+
+
+def test_where_kernels_cannot_be_forked_the_check_says_why(monkeypatch):
+    """Here they can; in a sandbox that refuses its processes user namespaces of their own (bubblewrap's
+    --disable-userns, as some systems' rules do), the check names the step that failed."""
+    assert warm.fork_unavailable_because() == ""
+    real = warm.parent_command
+
+    def without_user_namespaces(root, limits):
+        command = real(root, limits)
+        after = command.index("bwrap") + 1
+        return [*command[:after], "--unshare-user", "--disable-userns", *command[after:]]
+
+    monkeypatch.setattr(warm, "parent_command", without_user_namespaces)
+    assert "unshare" in warm._fork_check()

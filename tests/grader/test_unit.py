@@ -12,7 +12,7 @@ from course.grader import kernels
 from course.grader.autograde import grade_submission
 from course.grader.execute import SKIPPED_NOTE
 from course.grader.job import GradingJob, Status
-from course.grader.sandbox import Limits
+from course.grader.sandbox import Limits, SandboxedKernelManager
 from course.layout import ASSIGNMENT, EDITIONS, Stage, course_config
 from tests import COURSE, COURSE_ROOT
 from tests.sample_grades import EXPECTED_POINTS
@@ -61,6 +61,16 @@ def test_without_the_sandbox_a_submission_is_graded_the_same(package):
     }
     page = result.feedback.decode()
     assert "Points by part: 5 of 10." in page and "A1: 5 of 5, right." in page and "A2: 0 of 5, wrong: " in page
+
+
+def test_where_kernels_cannot_be_forked_they_start_fresh_and_grade_the_same(package, monkeypatch):
+    """The fallback, in bubblewrap still: the same notebook, byte for byte, as the committed one."""
+    monkeypatch.setattr(kernels, "fork_unavailable_because", lambda: "not here")
+    monkeypatch.setattr(kernels, "_ahead", None)  # a kernel forked ahead is not for this test
+    data = COURSE.notebook(Stage.SUBMITTED, "full-marks", ASSIGNMENT).read_bytes()
+    result = grade_submission(job("full-marks", data, package))
+    assert isinstance(kernels._ahead.manager, SandboxedKernelManager)  # the next one started fresh too
+    assert result.notebook == COURSE.notebook(Stage.AUTOGRADED, "full-marks", ASSIGNMENT).read_bytes()
 
 
 def test_all_or_nothing_gives_a_partly_right_exercise_nothing(package):
