@@ -142,7 +142,7 @@ def main(argv=None) -> int:
     print(f"load average {os.getloadavg()[0]:.2f} at the start (other processes skew the timings)")
     meter = CpuMeter()
     try:
-        parent = measured(meter, kernels._warm_parent, submissions[0])
+        parent = measured(meter, kernels._warm_parent, submissions[0].limits)
         first = measured(meter, start_to_first_cell, submissions[0], cell)  # waits for the parent's imports
         starts, grading = {"forked": [], "fresh": []}, {"forked": [], "fresh": []}
         for _ in range(args.rounds):  # alternated, so that the load of the moment weighs on both alike

@@ -118,7 +118,7 @@ def grade_class(
             print(f"grading on the Dask cluster at {scheduler}, {grader.cell_timeout} s per cell at most")
             results = run_jobs_on_cluster([grader.job(*key, submitted[key]) for key in accepted], scheduler)
         else:
-            pool = WorkerPool(min(workers or default_workers(), len(accepted)))
+            pool = WorkerPool(min(workers or default_workers(), len(accepted)), grader.sandboxed)
             if accepted:
                 pool.start()  # the workers import while this process makes the jobs
             print(f"grading on {pool.workers} worker(s), {grader.cell_timeout} s per cell at most")

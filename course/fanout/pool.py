@@ -23,23 +23,31 @@ def default_workers() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def _warm_up():
-    import course.grader.autograde  # noqa: F401  (imports nbgrader, nbclient, jupyter_client once per worker)
+def _warm_up(sandboxed: bool):
+    """Import nbgrader, nbclient and jupyter_client once per worker, and start its warm parent."""
+    import course.grader.autograde  # noqa: F401
+    from course.grader import kernels
+
+    if sandboxed:
+        kernels.warm_up()
 
 
 class WorkerPool:
     """submit(tag, job) as jobs come, completed() for what finished: `grade` submits the whole class
     and waits, the service submits each submission as it arrives. Tags name jobs for the caller."""
 
-    def __init__(self, workers: int = 0):
+    def __init__(self, workers: int = 0, sandboxed: bool = True):
         self.workers = workers or default_workers()
+        self.sandboxed = sandboxed  # whether the jobs will run sandboxed: then each worker warms a parent at once
         self._executor: ProcessPoolExecutor | None = None
         self._running: dict[Future, tuple[Hashable, GradingJob]] = {}
         self._tries: dict[Hashable, int] = {}
 
     def start(self) -> None:
         """Spawn the workers now, so that the first submission does not wait for their imports."""
-        self._executor = ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"), initializer=_warm_up)
+        self._executor = ProcessPoolExecutor(
+            self.workers, mp_context=get_context("spawn"), initializer=_warm_up, initargs=(self.sandboxed,)
+        )
         for _ in range(self.workers):
             self._executor.submit(os.getpid)
 

@@ -24,7 +24,7 @@ from nbgrader import utils as nbgrader_utils
 from traitlets.config import Config
 
 from course.grader import hidden_tests
-from course.grader.sandbox import SandboxedKernelManager, process_cap
+from course.grader.sandbox import Limits, SandboxedKernelManager, process_cap, unavailable_because
 from course.grader.warm import ForkedKernelManager, WarmParent, fork_unavailable_because
 from course.layout import course_modules
 
@@ -94,20 +94,27 @@ def _close_the_one_ahead_and_the_parent():
         shutil.rmtree(_parent.root, ignore_errors=True)
 
 
-def _warm_parent(job) -> WarmParent:
+def _warm_parent(limits: Limits) -> WarmParent:
     """The worker's warm parent, started anew when the limits change or it is gone."""
     global _parent
-    if _parent is None or _parent.limits != job.limits or not _parent.alive():
+    if _parent is None or _parent.limits != limits or not _parent.alive():
         if _parent is not None:
             _parent.close()
             shutil.rmtree(_parent.root, ignore_errors=True)
         with nbgrader_utils.setenv(**GRADING_ENVIRONMENT):
-            _parent = WarmParent(job.limits)
+            _parent = WarmParent(limits)
     return _parent
 
 
+def warm_up() -> None:
+    """Start the warm parent for the usual limits now, where kernels can be forked, so that it has done
+    its imports when the first submission comes."""
+    if not unavailable_because() and not fork_unavailable_because():
+        _warm_parent(Limits())
+
+
 def _start(job) -> Kernel:
-    parent = _warm_parent(job) if job.sandbox and not fork_unavailable_because() else None
+    parent = _warm_parent(job.limits) if job.sandbox and not fork_unavailable_because() else None
     scratch = Path(tempfile.mkdtemp(prefix="grade-", dir=parent and parent.root))
     cleanup = ExitStack()
     kernel = Kernel(scratch, None, _fits(job), cleanup, job.package.assignment)

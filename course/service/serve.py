@@ -483,7 +483,7 @@ def serve(
     if not check_owner:
         log.warning("owner check off (--no-check-owner): any account may hand in under any student's name")
     log.warning(grader.notice) if grader.notice.startswith("WARNING") else log.info(grader.notice)
-    pool = WorkerPool(workers)
+    pool = WorkerPool(workers, grader.sandboxed)
     log.info(
         "watching %s for %s: %d worker(s), at most %d graded submissions per student per UTC day",
         exchange.inbound,
