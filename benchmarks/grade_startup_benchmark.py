@@ -1,0 +1,112 @@
+"""What does `python -m course grade` cost on a handful of submissions, and what does each one more add?
+
+Two classes are graded with `--force` in course copies of their own (temp folders; the repo is not
+touched): SMALL, four submissions (one of each kind: full marks, a mistake with partial credit, an
+all-or-nothing mistake, the Chinese edition), and LARGE, the same four and eight more. Each course is
+graded once first, so that the runs timed are those of a course graded before: the gradebook exists
+and, for this checkout, the release is current and the template gradebook kept. Then `--rounds` times,
+alternately, this checkout's code and the code of `--against` (a commit: by default the one before
+forked kernels and the build cache), whose `course` package is run from a `git archive` of it. Wall
+and CPU seconds (of the command and everything it starts) per run; the fixed cost is the small class's
+time less four marginal costs, the marginal cost (large - small) / 8.
+
+    .venv/bin/python -m benchmarks.grade_startup_benchmark [--rounds 4] [--against 592e040]
+"""
+
+import argparse
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks.versions import REPO, checkout, environment
+from course.layout import ROSTER, Stage, copy_course
+
+SMALL = ("full-marks", "unscaled-dropout", "regularized-biases", "full-marks-zh")
+LARGE = SMALL + ("half-missing-in-cost", "mask-on-activations", "raises-in-function", "deleted-test-cell") * 2
+TARGET = 1 / 3  # this checkout's time on the small class / the other's
+
+
+def class_course(folder: Path, students: tuple) -> Path:
+    """A copy of the course whose submitted/ holds `students`' sample submissions (a repeated one under a
+    name of its own)."""
+    root = copy_course(folder, REPO, folders=("source", "release"))
+    shutil.copyfile(REPO / ROSTER, root / ROSTER)
+    for number, student in enumerate(students):
+        name = student if number < len(SMALL) else f"{student}-{number}"
+        shutil.copytree(REPO / Stage.SUBMITTED / student, root / Stage.SUBMITTED / name)
+    return root
+
+
+def grade(root: Path, code: Path | None) -> tuple[float, float]:
+    """Wall and CPU seconds of `python -m course grade --force` in `root`, run with `code`'s package."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "course", "grade", "--force"],
+        cwd=root,
+        env=environment(code),
+        capture_output=True,
+        text=True,
+    )
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode not in (0, 3):
+        raise SystemExit(f"grade failed in {root} ({done.returncode}):\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=4, help="timed runs per version and class (default 4)")
+    parser.add_argument("--against", default="592e040", help="the commit to compare with (default %(default)s)")
+    args = parser.parse_args(argv)
+    folder = Path(tempfile.mkdtemp(prefix="grade-startup-"))
+    versions = {"this checkout": None, args.against: checkout(args.against)}
+    try:
+        courses = {
+            (version, size): class_course(folder / f"{index}-{size}", students)
+            for index, version in enumerate(versions)
+            for size, students in (("small", SMALL), ("large", LARGE))
+        }
+        print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at the start")
+        for (version, _), root in courses.items():
+            grade(root, versions[version])  # graded once before: a course whose gradebook exists
+        times = {key: [] for key in courses}
+        for _ in range(args.rounds):
+            for key, root in courses.items():
+                times[key].append(grade(root, versions[key[0]]))
+        headings = ("small class (4), wall / CPU s", "marginal, wall / CPU s", "fixed, wall / CPU s")
+        print(f"\n{'':16}{headings[0]:>32}{headings[1]:>28}{headings[2]:>26}")
+        small = {}
+        for version in versions:
+            small[version] = [statistics.median(run[i] for run in times[version, "small"]) for i in (0, 1)]
+            large = [statistics.median(run[i] for run in times[version, "large"]) for i in (0, 1)]
+            marginal = [(large[i] - small[version][i]) / (len(LARGE) - len(SMALL)) for i in (0, 1)]
+            fixed = [small[version][i] - len(SMALL) * marginal[i] for i in (0, 1)]
+            print(
+                f"{version:16}{small[version][0]:>20.2f} / {small[version][1]:<9.2f}"
+                f"{marginal[0]:>16.2f} / {marginal[1]:<9.2f}{fixed[0]:>14.2f} / {fixed[1]:<9.2f}"
+            )
+        this, other = small["this checkout"], small[args.against]
+        met = "met" if this[0] <= TARGET * other[0] else "NOT met"
+        print(
+            f"\nsmall class, this checkout / {args.against}: {this[0] / other[0]:.2f} wall, "
+            f"{this[1] / other[1]:.2f} CPU   (target at most {TARGET:.2f} of the wall time: {met})"
+        )
+        print(f"load average {os.getloadavg()[0]:.2f} at the end (other processes skew the timings)")
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+        for code in versions.values():
+            if code is not None:
+                shutil.rmtree(code, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
