@@ -9,11 +9,15 @@ from dataclasses import dataclass, field
 import nbformat
 
 from course.build.sample_class import STUDENTS, Edit, solution_blocks, submission
+from course.grader.warm import fork_unavailable_because
 from course.layout import ASSIGNMENT, Stage
 from public_tests import GRADED_FUNCTIONS, PUBLIC_EXPECTED
 from tests import COURSE
 
 OUTCOME = "hostile outcome:"  # the attack cells print their result after this marker
+# The processes a kernel can see: itself, PID 1 of its own namespace when forked from the warm parent;
+# bubblewrap's init (1) and itself (2) where kernels start fresh.
+KERNEL_PIDS = r"\[1\]" if not fork_unavailable_because() else r"\[1, 2\]"
 SECRET = "COURSE_TEST_SECRET"  # an environment variable of the grader, as a database password would be
 
 
@@ -55,7 +59,7 @@ print("{OUTCOME}", "read", found)
 """,
         outcome=r"read \[\]",
     ),
-    # Prints every environment and command line it can read (the kernel, forked from the warm parent, is PID 1),
+    # Prints every environment and command line it can read (KERNEL_PIDS: the kernel's own, and bwrap's init's),
     # for the test to look for the secret's value; and which files those processes hold open, such as the
     # grader's log or terminal, which it could reopen through /proc.
     Hostile(
@@ -84,7 +88,7 @@ for pid in sorted(int(name) for name in os.listdir("/proc") if name.isdigit()):
             files.append(target)
 print("{OUTCOME}", "environments read", read_from, "files open", files)
 """,
-        outcome=r"environments read \[1\] files open \[\]",
+        outcome=rf"environments read {KERNEL_PIDS} files open \[\]",
     ),
     Hostile(
         "tampers-with-gradebook",
@@ -141,7 +145,7 @@ for pid in [os.getppid()] + [int(name) for name in os.listdir("/proc") if name.i
             pass
 print("{OUTCOME}", "visible processes", sorted(int(name) for name in os.listdir("/proc") if name.isdigit()))
 """,
-        outcome=r"visible processes \[1\]",
+        outcome=rf"visible processes {KERNEL_PIDS}",
     ),
     Hostile(
         "os-exit-in-function",

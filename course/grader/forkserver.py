@@ -24,7 +24,8 @@ kernel, before any student code:
   read them; if it dies, the kernel kills everything in its namespace. It leads a session and
   process group of its own: a process group spans PID namespaces, and kill(0, ...) would otherwise
   reach the parent's group (the parent too is started in a session of its own, away from the grader's);
-- sees a mount namespace of its own, where /tmp and `root` are covered by empty file systems and
+- sees a mount namespace of its own, where /tmp and `root` are covered by empty file systems (what
+  bubblewrap bound read-only under /tmp, a virtual environment, say, bound back read-only) and
   only its own scratch folder is bound back at its path: nothing the parent, a sibling or an earlier
   kernel wrote is visible, and what it writes goes only to its folder or its own empty /tmp (gone
   with it); /dev is read-only and /dev/shm its own; the rest of the system is read-only, as today;
@@ -194,6 +195,18 @@ def _wait_on_kernel(reports: socket.socket, root: str, request: dict):
     os._exit(0)
 
 
+def _system_mounts_under_tmp(root: str) -> list:
+    """What bubblewrap bound read-only under /tmp (a virtual environment there, say), outermost first:
+    covering /tmp would hide it, so the kernel binds it back."""
+    points = set()
+    with open("/proc/self/mountinfo") as mounts:
+        for line in mounts:
+            point = line.split()[4].replace("\\040", " ")
+            if point.startswith("/tmp/") and point != root and not point.startswith(root + "/"):
+                points.add(point)
+    return sorted(points, key=lambda path: (path.count("/"), path))
+
+
 def _become_kernel(root: str, request: dict):
     """Isolate this process (see the module's docstring), then run ipykernel in it; never returns."""
     _check(libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "parent death signal")
@@ -201,9 +214,15 @@ def _become_kernel(root: str, request: dict):
     workdir = request["workdir"]
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
     folder = os.open(workdir, os.O_PATH | os.O_DIRECTORY)
+    system = {path: os.open(path, os.O_PATH | os.O_DIRECTORY) for path in _system_mounts_under_tmp(root)}
     for empty in ("/tmp", root):
         os.makedirs(empty, exist_ok=True)
         _mount("tmpfs", empty, "tmpfs", MS_NOSUID | MS_NODEV)
+    for path, fd in system.items():  # the Python environment, say, when it lives under /tmp
+        os.makedirs(path, exist_ok=True)
+        _mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
+        _read_only(path)
+        os.close(fd)
     os.makedirs(workdir)
     _mount(f"/proc/self/fd/{folder}", workdir, None, MS_BIND | MS_REC)
     os.close(folder)

@@ -194,6 +194,26 @@ def test_a_kernel_that_cannot_start_says_why_in_the_graders_log(parent, caplog):
     assert parent.alive()
 
 
+def test_what_bubblewrap_binds_under_tmp_stays_in_sight_read_only(tmp_path, monkeypatch):
+    """A kernel covers /tmp with an empty file system; a Python environment bound read-only under /tmp
+    (a checkout there, say) must still be there for it, and stay read-only."""
+    environment = tmp_path / "environment"  # under /tmp, as pytest's folders are
+    environment.mkdir()
+    (environment / "marker").write_text("here")
+    real = warm.parent_command
+    bound = ["--ro-bind", str(environment), str(environment)]
+    monkeypatch.setattr(warm, "parent_command", lambda root, limits: [*real(root, limits)[:-1], *bound, "--"])
+    for name, value in GRADING_ENVIRONMENT.items():
+        monkeypatch.setenv(name, value)
+    parent = WarmParent(LIMITS)
+    try:
+        code = f"import json, os; path = {str(environment / 'marker')!r}; "
+        code += "print(json.dumps({'read': open(path).read(), 'writable': os.access(path, os.W_OK)}))"
+        assert run_in_a_kernel(parent, code) == {"read": "here", "writable": False}
+    finally:
+        parent.close()
+
+
 def test_where_kernels_cannot_be_forked_the_check_says_why(monkeypatch):
     """Here they can; in a sandbox that refuses its processes user namespaces of their own (bubblewrap's
     --disable-userns, as some systems' rules do), the check names the step that failed."""
