@@ -66,46 +66,44 @@ def main(argv=None) -> int:
     parser.add_argument("--rounds", type=int, default=4, help="timed runs per version and class (default 4)")
     parser.add_argument("--against", default="592e040", help="the commit to compare with (default %(default)s)")
     args = parser.parse_args(argv)
-    folder = Path(tempfile.mkdtemp(prefix="grade-startup-"))
-    versions = {"this checkout": None, args.against: checkout(args.against)}
-    try:
-        courses = {
-            (version, size): class_course(folder / f"{index}-{size}", students)
-            for index, version in enumerate(versions)
-            for size, students in (("small", SMALL), ("large", LARGE))
-        }
-        print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at the start")
-        for (version, _), root in courses.items():
-            grade(root, versions[version])  # graded once before: a course whose gradebook exists
-        times = {key: [] for key in courses}
-        for _ in range(args.rounds):
-            for key, root in courses.items():
-                times[key].append(grade(root, versions[key[0]]))
-        headings = ("small class (4), wall / CPU s", "marginal, wall / CPU s", "fixed, wall / CPU s")
-        print(f"\n{'':16}{headings[0]:>32}{headings[1]:>28}{headings[2]:>26}")
-        small = {}
-        for version in versions:
-            small[version] = [statistics.median(run[i] for run in times[version, "small"]) for i in (0, 1)]
-            large = [statistics.median(run[i] for run in times[version, "large"]) for i in (0, 1)]
-            marginal = [(large[i] - small[version][i]) / (len(LARGE) - len(SMALL)) for i in (0, 1)]
-            fixed = [small[version][i] - len(SMALL) * marginal[i] for i in (0, 1)]
-            print(
-                f"{version:16}{small[version][0]:>20.2f} / {small[version][1]:<9.2f}"
-                f"{marginal[0]:>16.2f} / {marginal[1]:<9.2f}{fixed[0]:>14.2f} / {fixed[1]:<9.2f}"
-            )
-        this, other = small["this checkout"], small[args.against]
-        met = "met" if this[0] <= TARGET * other[0] else "NOT met"
-        print(
-            f"\nsmall class, this checkout / {args.against}: {this[0] / other[0]:.2f} wall, "
-            f"{this[1] / other[1]:.2f} CPU   (target at most {TARGET:.2f} of the wall time: {met})"
-        )
-        print(f"load average {os.getloadavg()[0]:.2f} at the end (other processes skew the timings)")
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-        for code in versions.values():
-            if code is not None:
-                shutil.rmtree(code, ignore_errors=True)
+    with tempfile.TemporaryDirectory(prefix="grade-startup-") as scratch, checkout(args.against) as other:
+        measure(Path(scratch), {"this checkout": None, args.against: other}, args)
     return 0
+
+
+def measure(folder: Path, versions: dict, args) -> None:
+    """Grade both classes with both versions and print the figures."""
+    courses = {
+        (version, size): class_course(folder / f"{index}-{size}", students)
+        for index, version in enumerate(versions)
+        for size, students in (("small", SMALL), ("large", LARGE))
+    }
+    print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at the start")
+    for (version, _), root in courses.items():
+        grade(root, versions[version])  # graded once before: a course whose gradebook exists
+    times = {key: [] for key in courses}
+    for _ in range(args.rounds):
+        for key, root in courses.items():
+            times[key].append(grade(root, versions[key[0]]))
+    headings = ("small class (4), wall / CPU s", "marginal, wall / CPU s", "fixed, wall / CPU s")
+    print(f"\n{'':16}{headings[0]:>32}{headings[1]:>28}{headings[2]:>26}")
+    small = {}
+    for version in versions:
+        small[version] = [statistics.median(run[i] for run in times[version, "small"]) for i in (0, 1)]
+        large = [statistics.median(run[i] for run in times[version, "large"]) for i in (0, 1)]
+        marginal = [(large[i] - small[version][i]) / (len(LARGE) - len(SMALL)) for i in (0, 1)]
+        fixed = [small[version][i] - len(SMALL) * marginal[i] for i in (0, 1)]
+        print(
+            f"{version:16}{small[version][0]:>20.2f} / {small[version][1]:<9.2f}"
+            f"{marginal[0]:>16.2f} / {marginal[1]:<9.2f}{fixed[0]:>14.2f} / {fixed[1]:<9.2f}"
+        )
+    this, other = small["this checkout"], small[args.against]
+    met = "met" if this[0] <= TARGET * other[0] else "NOT met"
+    print(
+        f"\nsmall class, this checkout / {args.against}: {this[0] / other[0]:.2f} wall, "
+        f"{this[1] / other[1]:.2f} CPU   (target at most {TARGET:.2f} of the wall time: {met})"
+    )
+    print(f"load average {os.getloadavg()[0]:.2f} at the end (other processes skew the timings)")
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ Every feedback page's score is checked against what the sample class's notebook 
 """
 
 import argparse
+import contextlib
 import math
 import os
 import re
@@ -243,33 +244,33 @@ def main() -> int:
 
     print(f"{os.cpu_count()} cores, load average {load()}")
     folder = Path(tempfile.mkdtemp(prefix="service-benchmark-"))
-    versions = {"this checkout": None} | ({args.against: checkout(args.against)} if args.against else {})
     figures, status = {}, 0
-    try:
-        for index, (version, code) in enumerate(versions.items()):
-            bench = Bench(folder / str(index), code)
-            try:
-                figures[version] = measure(bench, args, version)
-            except StageFailed as failure:
-                print(f"{version}: failed: {failure}\nservice log (last lines):\n{bench.service_tail()}")
-                status = 1
-            finally:
-                bench.stop_service()
-        if len(figures) == 2:
-            this, other = figures.values()
-            ratios = ", ".join(f"{name} {this[name] / other[name]:.2f}" for name in this)
-            print(f"this checkout / {args.against}: {ratios}")
-    finally:
-        print(f"load average {load()}")
-        if os.getloadavg()[0] > 2 * (os.cpu_count() or 1):  # the service and its kernels alone stay below
-            print("note: the load was well above the core count: other processes competed, the times are skewed")
-        if args.keep:
-            print(f"kept {folder}")
-        else:
-            shutil.rmtree(folder, ignore_errors=True)
-        for code in versions.values():
-            if code is not None:
-                shutil.rmtree(code, ignore_errors=True)
+    with contextlib.ExitStack() as stack:
+        versions = {"this checkout": None} | (
+            {args.against: stack.enter_context(checkout(args.against))} if args.against else {}
+        )
+        try:
+            for index, (version, code) in enumerate(versions.items()):
+                bench = Bench(folder / str(index), code)
+                try:
+                    figures[version] = measure(bench, args, version)
+                except StageFailed as failure:
+                    print(f"{version}: failed: {failure}\nservice log (last lines):\n{bench.service_tail()}")
+                    status = 1
+                finally:
+                    bench.stop_service()
+            if len(figures) == 2:
+                this, other = figures.values()
+                ratios = ", ".join(f"{name} {this[name] / other[name]:.2f}" for name in this)
+                print(f"this checkout / {args.against}: {ratios}")
+        finally:
+            print(f"load average {load()}")
+            if os.getloadavg()[0] > 2 * (os.cpu_count() or 1):  # the service and its kernels alone stay below
+                print("note: the load was well above the core count: other processes competed, the times are skewed")
+            if args.keep:
+                print(f"kept {folder}")
+            else:
+                shutil.rmtree(folder, ignore_errors=True)
     return status
 
 

@@ -5,27 +5,32 @@ holding a commit's tree (`git archive`), instead of this checkout's: everything 
 course folder, the machine and its load of the moment) is the same for both.
 """
 
+import contextlib
 import os
+import shutil
 import subprocess
 import tarfile
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 
 
-def checkout(revision: str) -> Path:
-    """The tree of `revision` (a commit, a tag, HEAD~3, ...) in a temp folder of its own."""
+@contextlib.contextmanager
+def checkout(revision: str) -> Iterator[Path]:
+    """The `course` package of `revision` (a commit, a tag, HEAD~3, ...) in a temp folder, while active."""
     folder = Path(tempfile.mkdtemp(prefix=f"course-{revision.replace('/', '-')}-"))
-    archive = subprocess.run(
-        ["git", "-C", str(REPO), "archive", "--format=tar", revision, "course"], capture_output=True, check=True
-    ).stdout
-    archive_path = folder / "course.tar"
-    archive_path.write_bytes(archive)
-    with tarfile.open(archive_path) as tar:
-        tar.extractall(folder, filter="data")
-    archive_path.unlink()
-    return folder
+    try:
+        archive = subprocess.run(
+            ["git", "-C", str(REPO), "archive", "--format=tar", revision, "course"], capture_output=True, check=True
+        ).stdout
+        (folder / "course.tar").write_bytes(archive)
+        with tarfile.open(folder / "course.tar") as tar:
+            tar.extractall(folder)  # our own repository's tree
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def environment(code: Path | None) -> dict:
