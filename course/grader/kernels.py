@@ -91,7 +91,6 @@ def _close_the_one_ahead_and_the_parent():
         close(_ahead)
     if _parent is not None:
         _parent.close()
-        shutil.rmtree(_parent.root, ignore_errors=True)
 
 
 def _warm_parent(limits: Limits) -> WarmParent:
@@ -100,7 +99,6 @@ def _warm_parent(limits: Limits) -> WarmParent:
     if _parent is None or _parent.limits != limits or not _parent.alive():
         if _parent is not None:
             _parent.close()
-            shutil.rmtree(_parent.root, ignore_errors=True)
         with nbgrader_utils.setenv(**GRADING_ENVIRONMENT):
             _parent = WarmParent(limits)
     return _parent

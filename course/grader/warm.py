@@ -77,12 +77,14 @@ class WarmParent:
             raise
 
     def close(self):
+        """Stop the parent and remove the folder its kernels' scratch folders were made in."""
         self.channel.close()  # the parent returns when its socket closes
         try:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        shutil.rmtree(self.root, ignore_errors=True)
 
 
 def _receive_pidfd(reports: socket.socket, what: str) -> int:
@@ -204,4 +206,3 @@ def _fork_check() -> str:
         return f"the warm parent cannot fork kernels here: {error}"
     finally:
         parent.close()
-        shutil.rmtree(parent.root, ignore_errors=True)
