@@ -23,25 +23,25 @@ from course.kept import CACHE_DIR, keep
 from course.layout import EDITIONS, NOTEBOOK, Course, Stage
 
 
-def _tree_digest(folder: Path) -> str:
+def tree_digest(folder: Path) -> str:
     """sha256 over a folder's files, names and bytes (bytecode caches left out)."""
     digest = hashlib.sha256()
     for path in sorted(p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
-        digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes() + b"\0")
+        digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 
 
 def source_digest(root: Path) -> str:
     """Everything generate_assignment reads: each edition's source folder, the configuration, nbgrader."""
     parts = [nbgrader.__version__, (root / "nbgrader_config.py").read_bytes().hex()]
-    parts += [_tree_digest(Course(root).path(Stage.SOURCE, None, e.assignment)) for e in EDITIONS]
+    parts += [tree_digest(Course(root).path(Stage.SOURCE, None, e.assignment)) for e in EDITIONS]
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
 def _release_digest(root: Path, url: str) -> str:
     """The source, the gradebook and the release as they are: recorded after generating, compared before."""
     parts = [source_digest(root), url]
-    parts += [_tree_digest(Course(root).path(Stage.RELEASE, None, e.assignment)) for e in EDITIONS]
+    parts += [tree_digest(Course(root).path(Stage.RELEASE, None, e.assignment)) for e in EDITIONS]
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 

@@ -8,7 +8,6 @@ its own folder, and language.txt beside them tells the helpers which language to
 
 import contextlib
 import filecmp
-import hashlib
 import shutil
 import sys
 from collections.abc import Iterator
@@ -129,8 +128,4 @@ def build_lock(url: str) -> Iterator[None]:
 
 def assignment_fingerprint(root: Path, assignment: str) -> str:
     """sha256 over source/<assignment>/: grades saved under another fingerprint are stale."""
-    digest = hashlib.sha256()
-    source = Course(root).path(Stage.SOURCE, None, assignment)
-    for path in sorted(p for p in source.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
-        digest.update(str(path.relative_to(source)).encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()
+    return cache.tree_digest(Course(root).path(Stage.SOURCE, None, assignment))
