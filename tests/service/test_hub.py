@@ -49,6 +49,9 @@ OUTSIDER = f"{PREFIX}-eve"  # an account of the machine outside the course's gro
 COURSE_ID = course_config(COURSE_ROOT).CourseDirectory.course_id
 PROXY_HINT = "install it with `npm install -g configurable-http-proxy` (as .ci/run does)"
 HUB_START_SECONDS = 120
+# The hub stops each JupyterLab with SIGINT, which ends it without shutting its kernels down; a kernel
+# notices that its server has gone (ipykernel's parent poller, once a second) and exits by itself.
+KERNEL_EXIT_SECONDS = 30
 BROWSER_TIMEOUT_MS = 240_000  # a user's first JupyterLab, a validation: slow on a busy 2-core machine
 
 
@@ -69,7 +72,7 @@ class Term(NamedTuple):
     released_feedback: str  # what Formgrader said when the instructor pressed Release Feedback
     log: str  # the hub's log, the grading service's included
     service: list  # the instructor's processes running the grading service, as ps lists them
-    left_running: dict  # account: its processes still running after the hub stopped
+    left_running: dict  # account: its processes still running KERNEL_EXIT_SECONDS after the hub stopped
 
 
 @pytest.fixture(scope="module")
@@ -191,7 +194,7 @@ def term_on_the_hub() -> Term:
             released_feedback = press_in_manage_assignments(page, formgrader, "release-feedback")
         service = [line for line in running(INSTRUCTOR) if " -m course serve " in line]
         stop(hub, seconds=120)
-        left_running = {name: running(name) for name in passwords}
+        left_running = left_running_after_the_hub(passwords)
         return Term(
             exchange,
             scores,
@@ -236,6 +239,16 @@ def wait_for_hub(url: str, hub: subprocess.Popen, log: Path) -> None:
 
 def feedback_pages(student: str) -> list[Path]:
     return sorted((Path(pwd.getpwnam(student).pw_dir) / ASSIGNMENT / "feedback").glob(f"*/{NOTEBOOK}.html"))
+
+
+def left_running_after_the_hub(accounts) -> dict:
+    """{account: its processes} once none is left, or as they are KERNEL_EXIT_SECONDS after the hub stopped."""
+    deadline = time.monotonic() + KERNEL_EXIT_SECONDS
+    left = {name: running(name) for name in accounts}
+    while any(left.values()) and time.monotonic() < deadline:
+        time.sleep(0.5)
+        left = {name: running(name) for name in accounts}
+    return left
 
 
 def running(account: str) -> list[str]:
