@@ -156,16 +156,20 @@ def course_directory(root: Path) -> CourseDirectory:
 
 
 @contextlib.contextmanager
-def course_modules(folder: Path) -> Iterator[None]:
+def course_modules(folder: Path, kept: dict | None = None) -> Iterator[None]:
     """The helper modules of `folder` importable by their plain names (reg_utils, ...), for the
-    duration only: another job may bring other versions of them."""
+    duration only: another job may bring other versions of them. `kept`, for a folder that never
+    changes, holds its modules between uses: imported on the first, the same module objects after."""
     names = [path.stem for path in Path(folder).glob("*.py")]
     saved = {name: sys.modules.pop(name) for name in names if name in sys.modules}
     sys.path.insert(0, str(folder))
+    sys.modules.update(kept or {})
     try:
         yield
     finally:
         sys.path.remove(str(folder))
         for name in names:
-            sys.modules.pop(name, None)
+            module = sys.modules.pop(name, None)
+            if kept is not None and module is not None:
+                kept[name] = module
         sys.modules.update(saved)

@@ -11,6 +11,7 @@ Everything here runs inside layout.course_modules(helpers): reg_utils, testCases
 handin are the grader's trusted copies, imported when a function runs.
 """
 
+import copy
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -150,26 +151,44 @@ def planned_calls(function: str) -> list:
     ]
 
 
-def write_plans(workdir: Path) -> None:
-    """Hand each graded function's planned calls to the kernel as data, in the plans folder of the
-    kernel's folder `workdir` (handin.PLANS there)."""
+def plans() -> dict[str, bytes]:
+    """Each graded function's planned calls as data for the kernel: {path under the kernel's folder: bytes}
+    (handin.PLANS_FOLDER there)."""
     import handin
     import public_tests
 
-    folder = workdir / handin.PLANS_FOLDER
-    folder.mkdir(parents=True, exist_ok=True)
+    found = {}
     for function in public_tests.GRADED_FUNCTIONS:
         arrays = []
         skeleton = handin.encode([list(call) for call in planned_calls(function)], arrays)
-        (folder / f"{function}.plan").write_bytes(handin.pack(skeleton, arrays))
+        found[f"{handin.PLANS_FOLDER}/{function}.plan"] = handin.pack(skeleton, arrays)
+    return found
 
 
-def judge(function: str, target: Callable) -> None:
+def write_plans(workdir: Path, planned: dict | None = None) -> None:
+    """Hand each graded function's planned calls to the kernel, in its folder `workdir`; planned: plans(),
+    when worked out beforehand."""
+    for name, data in (plans() if planned is None else planned).items():
+        (workdir / name).parent.mkdir(parents=True, exist_ok=True)
+        (workdir / name).write_bytes(data)
+
+
+def expected_checks(function: str) -> list[tuple[str, tuple]]:
+    """Each hidden case of `function` as (the public check that judges it, what that check takes after
+    the function: the case's arguments, then the expected values)."""
+    checks = []
+    for case in cases(function):
+        given = case.check_arguments if case.check_arguments is not None else case.arguments
+        checks.append((case.check, (*given, *case.expectation(*case.arguments))))
+    return checks
+
+
+def judge(function: str, target: Callable, checks: list | None = None) -> None:
     """Run the checks of `function`'s hidden cases on `target` (a handin.Replay of the kernel's
-    calls); the first failure raises, as a failing test cell does."""
+    calls); the first failure raises, as a failing test cell does. checks: expected_checks(function),
+    when worked out beforehand; each check gets copies, since a replayed call writes into its arguments
+    what the student's function did to its own."""
     import public_tests
 
-    for case in cases(function):
-        check = getattr(public_tests, case.check)
-        given = case.check_arguments if case.check_arguments is not None else case.arguments
-        check(target, *given, *case.expectation(*case.arguments))
+    for check, arguments in expected_checks(function) if checks is None else checks:
+        getattr(public_tests, check)(target, *copy.deepcopy(arguments))

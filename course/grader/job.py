@@ -5,6 +5,7 @@ import json
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
+from pathlib import Path
 
 from course.grader.sandbox import Limits
 from course.layout import edition
@@ -40,6 +41,12 @@ class AssignmentPackage:
     @property
     def language(self) -> str:
         return edition(self.assignment).language
+
+    def write_files(self, folder: Path) -> None:
+        """The released helper files, laid out in `folder` as in the release."""
+        for name, data in self.files.items():
+            (folder / name).parent.mkdir(parents=True, exist_ok=True)
+            (folder / name).write_bytes(data)
 
     @cached_property
     def digest(self) -> str:

@@ -3,8 +3,8 @@
 The kernel ran the test cells and, through handin.py, recorded what the student's
 functions returned on every call, the hidden cases' calls included. Here the same test
 cells run again against those records: inputs and judges come from the released helpers
-as the grader loaded them, from a folder the kernel never saw, and `hidden_tests` is
-course.grader.hidden_tests.judge, whose expected values exist only here. So nothing the
+as the grader loaded them, from a folder the kernel never saw (helpers.py), and `hidden_tests`
+is course.grader.hidden_tests.judge, whose expected values exist only here. So nothing the
 student's code did in the kernel (replacing numpy.allclose or the test functions, hiding
 tracebacks, printing "All tests passed.") can change the verdict. The verdict replaces the
 kernel's errors in the cell: an error output when the test fails, none when it passes,
@@ -29,11 +29,10 @@ import nbformat
 from nbformat import NotebookNode
 from nbgrader import utils as nbgrader_utils
 
-from course.grader import hidden_tests
 from course.grader.execute import TIMEOUT
+from course.grader.helpers import TrustedHelpers
 from course.grader.parts import Mark, judge_parts
 from course.i18n.catalogue import N_
-from course.layout import course_modules
 
 # What a solution cell that could not even be compiled shows: its function was never defined.
 COMPILE_ERRORS = ("SyntaxError", "IndentationError", "TabError")
@@ -43,20 +42,17 @@ RIGHT_PART = N_("{part}: {points} of {max_points}, right.")
 WRONG_PART = N_("{part}: {points} of {max_points}, wrong: {reason}")
 
 
-def judge_test_cells(nb: NotebookNode, helpers: Path, workdir: Path, points: dict | None = None) -> NotebookNode:
+def judge_test_cells(
+    nb: NotebookNode, helpers: TrustedHelpers, workdir: Path, points: dict | None = None
+) -> NotebookNode:
     """Rerun every grade cell of the executed notebook `nb` in this process against the records the
-    kernel left in its folder `workdir`, with the helpers from the trusted folder `helpers`.
+    kernel left in its folder `workdir`, with the grader's own helpers.
     points: {exercise: {part: points}} for partial credit; none grades each test all or nothing."""
-    with course_modules(helpers):
+    with helpers.imported():
         import handin
         import public_tests
 
-        namespace = {}
-        exec(
-            "import numpy as np\n" + "".join(f"from {path.stem} import *\n" for path in sorted(helpers.glob("*.py"))),
-            namespace,
-        )
-        namespace["hidden_tests"] = hidden_tests.judge
+        namespace = {**helpers.namespace, "hidden_tests": helpers.judge}
         by_cell = handin.read_records(workdir / handin.FOLDER)
         for cell in nb.cells:
             if not (nbgrader_utils.is_grade(cell) and cell.cell_type == "code"):
@@ -148,7 +144,7 @@ def _tested_function(cell) -> str:
 
 def _definition_not_run(nb, function: str):
     """A NotRun naming the compile error of the solution cell that defines `function`, if it had one,
-    in the release's language (called inside course_modules(helpers), whose translation module knows it)."""
+    in the release's language (called inside helpers.imported(), whose translation module knows it)."""
     from translation import _
 
     for cell in nb.cells:

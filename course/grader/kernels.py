@@ -7,8 +7,9 @@ does not depend on the student either: the scratch folder holds the released hel
 cases' plans and a template gradebook, all the assignment's. So when a worker takes a kernel for
 one submission it starts the next one's, which boots while this one is graded.
 
-scratch/<assignment>/ is the kernel's folder (the only one it sees when sandboxed); scratch/helpers/
-and the gradebook beside them are the grader's alone.
+scratch/<assignment>/ is the kernel's folder (the only one it sees when sandboxed); the gradebook
+beside it is the grader's alone, as are the helpers the judge imports (helpers.py: one copy per
+worker and package, outside every scratch folder).
 """
 
 import atexit
@@ -23,10 +24,11 @@ from jupyter_core.utils import run_sync
 from nbgrader import utils as nbgrader_utils
 from traitlets.config import Config
 
-from course.grader import hidden_tests
+from course.grader import helpers
+from course.grader.helpers import TrustedHelpers
+from course.grader.job import AssignmentPackage
 from course.grader.sandbox import Limits, SandboxedKernelManager, process_cap, unavailable_because
 from course.grader.warm import ForkedKernelManager, WarmParent, fork_unavailable_because
-from course.layout import course_modules
 
 # The kernel's environment under grading. One BLAS thread: a worker per core, and threads would only
 # compete with the other workers' kernels.
@@ -40,16 +42,15 @@ class Kernel:
     manager: AsyncKernelManager
     fits: tuple  # what it was started for: the package's files, the sandbox flag and the limits
     cleanup: ExitStack
-
-    assignment: str
+    package: AssignmentPackage
 
     @property
     def workdir(self) -> Path:
-        return self.scratch / self.assignment
+        return self.scratch / self.package.assignment
 
     @property
-    def helpers(self) -> Path:
-        return self.scratch / "helpers"
+    def helpers(self) -> TrustedHelpers:
+        return helpers.for_package(self.package)
 
     @property
     def gradebook(self) -> Path:
@@ -115,14 +116,10 @@ def _start(job) -> Kernel:
     parent = _warm_parent(job.limits) if job.sandbox and not fork_unavailable_because() else None
     scratch = Path(tempfile.mkdtemp(prefix="grade-", dir=parent and parent.root))
     cleanup = ExitStack()
-    kernel = Kernel(scratch, None, _fits(job), cleanup, job.package.assignment)
-    for folder in (kernel.workdir, kernel.helpers):
-        for name, data in job.package.files.items():
-            (folder / name).parent.mkdir(parents=True, exist_ok=True)
-            (folder / name).write_bytes(data)
+    kernel = Kernel(scratch, None, _fits(job), cleanup, job.package)
+    job.package.write_files(kernel.workdir)
     (kernel.workdir / ".kernel").mkdir()
-    with course_modules(kernel.helpers):
-        hidden_tests.write_plans(kernel.workdir)
+    kernel.helpers.write_plans(kernel.workdir)
     kernel.gradebook.write_bytes(job.package.gradebook)
     cgroup = cleanup.enter_context(process_cap(job.limits.processes)) if job.sandbox else ""
     config = _manager_config(kernel.workdir, cgroup)

@@ -6,6 +6,7 @@ a hidden check makes was planned, on every catalogued mistake.)"""
 import re
 
 import nbformat
+import numpy as np
 import pytest
 
 import handin
@@ -13,9 +14,11 @@ from course.build.package import assignment_package
 from course.build.sample_class import Edit, grade_id, solution_blocks, submission
 from course.fanout.pool import WorkerPool
 from course.grader import hidden_tests
+from course.grader.helpers import TrustedHelpers
 from course.grader.job import GradingJob
 from course.layout import ASSIGNMENT, Stage
 from public_tests import GRADED_FUNCTIONS
+from reg_utils import compute_cost
 from tests import COURSE, COURSE_ROOT
 
 GRADER_ONLY = (COURSE_ROOT / "course" / "grader" / "hidden_tests.py", COURSE_ROOT / "course" / "build" / "reference.py")
@@ -39,6 +42,28 @@ def test_the_kernel_reads_the_planned_calls_bit_for_bit(tmp_path):
         assert [(handin.call_key(arguments), seed) for arguments, seed in handed] == [
             (handin.call_key(arguments), seed) for arguments, seed in planned
         ]
+
+
+def test_worked_out_cases_survive_a_function_that_changes_its_inputs():
+    """A worker judges every submission on cases worked out once (TrustedHelpers). A replayed call writes
+    into the grader's arguments what the student's function did to its own: that must not reach the
+    next submission's judgement."""
+    helpers = TrustedHelpers(COURSE.path(Stage.RELEASE, None, ASSIGNMENT))
+
+    def right(A3, Y, parameters, lambd):
+        squares = sum(np.sum(parameters[f"W{layer}"] ** 2) for layer in (1, 2, 3))
+        return compute_cost(A3, Y) + lambd / (2 * Y.shape[1]) * squares
+
+    def in_place(A3, Y, parameters, lambd):
+        cost = right(A3, Y, parameters, lambd)
+        parameters["W1"] += 1.0
+        return cost
+
+    with helpers.imported():
+        for _ in range(2):
+            with pytest.raises(AssertionError, match="argument 3 was modified"):
+                helpers.judge("compute_cost_with_regularization", in_place)
+            helpers.judge("compute_cost_with_regularization", right)  # raises if the cases were changed
 
 
 # --- through real autograding ------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from nbformat.v4 import new_code_cell, new_output
 from nbgrader.utils import determine_grade
 
 from course.grader import judge
+from course.grader.helpers import TrustedHelpers
 from course.grader.parts import PARTS, Mark, PartResult, configured_points
 from course.layout import ASSIGNMENT, Stage, course_modules
 from course.record.report import Exercise, failures_in
@@ -85,7 +86,7 @@ def test_a_result_the_kernel_left_in_a_test_cell_is_no_score(tmp_path):
     cell = next(cell for cell in nb.cells if cell.metadata.get("nbgrader", {}).get("grade_id") == f"test_{L2_BACKWARD}")
     cell.outputs = [new_output("execute_result", data={"text/plain": "10"}, execution_count=7)]
     cell.execution_count = 7
-    judge.judge_test_cells(nb, RELEASE, tmp_path, configured_points(COURSE_ROOT, TEST_POINTS))
+    judge.judge_test_cells(nb, TrustedHelpers(RELEASE), tmp_path, configured_points(COURSE_ROOT, TEST_POINTS))
     assert determine_grade(cell) == (0, 10)  # the kernel recorded no call: the verdict cannot be known
     assert not [output for output in cell.outputs if output.output_type == "execute_result"]
 
