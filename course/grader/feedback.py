@@ -16,12 +16,13 @@ run through gettext (templates/feedback_translated), with the course's catalogue
 English it is nbgrader's page unchanged.
 """
 
+import functools
 import html
-from functools import cache
 from pathlib import Path
 
 import nbgrader
 from nbconvert.exporters import HTMLExporter
+from nbconvert.filters import Highlight2HTML
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader import utils
 from nbgrader.preprocessors import NbGraderPreprocessor
@@ -99,7 +100,27 @@ class ShortenGradeCellErrors(NbGraderPreprocessor):
         return cell, resources
 
 
-@cache
+class FeedbackExporter(HTMLExporter):
+    """nbconvert's HTML exporter with its code highlighting remembered, page after page: most code cells
+    are the release's, the same on every student's page, and highlighting them is a fifth of a page's
+    rendering. A highlighted cell depends only on what the key holds, so the page is the same."""
+
+    def register_filter(self, name, jinja_filter):
+        if name == "highlight_code" and isinstance(jinja_filter, Highlight2HTML):  # registered for each page
+            lexer = jinja_filter.pygments_lexer
+
+            def jinja_filter(source, language=None, metadata=None):
+                return self._highlighted(lexer, source, language, (metadata or {}).get("magics_language"))
+
+        return super().register_filter(name, jinja_filter)
+
+    @functools.lru_cache(maxsize=1024)  # noqa: B019 (one exporter per language, kept for the process's life)
+    def _highlighted(self, lexer, source, language, magics_language) -> str:
+        metadata = {"magics_language": magics_language} if magics_language else None
+        return Highlight2HTML(pygments_lexer=lexer, parent=self)(source, language, metadata)
+
+
+@functools.cache
 def _feedback_exporter(language: str) -> HTMLExporter:
     """nbgrader's feedback template and styles, as its GenerateFeedback converter sets them up, with the
     template's labels and the two texts added here in `language`."""
@@ -114,7 +135,7 @@ def _feedback_exporter(language: str) -> HTMLExporter:
     config.CSSHTMLHeaderPreprocessor.style = "default"
     config.ScoresFromGrading.no_response = catalogue.gettext(NO_RESPONSE)
     config.HideHiddenTests.placeholder = catalogue.gettext(HIDDEN_TESTS_PLACEHOLDER)
-    exporter = HTMLExporter(config=config)
+    exporter = FeedbackExporter(config=config)
     for preprocessor in (ScoresFromGrading, HideHiddenTests, ShortenGradeCellErrors, CSSHTMLHeaderPreprocessor):
         exporter.register_preprocessor(preprocessor, enabled=True)
     exporter.environment.add_extension("jinja2.ext.i18n")

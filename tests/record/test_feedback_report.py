@@ -15,14 +15,16 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from nbconvert.exporters import HTMLExporter
 from nbformat.v4 import new_output
 from nbgrader import utils
 from nbgrader.api import Gradebook
 
 from course.build.release import build_release
+from course.grader import feedback
 from course.grader.execute import TIMEOUT
-from course.grader.feedback import HideHiddenTests, ShortenGradeCellErrors, render_feedback
-from course.layout import ASSIGNMENT, NOTEBOOK, Course, Stage, copy_course
+from course.grader.feedback import FeedbackExporter, HideHiddenTests, ShortenGradeCellErrors, render_feedback
+from course.layout import ASSIGNMENT, EDITIONS, NOTEBOOK, Course, Stage, copy_course
 from course.record import last_graded
 from course.record.attention import Kind, needs_attention
 from course.record.report import (
@@ -30,7 +32,7 @@ from course.record.report import (
     summary_text,
     write_report,
 )
-from tests import COURSE_ROOT
+from tests import COURSE, COURSE_ROOT
 from tests.notebooks import RELEASE_NOTEBOOK, SOURCE_NOTEBOOK, cell_by_id, grade_id
 
 HIDDEN_CODE = ("BEGIN HIDDEN", "random_case(seed", "numeric_gradient(", "dropout_cache(X")
@@ -292,6 +294,30 @@ def feedback_of(root: Path, student: str) -> str:
     return render_feedback(
         nbformat.read(Course(root).notebook(Stage.AUTOGRADED, student, ASSIGNMENT), as_version=4), student, ASSIGNMENT
     ).decode()
+
+
+def test_pages_rendered_one_after_another_are_each_as_rendered_alone(monkeypatch):
+    """A worker's feedback exporter remembers the code cells it highlighted (most are the release's): the
+    sample class's pages, rendered in turn and again, are what nbconvert's highlighting gives each alone."""
+    graded = [(student, EDITIONS[0]) for student in ("full-marks", "unscaled-dropout", "raises-in-function")]
+    graded.append(("full-marks-zh", EDITIONS[1]))
+    graded = [
+        (nbformat.read(COURSE.notebook(Stage.AUTOGRADED, student, edition.assignment), as_version=4), student, edition)
+        for student, edition in graded
+    ]
+
+    def pages():
+        return [render_feedback(nb, student, edition.assignment, edition.language) for nb, student, edition in graded]
+
+    remembered = pages() + pages()
+    monkeypatch.setattr(FeedbackExporter, "register_filter", HTMLExporter.register_filter)
+    feedback._feedback_exporter.cache_clear()
+    try:
+        alone = pages()
+    finally:
+        feedback._feedback_exporter.cache_clear()
+    assert remembered == alone + alone
+    assert len(set(alone)) == len(alone)
 
 
 def test_feedback_hides_hidden_tests_and_keeps_the_message(course):
