@@ -20,3 +20,9 @@ from pathlib import Path
 _scripts = str(Path(sys.executable).parent)
 if _scripts not in os.environ.get("PATH", "").split(os.pathsep):
     os.environ["PATH"] = os.pathsep.join([_scripts, os.environ.get("PATH", "")])
+
+# jsonschema, which nbformat and nbgrader import, imports rfc3987_syntax when it is installed (it comes
+# with jupyter_server's dependencies); that module builds dozens of parsers on import, 0.7 s of CPU in
+# every process, to check the "iri" formats that no schema here uses (python-jsonschema/jsonschema#1428).
+# Blocked, jsonschema leaves those two formats unchecked.
+sys.modules.setdefault("rfc3987_syntax", None)
