@@ -77,13 +77,12 @@ class WarmParent:
             raise
 
     def close(self):
-        """Stop the parent and remove the folder its kernels' scratch folders were made in."""
-        self.channel.close()  # the parent returns when its socket closes
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        """Stop the parent, and with it every kernel it forked (bubblewrap's --die-with-parent, then the
+        end of its PID namespace), and remove the folder their scratch folders were made in. The parent
+        keeps nothing worth a graceful exit, which would cost its interpreter's teardown."""
+        self.channel.close()
+        self.process.kill()
+        self.process.wait()
         shutil.rmtree(self.root, ignore_errors=True)
 
 

@@ -26,13 +26,20 @@ pytestmark = [
 LIMITS = Limits(memory_bytes=2 * 2**30)
 
 
-@pytest.fixture(scope="module")
-def parent():
+def new_parent() -> WarmParent:
+    """A warm parent started as a grading worker starts it, in the kernels' environment."""
     old = {name: os.environ.get(name) for name in GRADING_ENVIRONMENT}
     os.environ.update(GRADING_ENVIRONMENT)
-    parent = WarmParent(LIMITS)
-    for name, value in old.items():
-        os.environ.pop(name) if value is None else os.environ.__setitem__(name, value)
+    try:
+        return WarmParent(LIMITS)
+    finally:
+        for name, value in old.items():
+            os.environ.pop(name) if value is None else os.environ.__setitem__(name, value)
+
+
+@pytest.fixture(scope="module")
+def parent():
+    parent = new_parent()
     assert run_in_a_kernel(parent, "print('{}')") == {}  # up and forking
     yield parent
     parent.close()
@@ -51,18 +58,22 @@ def parent_pid(parent: WarmParent) -> int:
     raise AssertionError("no warm parent running")
 
 
+def started_kernel(parent: WarmParent, stack: ExitStack) -> ForkedKernelManager:
+    """A kernel forked from `parent` in a scratch folder of its own, shut down when `stack` closes."""
+    scratch = Path(tempfile.mkdtemp(prefix="grade-", dir=parent.root))
+    workdir = scratch / "work"
+    (workdir / ".kernel").mkdir(parents=True)
+    cgroup = stack.enter_context(process_cap(LIMITS.processes))
+    manager = ForkedKernelManager(config=_manager_config(workdir, cgroup), kernel_name="python3", warm_parent=parent)
+    run_sync(manager.start_kernel)(extra_arguments=EXTRA_ARGUMENTS, cwd=str(workdir))
+    stack.callback(run_sync(manager.shutdown_kernel), now=True)
+    return manager
+
+
 def run_in_a_kernel(parent: WarmParent, code: str) -> dict:
     """Run `code` in a kernel forked from `parent` and return the JSON it prints last (or what killed it)."""
     with ExitStack() as stack:
-        scratch = Path(tempfile.mkdtemp(prefix="grade-", dir=parent.root))
-        workdir = scratch / "work"
-        (workdir / ".kernel").mkdir(parents=True)
-        cgroup = stack.enter_context(process_cap(LIMITS.processes))
-        manager = ForkedKernelManager(
-            config=_manager_config(workdir, cgroup), kernel_name="python3", warm_parent=parent
-        )
-        run_sync(manager.start_kernel)(extra_arguments=EXTRA_ARGUMENTS, cwd=str(workdir))
-        stack.callback(run_sync(manager.shutdown_kernel), now=True)
+        manager = started_kernel(parent, stack)
         client = manager.client()
         client.start_channels()
         stack.callback(client.stop_channels)
@@ -185,6 +196,19 @@ print(json.dumps({"hoarded_gib": len(hoard) // 4}))
     assert run_in_a_kernel(parent, 'import json, numpy; print(json.dumps({"sum": int(numpy.arange(4).sum())}))') == {
         "sum": 6
     }
+
+
+def test_closing_the_parent_ends_the_kernels_it_forked_and_removes_their_folders():
+    parent = new_parent()
+    with ExitStack() as stack:
+        kernels = [started_kernel(parent, stack) for _ in range(2)]
+        assert all(run_sync(kernel.is_alive)() for kernel in kernels)
+        parent.close()
+        deadline = time.monotonic() + 30
+        while any(run_sync(kernel.is_alive)() for kernel in kernels) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not any(run_sync(kernel.is_alive)() for kernel in kernels)
+        assert not parent.root.exists()
 
 
 def test_a_kernel_that_cannot_start_says_why_in_the_graders_log(parent, caplog):
