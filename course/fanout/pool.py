@@ -103,12 +103,14 @@ class WorkerPool:
             self.close()
 
     def close(self) -> None:
-        """Stop the workers, at once if they are grading (the service grades that again on restart)."""
+        """Stop the workers, at once if they are grading (the service grades that again on restart).
+        Idle ones close their kernels as they exit, while this process goes on (writing the report, say):
+        it waits for them only at its own exit."""
         if self._executor is None:
             return
         # ProcessPoolExecutor has no public way to stop a busy worker before Python 3.14's terminate_workers().
         busy = list(getattr(self._executor, "_processes", {}).values()) if self._running else []
-        self._executor.shutdown(wait=not busy, cancel_futures=True)
+        self._executor.shutdown(wait=False, cancel_futures=True)
         for worker in busy:
             worker.terminate()
         self._executor, self._running = None, {}
