@@ -8,6 +8,8 @@ held go to a fresh pool, and a submission that takes its worker down MAX_ATTEMPT
 """
 
 import os
+import signal
+import sys
 from collections.abc import Hashable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -24,7 +26,10 @@ def default_workers() -> int:
 
 
 def _warm_up(sandboxed: bool):
-    """Import nbgrader, nbclient and jupyter_client once per worker, and start its warm parent."""
+    """Import nbgrader, nbclient and jupyter_client once per worker, and start its warm parent. A worker
+    told to stop (SIGTERM: close() on a busy one, or the system stopping the service) exits as it does
+    on its own, closing its kernels and removing its folders."""
+    signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
     import course.grader.autograde  # noqa: F401
     from course.grader import kernels
 
