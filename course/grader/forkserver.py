@@ -12,7 +12,8 @@ cap as a fresh kernel, plus an empty folder, `root`, under which the grader lays
 submission's scratch folder. It imports numpy, scipy, matplotlib (inline backend) and ipykernel, and
 never runs a submission's code: it only reads requests (a folder, the kernel's arguments, the limits)
 from the grader's socket and forks. It keeps no thread, no zmq context, and no open file but that
-socket and /dev/null.
+socket and /dev/null. The grader stops it by killing its bubblewrap, whose --die-with-parent ends
+the parent too, and with it every waiter and kernel below it (they live in its PID namespace).
 
 For each request a waiter is forked, which enters new user, mount, PID, network and IPC namespaces,
 reports its pidfd (the grader puts it in the submission's pids cgroup), waits for the grader's go,
