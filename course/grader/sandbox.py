@@ -27,7 +27,6 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
@@ -66,9 +65,21 @@ class Limits:
     submission_seconds: int = 900  # wall clock for a whole submission (cells also have their own timeout)
 
 
-@lru_cache(maxsize=1)
+_started_here = False  # a sandbox has started in this process: it can run here
+
+
 def unavailable_because() -> str:
-    """Why the sandbox cannot run here, or "" when it can."""
+    """Why the sandbox cannot run here, or "" when it can. A success holds for the process's life; a
+    failure is checked again next time (a file of /etc may have vanished while it started)."""
+    global _started_here
+    if not _started_here:
+        reason = _why_the_sandbox_cannot_start()
+        _started_here = not reason
+        return reason
+    return ""
+
+
+def _why_the_sandbox_cannot_start() -> str:
     if not shutil.which("bwrap"):
         return "bubblewrap (bwrap) is not installed (Debian: apt-get install bubblewrap)"
     with tempfile.TemporaryDirectory(prefix="sandbox-probe-") as folder:
@@ -102,27 +113,29 @@ def _system_mounts():
             arguments += ["--ro-bind", top, top]
     for prefix in sorted({sys.prefix, sys.base_prefix, sys.exec_prefix}):
         arguments += ["--ro-bind", prefix, prefix]
-    return arguments + list(_private_system_files())
+    return arguments + _private_system_files()
 
 
-@lru_cache(maxsize=1)
-def _private_system_files() -> tuple:
+def _private_system_files() -> list:
     """Hide what under /etc others may not read (/etc/shadow, private keys): grading as root, the kernel
     is root in its user namespace, so file permissions would not keep it out. Each such file is covered
     by /dev/null, which a sandbox cannot open (device files are off in its mounts); each folder by an
-    empty one."""
+    empty one. Listed afresh for every sandbox: the system makes and removes such files (useradd's
+    /etc/shadow.lock), and bubblewrap cannot cover one that is gone."""
     hidden = []
     for folder, folders, files in os.walk("/etc"):
-        for name in list(folders):
+        for name in [*folders, *files]:
             path = os.path.join(folder, name)
-            if not os.path.islink(path) and not os.stat(path).st_mode & stat.S_IROTH:
+            try:
+                mode = os.lstat(path).st_mode
+            except FileNotFoundError:
+                continue
+            if stat.S_ISDIR(mode) and not mode & stat.S_IROTH:
                 hidden += ["--tmpfs", path]
                 folders.remove(name)
-        for name in files:
-            mode = os.lstat(os.path.join(folder, name)).st_mode
-            if stat.S_ISREG(mode) and not mode & stat.S_IROTH:
-                hidden += ["--ro-bind", "/dev/null", os.path.join(folder, name)]
-    return tuple(hidden)
+            elif stat.S_ISREG(mode) and not mode & stat.S_IROTH:
+                hidden += ["--ro-bind", "/dev/null", path]
+    return hidden
 
 
 def _bwrap_arguments(workdir: Path, extra=()):

@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import threading
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -209,3 +210,30 @@ def test_a_sandboxed_process_sees_only_its_folder_and_the_environment(tmp_path):
     assert listing.split() == ["[]", "False", "True", "True", "unreadable"]  # /etc/shadow, even as root
     assert json.loads(environment) == sorted({*kernel_environment(), "PWD"})  # bwrap sets PWD
     assert (work / "written.txt").read_text() == "ok"
+
+
+def test_a_private_file_of_etc_that_comes_and_goes_does_not_stop_the_next_sandbox(tmp_path):
+    """useradd makes /etc/shadow.lock and removes it again. A grader (a fresh process here) whose first
+    sandbox started meanwhile covered it; its next sandboxes, started when it is gone, must not try to
+    (bubblewrap would fail on the read-only /etc, for the rest of the grader's life)."""
+    if os.geteuid() != 0:
+        pytest.fail("this test writes a file into /etc: run it as root (as CI does)")
+    lock = Path("/etc") / f"course-test-{secrets.token_hex(4)}.lock"
+    grader = f"""
+import os, pathlib, subprocess, sys
+from course.grader.sandbox import Limits, kernel_command
+lock = pathlib.Path({str(lock)!r})
+lock.write_text("")
+lock.chmod(0o600)
+try:
+    first = subprocess.run([*kernel_command(pathlib.Path({str(tmp_path)!r}), Limits()), sys.executable, "-c", "pass"])
+finally:
+    lock.unlink()
+second = subprocess.run([*kernel_command(pathlib.Path({str(tmp_path)!r}), Limits()), sys.executable, "-c", "pass"])
+print(first.returncode, second.returncode)
+"""
+    try:
+        started = subprocess.run([sys.executable, "-c", grader], cwd=COURSE_ROOT, capture_output=True, text=True)
+    finally:
+        lock.unlink(missing_ok=True)
+    assert started.stdout.split() == ["0", "0"], started.stderr
