@@ -30,6 +30,8 @@ kernel, before any student code:
   only its own scratch folder is bound back at its path: nothing the parent, a sibling or an earlier
   kernel wrote is visible, and what it writes goes only to its folder or its own empty /tmp (gone
   with it); /dev is read-only and /dev/shm its own; the rest of the system is read-only, as today;
+  what under /etc others may not read is covered again (a file the system replaced since the parent
+  started, /etc/shadow after a useradd, would otherwise show through the parent's cover);
 - drops every capability (bounding set included) and sets no_new_privs, so it cannot undo those
   mounts (they would reveal the parent's) nor gain privileges by running a program;
 - has no network (an empty network namespace) and its own System V IPC;
@@ -51,6 +53,7 @@ import json
 import os
 import signal
 import socket
+import stat
 import sys
 
 CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWPID = 0x00020000, 0x10000000, 0x20000000
@@ -236,6 +239,7 @@ def _become_kernel(root: str, request: dict):
             continue
         _mount(f"/proc/{name}", f"/proc/{name}", None, MS_BIND)
         _read_only(f"/proc/{name}")
+    _cover_private_system_files()
     import resource
 
     resource.setrlimit(resource.RLIMIT_AS, (request["memory_bytes"],) * 2)
@@ -245,6 +249,26 @@ def _become_kernel(root: str, request: dict):
     _drop_capabilities()
     os.chdir(workdir)
     _run_kernel(workdir, request["argv"])
+
+
+def _cover_private_system_files():
+    """Cover again what under /etc others may not read, as bubblewrap did for the parent: since then the
+    system may have replaced such a file (useradd and passwd rename a new /etc/shadow over the old one),
+    and a replaced file is no longer covered in any namespace but the system's own. Files still covered
+    show as /dev/null, a device, and are left alone; one that vanishes meanwhile needs no cover."""
+    for folder, folders, files in os.walk("/etc"):
+        for name in [*folders, *files]:
+            path = os.path.join(folder, name)
+            try:
+                mode = os.lstat(path).st_mode
+                if stat.S_ISDIR(mode) and not mode & stat.S_IROTH:
+                    _mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV)
+                    _read_only(path)
+                    folders.remove(name)
+                elif stat.S_ISREG(mode) and not mode & stat.S_IROTH:
+                    _mount("/dev/null", path, None, MS_BIND)
+            except FileNotFoundError:
+                continue
 
 
 def _run_kernel(workdir: str, argv: list):

@@ -5,6 +5,7 @@ nothing of it. The kernels run real code through jupyter_client, in the real san
 
 import json
 import os
+import secrets
 import sys
 import tempfile
 import time
@@ -209,6 +210,34 @@ def test_closing_the_parent_ends_the_kernels_it_forked_and_removes_their_folders
             time.sleep(0.1)
         assert not any(run_sync(kernel.is_alive)() for kernel in kernels)
         assert not parent.root.exists()
+
+
+def test_a_private_file_of_etc_stays_covered_when_the_system_replaces_it():
+    """useradd and passwd write a new /etc/shadow and rename it over the old one, which takes the cover
+    bubblewrap put on the old one off it in the warm parent's sandbox: every kernel covers it again."""
+    if os.geteuid() != 0:
+        pytest.fail("this test writes a file into /etc: run it as root (as CI does)")
+    secret = Path("/etc") / f"course-test-{secrets.token_hex(4)}"
+    read = (
+        f"import json\ntry:\n    print(json.dumps({{'read': open({str(secret)!r}).read()}}))\n"
+        "except OSError:\n    print('{}')"
+    )
+    secret.write_text("first")
+    secret.chmod(0o600)
+    try:
+        parent = new_parent()
+        try:
+            before = run_in_a_kernel(parent, read)
+            replacement = secret.with_name(secret.name + ".new")
+            replacement.write_text("second")
+            replacement.chmod(0o600)
+            replacement.rename(secret)
+            after = run_in_a_kernel(parent, read)
+        finally:
+            parent.close()
+    finally:
+        secret.unlink()
+    assert [outcome.get("read", "") for outcome in (before, after)] == ["", ""]  # unreadable, or empty
 
 
 def test_a_kernel_that_cannot_start_says_why_in_the_graders_log(parent, caplog):
