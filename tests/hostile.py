@@ -28,8 +28,9 @@ class Hostile:
     edits: list = field(default_factory=list)  # sample_class edits: a wrong answer, an attack in a function
     lost: tuple = ()  # exercises that must score 0
     outcome: str = ""  # what the attack cell must report (a regular expression)
-    # The attack may also take its own kernel down (an output flood fills the kernel's buffers faster than
-    # the grader reads them, up to the memory cap, depending on load); then everything after it scores 0.
+    # The attack may also take its own kernel down, depending on load: an output flood fills the kernel's
+    # buffers faster than the grader reads them, up to the memory cap, or keeps the kernel from answering
+    # the interrupt before the cell's timeout, and it is killed. Then everything after it scores 0.
     may_kill_its_kernel: bool = False
     test_cells: dict = field(default_factory=dict)  # grade_id -> new source, or None to delete the cell
     kernelspec: dict | None = None
