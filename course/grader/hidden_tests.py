@@ -7,8 +7,9 @@ run on the same inputs against those results, with expected values computed here
 code nor an expected value ever reaches the kernel, so nothing a submission prints, raises or
 writes can carry them into its feedback.
 
-Everything here runs inside layout.course_modules(helpers): reg_utils, testCases, public_tests and
-handin are the grader's trusted copies, imported when a function runs.
+Everything here runs inside helpers.TrustedHelpers.imported() (or layout.course_modules on a release
+folder): reg_utils, testCases, public_tests and handin are the grader's trusted copies, imported when a
+function runs.
 """
 
 import copy

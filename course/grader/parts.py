@@ -2,7 +2,7 @@
 student's own values upstream of it ("error carried forward"), as examiners mark.
 
 The instructor sets the parts' points in nbgrader_config.py (`c.PartialCredit`); `configured_points`
-reads and checks them. `judge_parts` runs in the grader's process, inside layout.course_modules(helpers),
+reads and checks them. `judge_parts` runs in the grader's process, inside helpers.TrustedHelpers.imported(),
 on a handin.Replay of the calls the kernel made: the public case's and every hidden case's. Each part
 owns some of the function's outputs, and each output is compared with what it should be given the
 student's own outputs before it (dW2 with 1/m dZ2 A1.T + (lambd/m) W2 for the student's dZ2), so one
