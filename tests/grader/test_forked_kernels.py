@@ -259,9 +259,7 @@ def test_what_bubblewrap_binds_under_tmp_stays_in_sight_read_only(tmp_path, monk
     real = warm.parent_command
     bound = ["--ro-bind", str(environment), str(environment)]
     monkeypatch.setattr(warm, "parent_command", lambda root, limits: [*real(root, limits)[:-1], *bound, "--"])
-    for name, value in GRADING_ENVIRONMENT.items():
-        monkeypatch.setenv(name, value)
-    parent = WarmParent(LIMITS)
+    parent = new_parent()
     try:
         code = f"import json, os; path = {str(environment / 'marker')!r}; "
         code += "print(json.dumps({'read': open(path).read(), 'writable': os.access(path, os.W_OK)}))"
