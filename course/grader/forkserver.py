@@ -9,11 +9,12 @@ Threat model. The student's code runs in a kernel ("the child") and may do anyth
 The parent is started with no student's data: bubblewrap gives it the same read-only system, the
 same allow-listed environment, no network, /dev/null for standard streams and the same address-space
 cap as a fresh kernel, plus an empty folder, `root`, under which the grader lays out each
-submission's scratch folder. It imports numpy, scipy, matplotlib (inline backend) and ipykernel, and
-never runs a submission's code: it only reads requests (a folder, the kernel's arguments, the limits)
-from the grader's socket and forks. It keeps no thread, no zmq context, and no open file but that
-socket and /dev/null. The grader stops it by killing its bubblewrap, whose --die-with-parent ends
-the parent too, and with it every waiter and kernel below it (they live in its PID namespace).
+submission's scratch folder. It imports numpy, scipy, matplotlib, ipykernel (debugpy included) and
+what a kernel's start, first figure and first traceback load, and never runs a submission's code: it
+only reads requests (a folder, the kernel's arguments, the limits) from the grader's socket and forks.
+It keeps no thread, no zmq context, and no open file but that socket and /dev/null. The grader stops
+it by killing its bubblewrap, whose --die-with-parent ends the parent too, and with it every waiter
+and kernel below it (they live in its PID namespace).
 
 For each request a waiter is forked, which enters new user, mount, PID, network and IPC namespaces,
 reports its pidfd (the grader puts it in the submission's pids cgroup), waits for the grader's go,
@@ -129,17 +130,30 @@ def _warm_up():
     os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")  # as ipykernel does
     import sqlite3  # noqa: F401
 
-    import ipykernel.ipkernel  # noqa: F401  (with debugpy, which the kernel imports at its start)
+    import ipykernel.debugger  # noqa: F401  (debugpy: the kernel resolves its debugger class at its start)
+    import ipykernel.ipkernel  # noqa: F401
     import ipykernel.kernelapp  # noqa: F401
     import IPython.core.completerlib  # noqa: F401  (and below: what the kernel's start imports too)
     import IPython.core.debugger  # noqa: F401
+    import IPython.core.logger  # noqa: F401
+    import IPython.core.magics.execution  # noqa: F401
+    import IPython.core.magics.pylab  # noqa: F401
+    import IPython.core.oinspect  # noqa: F401
+    import IPython.core.pylabtools  # noqa: F401
     import IPython.extensions.storemagic  # noqa: F401
+    import matplotlib.backends.backend_agg  # noqa: F401  (not the inline backend: it hooks into the shell on import)
     import matplotlib.pyplot  # noqa: F401
     import numpy  # noqa: F401
+    import PIL.Image
+    import pygments.formatters.terminal256  # noqa: F401  (and stack_data: what a traceback's first print needs)
     import scipy.io  # noqa: F401
     import scipy.special  # noqa: F401
+    import stack_data  # noqa: F401
     import tornado.platform.asyncio  # noqa: F401
     import tornado.queues  # noqa: F401
+    import zmq.utils.garbage  # noqa: F401
+
+    PIL.Image.preinit()  # the image formats matplotlib's first PNG loads
 
 
 def serve(channel: socket.socket, root: str):
