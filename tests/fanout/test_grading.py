@@ -107,8 +107,8 @@ def test_the_gradebook_knows_names_and_when_each_submission_was_handed_in(graded
             assert submission.timestamp == submitted_at(graded.root, student["id"], assignment) is not None
 
 
-def test_autograded_notebooks_are_the_committed_ones(graded):
-    """Grading is reproducible, and the committed autograded/ is what the current code makes.
+def test_autograded_notebooks_and_feedback_pages_are_the_committed_ones(graded):
+    """Grading is reproducible, and the committed autograded/ and feedback/ are what the current code makes.
     The infinite loop is left out: where the interrupt lands in the loop varies."""
     root = graded.root
     for student in EXPECTED_POINTS:
@@ -118,6 +118,10 @@ def test_autograded_notebooks_are_the_committed_ones(graded):
         assert (
             Course(root).notebook(Stage.AUTOGRADED, student, assignment).read_bytes()
             == COURSE.notebook(Stage.AUTOGRADED, student, assignment).read_bytes()
+        ), student
+        assert (
+            Course(root).feedback_page(student, assignment).read_bytes()
+            == COURSE.feedback_page(student, assignment).read_bytes()
         ), student
 
 
