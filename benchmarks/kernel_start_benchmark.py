@@ -26,6 +26,7 @@ from unittest import mock
 import nbformat
 from jupyter_core.utils import run_sync
 
+from benchmarks.cpu import CpuMeter
 from course.build.package import assignment_package
 from course.grader import kernels
 from course.grader.autograde import grade_submission
@@ -49,46 +50,6 @@ def fresh_path():
     """While active, kernels.py starts fresh sandboxed kernels, as where kernels cannot be forked."""
     with mock.patch.object(kernels, "fork_unavailable_because", lambda: "measuring the fresh path"):
         yield
-
-
-class CpuMeter:
-    """CPU seconds used by this process and everything it starts (kernels, the warm parent): it moves into
-    a cgroup of its own, of cgroup v1's cpuacct or of cgroup v2; the figures are None where it may not."""
-
-    HIERARCHIES = (
-        (Path("/sys/fs/cgroup/cpuacct"), "cpuacct", "cpuacct.usage", 1e-9),
-        (Path("/sys/fs/cgroup/unified"), "", "cpu.stat", 1e-6),
-        (Path("/sys/fs/cgroup"), "", "cpu.stat", 1e-6),
-    )
-
-    def __init__(self):
-        self.folder = None
-        for hierarchy, controller, name, unit in self.HIERARCHIES:
-            if os.geteuid() == 0 and (hierarchy / "cgroup.procs").exists():
-                self.home = hierarchy / self._own_path(controller) / "cgroup.procs"
-                self.folder = hierarchy / f"kernel-start-benchmark-{os.getpid()}"
-                self.folder.mkdir()
-                (self.folder / "cgroup.procs").write_text(str(os.getpid()))
-                self.file, self.unit = self.folder / name, unit
-                return
-
-    @staticmethod
-    def _own_path(controller: str) -> str:
-        for line in Path("/proc/self/cgroup").read_text().splitlines():
-            _, controllers, path = line.split(":", 2)
-            if controller in controllers.split(",") or controllers == controller:
-                return path.lstrip("/")
-        return ""
-
-    def seconds(self) -> float:
-        text = self.file.read_text()
-        return int(text.split("usage_usec")[1].split()[0] if "usage_usec" in text else text) * self.unit
-
-    def close(self):
-        if self.folder is not None:  # the warm parent still runs: it stops when this process exits
-            for pid in (self.folder / "cgroup.procs").read_text().split():
-                self.home.write_text(pid)
-            self.folder.rmdir()
 
 
 def measured(meter: CpuMeter, function, *args) -> tuple:
