@@ -133,6 +133,7 @@ def _feedback_exporter(language: str) -> HTMLExporter:
         str(FORMGRADER / "templates"),  # where templates/feedback_translated finds 'feedback/index.html.j2'
     ]
     config.CSSHTMLHeaderPreprocessor.style = "default"
+    config.HTMLExporter.optimistic_validation = True  # validate once, after the last step, not after each
     config.ScoresFromGrading.no_response = catalogue.gettext(NO_RESPONSE)
     config.HideHiddenTests.placeholder = catalogue.gettext(HIDDEN_TESTS_PLACEHOLDER)
     exporter = FeedbackExporter(config=config)
