@@ -6,10 +6,11 @@ import functools
 
 import nbformat
 import pytest
+from nbgrader.preprocessors import CheckCellMetadata
 
 from course.build.package import assignment_package
 from course.grader import kernels
-from course.grader.autograde import grade_submission
+from course.grader.autograde import CheckCellMetadataOnce, grade_submission
 from course.grader.execute import SKIPPED_NOTE
 from course.grader.job import GradingJob, Status
 from course.grader.sandbox import Limits, SandboxedKernelManager
@@ -153,3 +154,33 @@ def test_a_kernel_started_for_other_limits_is_not_used(package):
     ahead = kernels._ahead
     result = grade_submission(job("tight", data, package, limits=Limits(processes=32)))
     assert result.points == 40 and not ahead.scratch.exists() and kernels._ahead.fits[-1] == Limits(processes=32)
+
+
+def _broken_metadata(change) -> nbformat.NotebookNode:
+    nb = nbformat.read(COURSE.notebook(Stage.AUTOGRADED, "full-marks", ASSIGNMENT), as_version=4)
+    change([cell.metadata.nbgrader for cell in nb.cells if "nbgrader" in cell.metadata])
+    return nb
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda cells: None,
+        lambda cells: cells[0].update(points="ten"),
+        lambda cells: cells[0].pop("grade"),
+        lambda cells: cells[0].update(schema_version=1),
+        lambda cells: cells[0].update(schema_version=9),
+        lambda cells: cells[-1].update(grade_id=next(cell for cell in cells if cell["grade"])["grade_id"]),
+    ],
+    ids=["valid", "wrong-type", "missing-key", "too-old", "too-new", "duplicate-id"],
+)
+def test_cell_metadata_is_judged_as_nbgrader_judges_it(change):
+    """CheckCellMetadataOnce compiles the schema once; what it accepts and the error it raises are nbgrader's."""
+    outcomes = []
+    for step in (CheckCellMetadata(), CheckCellMetadataOnce()):
+        try:
+            step.preprocess(_broken_metadata(change), {})
+            outcomes.append(None)
+        except Exception as error:  # noqa: BLE001 (the outcome compared is the exception itself)
+            outcomes.append((type(error), str(error)))
+    assert outcomes[0] == outcomes[1]
