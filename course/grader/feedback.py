@@ -6,7 +6,8 @@
 
 The page is what nbgrader's GenerateFeedback writes, byte for byte, but rendered without a
 gradebook: the scores come from the autograded notebook itself (ScoresFromGrading), so a grading
-worker renders it beside the notebook and the recording process only saves it. Two small
+worker renders it beside the notebook and the recording process only saves it (FeedbackExporter
+remembers, page after page, the work that is the same on every page). Two small
 preprocessors are added: one replaces each hidden-test block with a comment, one cuts error
 tracebacks in grade cells down to "ExceptionName: message" (IPython prints the source lines of
 every frame).
@@ -18,9 +19,12 @@ English it is nbgrader's page unchanged.
 
 import functools
 import html
+import secrets
+from html.parser import HTMLParser
 from pathlib import Path
 
 import nbgrader
+from bs4 import BeautifulSoup
 from nbconvert.exporters import HTMLExporter
 from nbconvert.filters import Highlight2HTML
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
@@ -36,6 +40,7 @@ FORMGRADER = Path(nbgrader.__file__).parent / "server_extensions" / "formgrader"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
+REMEMBERED_CELL_CHARS = 128 * 1024  # a larger cell's HTML is not kept (the release's largest, a plot, is 100 KiB)
 NO_RESPONSE = N_("No response.")
 HIDDEN_TESTS_PLACEHOLDER = N_("# hidden tests are not shown")
 
@@ -100,10 +105,105 @@ class ShortenGradeCellErrors(NbGraderPreprocessor):
         return cell, resources
 
 
+class OpenTags(HTMLParser):
+    """The tags an HTML text opens, as BeautifulSoup's html.parser builder nests them (it never closes a tag
+    by itself, and an element it knows as empty has no end). `balanced` tells whether the text closes every
+    tag it opens, in order, and nothing else."""
+
+    EMPTY = BeautifulSoup("", "html.parser").builder.empty_element_tags
+
+    def __init__(self, text: str):
+        super().__init__()
+        self.stack, self.balanced, self.text_at = [], True, []  # text_at: for each token, whether it is text
+        self.feed(text)
+        self.balanced = self.balanced and not self.stack and not self.rawdata  # no tag left open or unfinished
+
+    def handle_starttag(self, tag, attrs):
+        self.text_at.append(False)
+        if tag not in self.EMPTY:
+            self.stack.append(tag)
+
+    def handle_endtag(self, tag):
+        self.text_at.append(False)
+        if self.stack and self.stack[-1] == tag:
+            self.stack.pop()
+        else:
+            self.balanced = False
+
+    def handle_comment(self, data):
+        self.text_at.append(False)
+
+    def handle_data(self, data):
+        self.text_at.append(True)
+
+    @property
+    def ends_in_markup(self) -> bool:
+        """Whether the text starts and ends with markup, not text (a string there would merge with its neighbour's)."""
+        return bool(self.text_at) and not self.text_at[0] and not self.text_at[-1]
+
+
 class FeedbackExporter(HTMLExporter):
-    """nbconvert's HTML exporter with its code highlighting remembered, page after page: most code cells
-    are the release's, the same on every student's page, and highlighting them is a fifth of a page's
-    rendering. A highlighted cell depends only on what the key holds, so the page is the same."""
+    """nbconvert's HTML exporter, with what it does to every page remembered from page to page: most cells are
+    the release's, the same on every student's page.
+
+    Highlighting: a highlighted code cell depends only on what the key of `_highlighted` holds.
+
+    BeautifulSoup's pass: nbconvert parses the whole page with BeautifulSoup and prints it again (adding alt
+    texts to images, tabindexes under .jp-Notebook), most of a page's rendering. Here the template hands each
+    cell's HTML to `_cell_html`, which leaves a placeholder comment in its place, so nbconvert's pass runs over
+    the page's frame alone; each cell goes through the same pass on its own, remembered, and is put back.
+    That is the page the whole pass makes when nothing can tell the two apart:
+    - each cell starts and ends with markup and closes every tag it opens, so it parses the same wherever
+      it stands (the frame around the cells is the template's markup, which holds no cell in a pre,
+      textarea, script, style or template, where BeautifulSoup treats text apart);
+    - no .jp-Notebook class is on the page (its descendants anywhere get a tabindex).
+    Otherwise the page is rendered again, whole, as nbconvert renders it."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._placeholder = f"feedback-cell-{secrets.token_hex(8)}"  # never in a page: put back or re-rendered
+        self._cells = None  # while a page renders in parts: the cells' HTML, in order
+
+    def default_filters(self):
+        yield from super().default_filters()
+        yield ("cell_html", self._cell_html)
+
+    def _cell_html(self, cell_html: str) -> str:
+        """The cell's HTML, or while a page renders in parts, the placeholder with the whitespace around it
+        (BeautifulSoup's pass makes one string of it with its neighbour's)."""
+        if self._cells is None or not cell_html.strip():
+            return cell_html
+        self._cells.append(cell_html.strip())
+        start = cell_html.index(self._cells[-1][0])
+        return f"{cell_html[:start]}<!--{self._placeholder}-->{cell_html[start + len(self._cells[-1]) :]}"
+
+    def from_notebook_node(self, nb, resources=None, **kw):
+        self._cells = []
+        try:
+            frame, frame_resources = super().from_notebook_node(nb, resources, **kw)
+            cells = self._cells
+        finally:
+            self._cells = None
+        if (page := self._spliced(frame, cells)) is not None:
+            return page, frame_resources
+        return super().from_notebook_node(nb, resources, **kw)
+
+    def _spliced(self, frame: str, cells: list[str]) -> str | None:
+        """The page with each cell's own pass put back in its place, or None where that may differ."""
+        pieces = frame.split(f"<!--{self._placeholder}-->")
+        if len(pieces) != len(cells) + 1 or "jp-Notebook" in frame or any("jp-Notebook" in cell for cell in cells):
+            return None
+        passed = [self._after_soup(cell) for cell in cells]
+        if None in passed:
+            return None
+        return "".join(piece for pair in zip(pieces, [*passed, ""]) for piece in pair)
+
+    def _after_soup(self, cell_html: str) -> str | None:
+        return _soup_pass(cell_html) if len(cell_html) > REMEMBERED_CELL_CHARS else self._remembered(cell_html)
+
+    @functools.lru_cache(maxsize=256)  # noqa: B019 (one exporter per language, kept for the process's life)
+    def _remembered(self, cell_html: str) -> str | None:
+        return _soup_pass(cell_html)
 
     def register_filter(self, name, jinja_filter):
         if name == "highlight_code" and isinstance(jinja_filter, Highlight2HTML):  # registered for each page
@@ -118,6 +218,18 @@ class FeedbackExporter(HTMLExporter):
     def _highlighted(self, lexer, source, language, magics_language) -> str:
         metadata = {"magics_language": magics_language} if magics_language else None
         return Highlight2HTML(pygments_lexer=lexer, parent=self)(source, language, metadata)
+
+
+def _soup_pass(cell_html: str) -> str | None:
+    """One cell through nbconvert's BeautifulSoup pass (the tabindexes aside: no .jp-Notebook here),
+    or None if it does not start and end with markup and close every tag it opens."""
+    tags = OpenTags(cell_html)
+    if not (tags.balanced and tags.ends_in_markup):
+        return None
+    soup = BeautifulSoup(cell_html, features="html.parser")
+    for image in soup.select("img:not([alt])"):
+        image.attrs["alt"] = "No description has been provided for this image"  # nbconvert's words
+    return str(soup)
 
 
 @functools.cache

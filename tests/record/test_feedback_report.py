@@ -297,8 +297,9 @@ def feedback_of(root: Path, student: str) -> str:
 
 
 def test_pages_rendered_one_after_another_are_each_as_rendered_alone(monkeypatch):
-    """A worker's feedback exporter remembers the code cells it highlighted (most are the release's): the
-    sample class's pages, rendered in turn and again, are what nbconvert's highlighting gives each alone."""
+    """A worker's feedback exporter remembers the code cells it highlighted and each cell's BeautifulSoup pass
+    (most are the release's): the sample class's pages, rendered in turn and again, are what nbconvert's
+    highlighting and its pass over the whole page give each alone."""
     graded = [(student, EDITIONS[0]) for student in ("full-marks", "unscaled-dropout", "raises-in-function")]
     graded.append(("full-marks-zh", EDITIONS[1]))
     graded = [
@@ -311,6 +312,7 @@ def test_pages_rendered_one_after_another_are_each_as_rendered_alone(monkeypatch
 
     remembered = pages() + pages()
     monkeypatch.setattr(FeedbackExporter, "register_filter", HTMLExporter.register_filter)
+    monkeypatch.setattr(FeedbackExporter, "from_notebook_node", HTMLExporter.from_notebook_node)
     feedback._feedback_exporter.cache_clear()
     try:
         alone = pages()
@@ -318,6 +320,43 @@ def test_pages_rendered_one_after_another_are_each_as_rendered_alone(monkeypatch
         feedback._feedback_exporter.cache_clear()
     assert remembered == alone + alone
     assert len(set(alone)) == len(alone)
+
+
+UNSPLICEABLE = {  # HTML in a cell that its own BeautifulSoup pass would print otherwise than the page's
+    "opens-a-div": "<div class='open'>left open",
+    "closes-what-it-did-not-open": "</div></div>closed twice",
+    "opens-pre": "<pre>  kept   as is",
+    "opens-textarea": "<textarea>\n",
+    "opens-template": "<template><b>x</b>",
+    "opens-script": "<script>var x = 1;",
+    "opens-a-comment": "<!-- never closed",
+    "ends-an-empty-element": "<br></br>",
+    "jp-notebook": "<div class='jp-Notebook'><div class='jp-Cell-inputWrapper'>x</div></div>",
+    "fake-placeholder": "<!--feedback-cell-0123456789abcdef-->",
+    "image-without-alt": "<img src='plot.png'>",
+    "text-then-markup": "text <b>bold</b> text",
+    "spaces-then-text": "   \n   text <b>bold</b> text   \n   ",
+    "larger-than-remembered": "<p>" + "word &amp; " * 20000 + "</p>",
+}
+
+
+@pytest.mark.parametrize("markup", UNSPLICEABLE.values(), ids=UNSPLICEABLE.keys())
+def test_a_page_whose_cells_carry_odd_html_is_nbconverts_page_byte_for_byte(markup):
+    """A cell's HTML (an output, markdown, a raw cell) that would parse otherwise on its own than in the page,
+    or a class that reaches across cells, gets the page nbconvert's pass over the whole page makes."""
+    nb = nbformat.read(COURSE.notebook(Stage.AUTOGRADED, "full-marks", ASSIGNMENT), as_version=4)
+    shown = nbformat.v4.new_code_cell("show()", id="odd-output")
+    shown.outputs = [new_output("display_data", data={"text/html": markup, "text/plain": "odd"})]
+    raw = nbformat.v4.new_raw_cell(markup, id="odd-raw", metadata={"raw_mimetype": "text/html"})
+    nb.cells[5:5] = [nbformat.v4.new_markdown_cell(markup, id="odd-markdown"), shown, raw]
+    render_feedback(nb, "odd", ASSIGNMENT)  # the cells it can reuse are remembered
+    page = render_feedback(nb, "odd", ASSIGNMENT).decode()
+    whole, _ = HTMLExporter.from_notebook_node(
+        feedback._feedback_exporter(feedback.SOURCE_LANGUAGE),
+        nb,
+        resources={"nbgrader": {"notebook": NOTEBOOK, "assignment": ASSIGNMENT, "student": "odd"}},
+    )
+    assert page == whole
 
 
 def test_feedback_hides_hidden_tests_and_keeps_the_message(course):
