@@ -137,7 +137,8 @@ def _write(record):
     if used + sum(array.nbytes for array in arrays) > MAX_RECORD_BYTES:
         skeleton = {key: record[key] for key in ("function", "cell", "arguments")} | {"too_large": True}
         arrays = []
-    (RECORDS / f"{len(earlier):06d}.call").write_bytes(pack(skeleton, arrays))
+    with open(RECORDS / f"{len(earlier):06d}.call", "wb") as file:
+        file.writelines(packed(skeleton, arrays))
 
 
 # --- Encoding: JSON for the structure, raw bytes for arrays ---------------------------------
@@ -168,12 +169,19 @@ def encode(value, arrays=None, depth=0):
 
 def pack(skeleton, arrays) -> bytes:
     """Header length (8 bytes), JSON header, then the arrays' bytes one after another."""
+    return b"".join(packed(skeleton, arrays))
+
+
+def packed(skeleton, arrays):
+    """pack's bytes in pieces, the arrays' as views of their memory (a large result is not copied twice)."""
     layout, offset = [], 0
     for array in arrays:
         layout.append([array.dtype.str, list(array.shape), offset, array.nbytes])
         offset += array.nbytes
     header = json.dumps({"skeleton": skeleton, "arrays": layout}).encode()
-    return len(header).to_bytes(8, "little") + header + b"".join(array.tobytes() for array in arrays)
+    yield len(header).to_bytes(8, "little") + header
+    for array in arrays:
+        yield np.ascontiguousarray(array).data  # in C order, as tobytes() gives them
 
 
 def unpack(data: bytes):

@@ -31,6 +31,9 @@ def test_values_travel_with_their_types(autograding):
         [True, None, "text", 3, 2.5],
         {"dW1": np.ones((2, 2)), 7: np.float32(2)},
         (x for x in ()),
+        np.arange(12.0).reshape(3, 4).T,  # not contiguous in C order: a transposed view
+        np.arange(10, dtype=">i4")[::3],  # strided, big-endian
+        np.array([True, False]),
     )
     handin.recorded(lambda: returned, "f")()
     got = handin.Replay("f", handin.read_records(autograding)[0])()
@@ -39,6 +42,8 @@ def test_values_travel_with_their_types(autograding):
     assert got[2] == [True, None, "text", 3, 2.5] and type(got[2][3]) is int
     assert np.array_equal(got[3]["dW1"], np.ones((2, 2))) and type(got[3][7]) is np.float32
     assert type(got[4]).__name__ == "generator"
+    for sent, received in zip(returned[5:], got[5:]):
+        assert received.dtype == sent.dtype and np.array_equal(received, sent)
 
 
 def test_an_exception_and_changed_arguments_are_replayed(autograding):
