@@ -25,6 +25,7 @@ from pathlib import Path
 
 import nbgrader
 from bs4 import BeautifulSoup
+from jinja2 import pass_context
 from nbconvert.exporters import HTMLExporter
 from nbconvert.filters import Highlight2HTML
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
@@ -146,7 +147,8 @@ class FeedbackExporter(HTMLExporter):
     """nbconvert's HTML exporter, with what it does to every page remembered from page to page: most cells are
     the release's, the same on every student's page.
 
-    Highlighting: a highlighted code cell depends only on what the key of `_highlighted` holds.
+    Highlighting and markdown: a code cell's highlighting, a markdown cell's HTML depend only on what the keys
+    of `_highlighted` and `_markdown_html` hold.
 
     BeautifulSoup's pass: nbconvert parses the whole page with BeautifulSoup and prints it again (adding alt
     texts to images, tabindexes under .jp-Notebook), most of a page's rendering. Here the template hands each
@@ -204,6 +206,17 @@ class FeedbackExporter(HTMLExporter):
     @functools.lru_cache(maxsize=256)  # noqa: B019 (one exporter per language, kept for the process's life)
     def _remembered(self, cell_html: str) -> str | None:
         return _soup_pass(cell_html)
+
+    @pass_context
+    def markdown2html(self, context, source):
+        """nbconvert's markdown cell, remembered; a cell's attachments, which it may embed, are not in the key."""
+        if context.get("cell", {}).get("attachments"):
+            return super().markdown2html(context, source)
+        return self._markdown_html(source, context.get("resources", {}).get("metadata", {}).get("path", ""))
+
+    @functools.lru_cache(maxsize=1024)  # noqa: B019 (one exporter per language, kept for the process's life)
+    def _markdown_html(self, source: str, path: str) -> str:
+        return super().markdown2html({"resources": {"metadata": {"path": path}}}, source)
 
     def register_filter(self, name, jinja_filter):
         if name == "highlight_code" and isinstance(jinja_filter, Highlight2HTML):  # registered for each page

@@ -297,15 +297,20 @@ def feedback_of(root: Path, student: str) -> str:
 
 
 def test_pages_rendered_one_after_another_are_each_as_rendered_alone(monkeypatch):
-    """A worker's feedback exporter remembers the code cells it highlighted and each cell's BeautifulSoup pass
-    (most are the release's): the sample class's pages, rendered in turn and again, are what nbconvert's
-    highlighting and its pass over the whole page give each alone."""
+    """A worker's feedback exporter remembers the code cells it highlighted, the markdown cells it rendered and
+    each cell's BeautifulSoup pass (most are the release's): the sample class's pages, rendered in turn and
+    again, are what nbconvert's highlighting, markdown and pass over the whole page give each alone. Two
+    markdown cells alike but for their attachments show each its own."""
     graded = [(student, EDITIONS[0]) for student in ("full-marks", "unscaled-dropout", "raises-in-function")]
     graded.append(("full-marks-zh", EDITIONS[1]))
     graded = [
         (nbformat.read(COURSE.notebook(Stage.AUTOGRADED, student, edition.assignment), as_version=4), student, edition)
         for student, edition in graded
     ]
+    for number, image in enumerate(("AA==", "AQ==")):  # base64 of two different bytes
+        attached = nbformat.v4.new_markdown_cell("![a dot](attachment:dot.png)", id=f"attached-{number}")
+        attached.attachments = {"dot.png": {"image/png": image}}
+        graded[0][0].cells.append(attached)
 
     def pages():
         return [render_feedback(nb, student, edition.assignment, edition.language) for nb, student, edition in graded]
@@ -313,6 +318,7 @@ def test_pages_rendered_one_after_another_are_each_as_rendered_alone(monkeypatch
     remembered = pages() + pages()
     monkeypatch.setattr(FeedbackExporter, "register_filter", HTMLExporter.register_filter)
     monkeypatch.setattr(FeedbackExporter, "from_notebook_node", HTMLExporter.from_notebook_node)
+    monkeypatch.setattr(FeedbackExporter, "markdown2html", HTMLExporter.markdown2html)
     feedback._feedback_exporter.cache_clear()
     try:
         alone = pages()
