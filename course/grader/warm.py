@@ -142,8 +142,12 @@ class ForkedKernel:
         return self.returncode
 
     def send_signal(self, signum):
+        """Signal the kernel; after SIGKILL, wait for its end, which comes within milliseconds (a second at
+        most): jupyter_client looks right after, and finding it alive, sleeps a tenth of a second."""
         if self.poll() is None:
             signal.pidfd_send_signal(self.pidfd, signum)
+            if signum == signal.SIGKILL:
+                self._exits_within(1)
 
     def kill(self):
         self.send_signal(signal.SIGKILL)

@@ -6,6 +6,7 @@ nothing of it. The kernels run real code through jupyter_client, in the real san
 import json
 import os
 import secrets
+import signal
 import sys
 import tempfile
 import time
@@ -197,6 +198,16 @@ print(json.dumps({"hoarded_gib": len(hoard) // 4}))
     assert run_in_a_kernel(parent, 'import json, numpy; print(json.dumps({"sum": int(numpy.arange(4).sum())}))') == {
         "sum": 6
     }
+
+
+def test_a_kernel_killed_has_ended_when_the_kill_returns(parent):
+    """jupyter_client looks right after its SIGKILL and, finding the kernel alive, waits a tenth of a
+    second more on every close: the kill itself waits for the end."""
+    with ExitStack() as stack:
+        for _ in range(3):
+            kernel = started_kernel(parent, stack).provisioner.process
+            kernel.send_signal(signal.SIGKILL)
+            assert kernel.poll() == -signal.SIGKILL
 
 
 def test_closing_the_parent_ends_the_kernels_it_forked_and_removes_their_folders():
