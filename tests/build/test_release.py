@@ -9,7 +9,13 @@ from tests import COURSE, COURSE_ROOT
 
 
 def files_under(folder):
-    return {path.relative_to(folder): path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file()}
+    """Every file under folder but Python's bytecode caches, which running a notebook there leaves (git and
+    nbgrader's build ignore them)."""
+    return {
+        path.relative_to(folder): path.read_bytes()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file() and "__pycache__" not in path.relative_to(folder).parts
+    }
 
 
 ASSIGNMENTS = [edition.assignment for edition in EDITIONS]
