@@ -173,11 +173,12 @@ class FeedbackExporter(HTMLExporter):
     def _cell_html(self, cell_html: str) -> str:
         """The cell's HTML, or while a page renders in parts, the placeholder with the whitespace around it
         (BeautifulSoup's pass makes one string of it with its neighbour's)."""
-        if self._cells is None or not cell_html.strip():
+        inner = cell_html.strip()
+        if self._cells is None or not inner:
             return cell_html
-        self._cells.append(cell_html.strip())
-        start = cell_html.index(self._cells[-1][0])
-        return f"{cell_html[:start]}<!--{self._placeholder}-->{cell_html[start + len(self._cells[-1]) :]}"
+        self._cells.append(inner)
+        start, end = len(cell_html) - len(cell_html.lstrip()), len(cell_html.rstrip())
+        return f"{cell_html[:start]}<!--{self._placeholder}-->{cell_html[end:]}"
 
     def from_notebook_node(self, nb, resources=None, **kw):
         self._cells = []
