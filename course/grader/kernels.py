@@ -112,7 +112,11 @@ def warm_up() -> None:
         _warm_parent(Limits())
 
 
-def _start(job) -> Kernel:
+def _start(job, again: bool = True) -> Kernel:
+    """A kernel for `job` in a new scratch folder. A warm parent found gone at the fork is replaced once: it
+    can die between the check and the fork (on a Dask worker, bubblewrap's --die-with-parent follows the
+    thread that started it, and a worker shutting down ends its task thread first)."""
+    global _parent
     parent = _warm_parent(job.limits) if job.sandbox and not fork_unavailable_because() else None
     scratch = Path(tempfile.mkdtemp(prefix="grade-", dir=parent and parent.root))
     cleanup = ExitStack()
@@ -135,8 +139,17 @@ def _start(job) -> Kernel:
         kernel.manager = SandboxedKernelManager(config=config, kernel_name="python3")
     else:
         kernel.manager = AsyncKernelManager(config=config, kernel_name="python3")
-    with nbgrader_utils.setenv(**GRADING_ENVIRONMENT):
-        run_sync(kernel.manager.start_kernel)(extra_arguments=EXTRA_ARGUMENTS, cwd=str(kernel.workdir))
+    try:
+        with nbgrader_utils.setenv(**GRADING_ENVIRONMENT):
+            run_sync(kernel.manager.start_kernel)(extra_arguments=EXTRA_ARGUMENTS, cwd=str(kernel.workdir))
+    except (BrokenPipeError, ConnectionResetError):  # the warm parent's end of its socket is closed
+        close(kernel)
+        if not (parent and again):
+            raise
+        parent.close()
+        if _parent is parent:
+            _parent = None
+        return _start(job, again=False)
     return kernel
 
 

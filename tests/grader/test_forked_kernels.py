@@ -16,10 +16,16 @@ from pathlib import Path
 import pytest
 from jupyter_core.utils import run_sync
 
-from course.grader import warm
+from course.build.package import assignment_package
+from course.grader import kernels, warm
+from course.grader.autograde import grade_submission
+from course.grader.job import GradingJob, Status
 from course.grader.kernels import EXTRA_ARGUMENTS, GRADING_ENVIRONMENT, _manager_config
 from course.grader.sandbox import Limits, process_cap, unavailable_because
 from course.grader.warm import ForkedKernelManager, WarmParent
+from course.layout import ASSIGNMENT, Stage
+from tests import COURSE, COURSE_ROOT
+from tests.sample_grades import EXPECTED_POINTS
 
 pytestmark = [
     pytest.mark.slow,  # starts a sandboxed parent and forks kernels from it
@@ -208,6 +214,29 @@ def test_a_kernel_killed_has_ended_when_the_kill_returns(parent):
             kernel = started_kernel(parent, stack).provisioner.process
             kernel.send_signal(signal.SIGKILL)
             assert kernel.poll() == -signal.SIGKILL
+
+
+def test_a_warm_parent_gone_at_the_fork_is_replaced_and_the_submission_graded(monkeypatch):
+    """A worker's parent can die between the worker's check that it runs and the fork (kernels._start):
+    the worker starts another and grades the submission as if nothing had happened."""
+    kernels.warm_up()
+    gone = kernels._parent
+    deadline = time.monotonic() + 30
+    while True:  # until bubblewrap has started the parent's Python
+        try:
+            os.kill(parent_pid(gone), signal.SIGKILL)
+            break
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+    gone.process.wait(timeout=30)
+    monkeypatch.setattr(WarmParent, "alive", lambda self: True)  # as checked a moment before it died
+    submission = COURSE.notebook(Stage.SUBMITTED, "full-marks", ASSIGNMENT).read_bytes()
+    job = GradingJob("full-marks", submission, assignment_package(COURSE_ROOT, ASSIGNMENT), cell_timeout=60)
+    result = grade_submission(job)
+    assert result.status == Status.GRADED and result.points == sum(EXPECTED_POINTS["full-marks"].values())
+    assert kernels._parent is not gone and kernels._parent.process.poll() is None
 
 
 def test_closing_the_parent_ends_the_kernels_it_forked_and_removes_their_folders():
