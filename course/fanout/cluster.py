@@ -7,8 +7,9 @@ Results come back to this process, the single writer of the gradebook, as they c
 
 Faults are left to Dask: a task whose worker dies runs again on another worker, and a task
 that was running on `distributed.scheduler.allowed-failures` + 1 workers that all died fails
-with KilledWorker; that submission is then reported and scored 0, and the run goes on. Each
-task's future completes once, however often the task ran, so each result is recorded once.
+with KilledWorker; that submission is then reported and scored 0, and the run goes on, as it does
+when a task raises (the submission is then graded again on the next run). Each task's future
+completes once, however often the task ran, so each result is recorded once.
 """
 
 from collections.abc import Iterable, Iterator
@@ -17,7 +18,7 @@ from itertools import islice
 from distributed import Client, KilledWorker, as_completed
 
 from course.grader.autograde import grade_submission
-from course.grader.job import GradingJob, GradingResult, killed_workers
+from course.grader.job import GradingJob, GradingResult, grading_failed, killed_workers
 
 TASKS_PER_THREAD = 2  # queued ahead of the workers: they never wait, and the scheduler never holds a whole class
 
@@ -42,6 +43,8 @@ def run_jobs_on_cluster(jobs: Iterable[GradingJob], address: str) -> Iterator[Gr
                 result = future.result()
             except KilledWorker as error:
                 result = killed_workers(job, error.allowed_failures + 1)
+            except Exception as error:  # the run goes on, as on local workers
+                result = grading_failed(job, error)
             future.release()
             top_up()
             yield result

@@ -16,7 +16,7 @@ from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 
 from course.grader.autograde import grade_submission
-from course.grader.job import GradingJob, GradingResult, Status, killed_workers, sha256
+from course.grader.job import GradingJob, GradingResult, grading_failed, killed_workers
 
 MAX_ATTEMPTS = 2  # a submission that takes its worker down this many times is reported, not run again
 
@@ -78,10 +78,8 @@ class WorkerPool:
             error = future.exception()
             if isinstance(error, BrokenProcessPool):
                 broken.append((tag, job))
-            elif error is not None:  # not the submission's doing (grading never raises for one)
-                result = GradingResult(job.student, job.package.assignment, sha256(job.submission), Status.ERROR)
-                result.problems.append(f"grading failed ({type(error).__name__}): {str(error)[:300]}")
-                finished.append((tag, result))
+            elif error is not None:
+                finished.append((tag, grading_failed(job, error)))
             else:
                 finished.append((tag, future.result()))
         if broken:
