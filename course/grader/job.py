@@ -110,21 +110,13 @@ def sha256(data: bytes) -> str:
 def grading_failed(job: GradingJob, error: BaseException) -> GradingResult:
     """The result of a submission whose grading raised: not the submission's doing (grading never raises
     for one), so it needs attention and is graded again on the next run."""
-    return GradingResult(
-        job.student,
-        job.package.assignment,
-        sha256(job.submission),
-        Status.ERROR,
-        problems=[f"grading failed ({type(error).__name__}): {str(error)[:300]}"],
-    )
+    return _not_graded(job, f"grading failed ({type(error).__name__}): {str(error)[:300]}")
 
 
 def killed_workers(job: GradingJob, times: int) -> GradingResult:
     """The result of a submission that took its grading worker down every time it ran: scored 0."""
-    return GradingResult(
-        job.student,
-        job.package.assignment,
-        sha256(job.submission),
-        Status.ERROR,
-        problems=[f"the grading worker died {times} times while grading this submission"],
-    )
+    return _not_graded(job, f"the grading worker died {times} times while grading this submission")
+
+
+def _not_graded(job: GradingJob, problem: str) -> GradingResult:
+    return GradingResult(job.student, job.package.assignment, sha256(job.submission), Status.ERROR, problems=[problem])
