@@ -177,7 +177,7 @@ def term_on_real_accounts() -> Campus:
             pytest.fail(
                 f"other accounts cannot run this Python ({sys.executable}: {reachable.stderr.strip()}): make the "
                 "virtualenv from a Python every account can run, such as Debian's /usr/bin/python3 "
-                "(tests/run does, as root)"
+                "(tests/run does, as root), in a checkout whose folders every account may enter"
             )
         # README's deployment: the course in the instructor's home, closed to others; the exchange world-writable.
         home = Path(pwd.getpwnam(INSTRUCTOR).pw_dir)
