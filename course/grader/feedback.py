@@ -108,8 +108,8 @@ class ShortenGradeCellErrors(NbGraderPreprocessor):
 
 class OpenTags(HTMLParser):
     """The tags an HTML text opens, as BeautifulSoup's html.parser builder nests them (it never closes a tag
-    by itself, and an element it knows as empty has no end). `balanced` tells whether the text closes every
-    tag it opens, in order, and nothing else."""
+    by itself, an element it knows as empty has no end, and a self-closed one, `<br/>`, is whole).
+    `balanced` tells whether the text closes every tag it opens, in order, and nothing else."""
 
     EMPTY = BeautifulSoup("", "html.parser").builder.empty_element_tags
 
@@ -123,6 +123,9 @@ class OpenTags(HTMLParser):
         self.text_at.append(False)
         if tag not in self.EMPTY:
             self.stack.append(tag)
+
+    def handle_startendtag(self, tag, attrs):
+        self.text_at.append(False)
 
     def handle_endtag(self, tag):
         self.text_at.append(False)

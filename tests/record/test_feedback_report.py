@@ -328,34 +328,47 @@ def test_pages_rendered_one_after_another_are_each_as_rendered_alone(monkeypatch
     assert len(set(alone)) == len(alone)
 
 
-UNSPLICEABLE = {  # HTML in a cell that its own BeautifulSoup pass would print otherwise than the page's
-    "opens-a-div": "<div class='open'>left open",
-    "closes-what-it-did-not-open": "</div></div>closed twice",
-    "opens-pre": "<pre>  kept   as is",
-    "opens-textarea": "<textarea>\n",
-    "opens-template": "<template><b>x</b>",
-    "opens-script": "<script>var x = 1;",
-    "opens-a-comment": "<!-- never closed",
-    "ends-an-empty-element": "<br></br>",
-    "jp-notebook": "<div class='jp-Notebook'><div class='jp-Cell-inputWrapper'>x</div></div>",
-    "fake-placeholder": "<!--feedback-cell-0123456789abcdef-->",
-    "image-without-alt": "<img src='plot.png'>",
-    "text-then-markup": "text <b>bold</b> text",
-    "spaces-then-text": "   \n   text <b>bold</b> text   \n   ",
-    "larger-than-remembered": "<p>" + "word &amp; " * 20000 + "</p>",
+# HTML in a markdown cell and an HTML output (and a raw cell, which the page shows as text), and whether the
+# page is made of each cell's own BeautifulSoup pass (False: rendered whole, as what parses otherwise alone
+# than in the page, or reaches across cells, must be).
+CELL_HTML = {
+    "opens-a-div": ("<div class='open'>left open", False, False),
+    "closes-what-it-did-not-open": ("</div></div>closed twice", False, False),
+    "opens-pre": ("<pre>  kept   as is", False, False),
+    "opens-textarea": ("<textarea>\n", False, False),
+    "opens-template": ("<template><b>x</b>", False, False),
+    "opens-script": ("<script>var x = 1;", False, False),
+    "opens-a-comment": ("<!-- never closed", False, False),
+    "ends-an-empty-element": ("<br></br>", False, False),
+    "jp-notebook": ("<div class='jp-Notebook'><div class='jp-Cell-inputWrapper'>x</div></div>", False, False),
+    "raw-text-then-markup": ("text <b>bold</b> text", True, False),
+    "raw-spaces-then-text": ("   \n   text <b>bold</b> text   \n   ", True, False),
+    "fake-placeholder": ("<!--feedback-cell-0123456789abcdef-->", False, True),
+    "image-without-alt": ("<img src='plot.png'>", False, True),
+    "self-closed": ("<p>a line<br/>the next<img src='plot.png' alt='a plot'/></p><div class='empty'/>", False, True),
+    "larger-than-remembered": ("<p>" + "word &amp; " * 20000 + "</p>", False, True),
 }
 
 
-@pytest.mark.parametrize("markup", UNSPLICEABLE.values(), ids=UNSPLICEABLE.keys())
-def test_a_page_whose_cells_carry_odd_html_is_nbconverts_page_byte_for_byte(markup):
-    """A cell's HTML (an output, markdown, a raw cell) that would parse otherwise on its own than in the page,
-    or a class that reaches across cells, gets the page nbconvert's pass over the whole page makes."""
+@pytest.mark.parametrize("markup, raw, spliced", CELL_HTML.values(), ids=CELL_HTML.keys())
+def test_a_page_whose_cells_carry_odd_html_is_nbconverts_page_byte_for_byte(markup, raw, spliced, monkeypatch):
+    """A cell's HTML that would parse otherwise on its own than in the page, or a class that reaches across
+    cells, gets the page nbconvert's pass over the whole page makes; the rest is spliced from each cell's
+    own pass, and is that page too."""
     nb = nbformat.read(COURSE.notebook(Stage.AUTOGRADED, "full-marks", ASSIGNMENT), as_version=4)
     shown = nbformat.v4.new_code_cell("show()", id="odd-output")
     shown.outputs = [new_output("display_data", data={"text/html": markup, "text/plain": "odd"})]
-    raw = nbformat.v4.new_raw_cell(markup, id="odd-raw", metadata={"raw_mimetype": "text/html"})
-    nb.cells[5:5] = [nbformat.v4.new_markdown_cell(markup, id="odd-markdown"), shown, raw]
+    nb.cells[5:5] = [nbformat.v4.new_markdown_cell(markup, id="odd-markdown"), shown]
+    if raw:
+        nb.cells.insert(5, nbformat.v4.new_raw_cell(markup, id="odd-raw", metadata={"raw_mimetype": "text/html"}))
     render_feedback(nb, "odd", ASSIGNMENT)  # the cells it can reuse are remembered
+    pages, splice = [], FeedbackExporter._spliced
+
+    def recorded(*args):  # None: the page was rendered whole
+        pages.append(splice(*args))
+        return pages[-1]
+
+    monkeypatch.setattr(FeedbackExporter, "_spliced", recorded)
     page = render_feedback(nb, "odd", ASSIGNMENT).decode()
     whole, _ = HTMLExporter.from_notebook_node(
         feedback._feedback_exporter(feedback.SOURCE_LANGUAGE),
@@ -363,6 +376,7 @@ def test_a_page_whose_cells_carry_odd_html_is_nbconverts_page_byte_for_byte(mark
         resources={"nbgrader": {"notebook": NOTEBOOK, "assignment": ASSIGNMENT, "student": "odd"}},
     )
     assert page == whole
+    assert (pages[0] is not None) == spliced
 
 
 def test_feedback_hides_hidden_tests_and_keeps_the_message(course):
