@@ -109,41 +109,45 @@ class ShortenGradeCellErrors(NbGraderPreprocessor):
 class OpenTags(HTMLParser):
     """The tags an HTML text opens, as BeautifulSoup's html.parser builder nests them (it never closes a tag
     by itself, an element it knows as empty has no end, and a self-closed one, `<br/>`, is whole).
-    `balanced` tells whether the text closes every tag it opens, in order, and nothing else."""
+    `balanced` tells whether the text closes every tag it opens, in order, and nothing else;
+    `ends_in_markup` whether it starts and ends with markup, not text (a string there would merge with
+    its neighbour's)."""
 
     EMPTY = BeautifulSoup("", "html.parser").builder.empty_element_tags
 
     def __init__(self, text: str):
         super().__init__()
-        self.stack, self.balanced, self.text_at = [], True, []  # text_at: for each token, whether it is text
+        self.stack, self.balanced = [], True
+        self.first_is_text = self.last_is_text = None  # of the tokens read; None before the first
         self.feed(text)
         self.balanced = self.balanced and not self.stack and not self.rawdata  # no tag left open or unfinished
+        self.ends_in_markup = self.first_is_text is False and self.last_is_text is False
+
+    def _token(self, is_text: bool):
+        if self.first_is_text is None:
+            self.first_is_text = is_text
+        self.last_is_text = is_text
 
     def handle_starttag(self, tag, attrs):
-        self.text_at.append(False)
+        self._token(False)
         if tag not in self.EMPTY:
             self.stack.append(tag)
 
     def handle_startendtag(self, tag, attrs):
-        self.text_at.append(False)
+        self._token(False)
 
     def handle_endtag(self, tag):
-        self.text_at.append(False)
+        self._token(False)
         if self.stack and self.stack[-1] == tag:
             self.stack.pop()
         else:
             self.balanced = False
 
     def handle_comment(self, data):
-        self.text_at.append(False)
+        self._token(False)
 
     def handle_data(self, data):
-        self.text_at.append(True)
-
-    @property
-    def ends_in_markup(self) -> bool:
-        """Whether the text starts and ends with markup, not text (a string there would merge with its neighbour's)."""
-        return bool(self.text_at) and not self.text_at[0] and not self.text_at[-1]
+        self._token(True)
 
 
 class FeedbackExporter(HTMLExporter):
