@@ -1,6 +1,5 @@
 """Grading on a real Dask cluster: `dask scheduler` and two `dask worker` processes on loopback."""
 
-import dataclasses
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -9,14 +8,13 @@ import nbformat
 import pytest
 from distributed import Client
 
-from course.build.package import assignment_package
 from course.fanout.cluster import run_jobs_on_cluster
 from course.fanout.grade import NEEDS_ATTENTION, grade_class
-from course.grader.job import GradingJob, Status
+from course.grader.job import Status
 from course.layout import ASSIGNMENT, Course, Stage
 from course.record.gradebook import GradebookWriter
-from tests import COURSE, COURSE_ROOT
-from tests.courses import CELL_TIMEOUT, course_copy, grades
+from tests import COURSE_ROOT
+from tests.courses import CELL_TIMEOUT, course_copy, grades, jobs_one_unwritable
 from tests.servers import dask_cluster
 
 pytestmark = pytest.mark.slow  # grades classes on a Dask cluster
@@ -76,14 +74,7 @@ def test_a_submission_that_kills_its_worker_is_scored_zero_and_the_run_goes_on(c
 def test_a_task_that_raises_is_reported_and_the_run_goes_on(cluster):
     """As on local workers: grading that raises (here, a package file the worker cannot write) is the
     grader's fault, not the submission's; it needs attention, and the other submissions are graded."""
-    package = assignment_package(COURSE_ROOT, ASSIGNMENT)
-    broken = dataclasses.replace(package, files={**package.files, "bad\0name": b""})
-    submission = COURSE.notebook(Stage.SUBMITTED, "full-marks", ASSIGNMENT).read_bytes()
-    jobs = [
-        GradingJob(student, submission, files, cell_timeout=CELL_TIMEOUT)
-        for student, files in (("one", broken), ("two", package))
-    ]
-    results = {result.student: result for result in run_jobs_on_cluster(jobs, cluster.address)}
+    results = {result.student: result for result in run_jobs_on_cluster(jobs_one_unwritable(), cluster.address)}
     assert results["one"].status == Status.ERROR
     assert results["one"].problems == ["grading failed (ValueError): embedded null byte"]
     assert results["two"].status == Status.GRADED and results["two"].points == 40

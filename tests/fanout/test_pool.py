@@ -1,6 +1,5 @@
 """The local workers' pool: what a worker leaves behind when it is stopped mid-grade; grading that raises."""
 
-import dataclasses
 import shutil
 import tempfile
 import time
@@ -13,6 +12,7 @@ from course.fanout.pool import WorkerPool
 from course.grader.job import GradingJob, Status
 from course.layout import ASSIGNMENT, Stage
 from tests import COURSE, COURSE_ROOT
+from tests.courses import jobs_one_unwritable
 
 pytestmark = pytest.mark.slow  # a worker, its warm parent and a kernel
 
@@ -49,14 +49,7 @@ def test_a_worker_stopped_mid_grade_closes_its_kernels_and_removes_its_folders(s
 def test_grading_that_raises_is_reported_and_the_other_submissions_graded():
     """Grading that raises (here, a package file the worker cannot write) is the grader's fault, not the
     submission's: it needs attention, as on a Dask cluster (tests/fanout/test_cluster.py)."""
-    package = assignment_package(COURSE_ROOT, ASSIGNMENT)
-    broken = dataclasses.replace(package, files={**package.files, "bad\0name": b""})
-    submission = COURSE.notebook(Stage.SUBMITTED, "full-marks", ASSIGNMENT).read_bytes()
-    jobs = [
-        GradingJob(student, submission, files, cell_timeout=60)
-        for student, files in (("one", broken), ("two", package))
-    ]
-    results = {result.student: result for result in WorkerPool(1).grade_all(jobs)}
+    results = {result.student: result for result in WorkerPool(1).grade_all(jobs_one_unwritable())}
     assert results["one"].status == Status.ERROR
     assert results["one"].problems == ["grading failed (ValueError): embedded null byte"]
     assert results["two"].status == Status.GRADED and results["two"].points == 40
