@@ -24,7 +24,7 @@ import sys
 from pathlib import Path
 
 from course.layout import Course, Stage, course_root
-from course.service.serve import DEFAULT_ATTEMPTS_PER_DAY, POLL_SECONDS
+from course.service import DEFAULT_ATTEMPTS_PER_DAY, POLL_SECONDS
 
 
 def main(argv=None) -> int:

@@ -50,13 +50,12 @@ from course.record.attention import not_a_notebook
 from course.record.report import write_report
 from course.record.results import COLLECTED_FILES
 from course.rules import Lateness, due_dates_and_extensions, rules_lines, utc_text
+from course.service import DEFAULT_ATTEMPTS_PER_DAY, POLL_SECONDS
 from course.service.arrivals import Arrivals
 from course.service.journal import Journal, State, assignment_of, name_parts
 
 log = logging.getLogger("course.service.serve")
 
-DEFAULT_ATTEMPTS_PER_DAY = 5
-POLL_SECONDS = 2.0
 DUE_DATE_SECONDS = 10.0
 STYLE = "body { font-family: sans-serif; max-width: 48em; margin: 2em auto; padding: 0 1em; line-height: 1.5; }"
 
