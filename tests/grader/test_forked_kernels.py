@@ -20,7 +20,7 @@ from course.build.package import assignment_package
 from course.grader import kernels, warm
 from course.grader.autograde import grade_submission
 from course.grader.job import GradingJob, Status
-from course.grader.kernels import EXTRA_ARGUMENTS, GRADING_ENVIRONMENT, _manager_config
+from course.grader.kernels import EXTRA_ARGUMENTS, GRADING_ENVIRONMENT, ReadyKernelClient, _manager_config
 from course.grader.sandbox import Limits, process_cap, unavailable_because
 from course.grader.warm import ForkedKernelManager, WarmParent
 from course.layout import ASSIGNMENT, Stage
@@ -214,6 +214,35 @@ def test_a_kernel_killed_has_ended_when_the_kill_returns(parent):
             kernel = started_kernel(parent, stack).provisioner.process
             kernel.send_signal(signal.SIGKILL)
             assert kernel.poll() == -signal.SIGKILL
+
+
+def test_a_kernel_is_ready_without_waiting_for_iopub_to_fall_silent(parent):
+    """jupyter_client's client ends its wait by reading IOPub until nothing comes for 0.2 s. The grader's
+    reads one IOPub message after the kernel_info reply (it shows IOPub is connected) and stops; what it
+    left there does not reach the first cell's outputs."""
+    with ExitStack() as stack:
+        manager = started_kernel(parent, stack)
+        client = manager.client()
+        reads = {"kernel_info_reply": 0, "iopub": 0}
+        replies, messages = client.shell_channel.get_msg, client.iopub_channel.get_msg
+
+        async def reply(*args, **kwargs):
+            message = await replies(*args, **kwargs)
+            reads["kernel_info_reply"] += message["msg_type"] == "kernel_info_reply"
+            return message
+
+        async def message(*args, **kwargs):
+            reads["iopub"] += 1
+            return await messages(*args, **kwargs)
+
+        client.shell_channel.get_msg, client.iopub_channel.get_msg = reply, message
+        client.start_channels()
+        stack.callback(client.stop_channels)
+        run_sync(client.wait_for_ready)(timeout=60)
+        assert isinstance(client, ReadyKernelClient)
+        assert reads["iopub"] == reads["kernel_info_reply"] >= 1
+        client.shell_channel.get_msg, client.iopub_channel.get_msg = replies, messages
+        assert run_sync(_outcome)(manager, client, "print(6 * 7)") == 42
 
 
 def test_a_warm_parent_gone_at_the_fork_is_replaced_and_the_submission_graded(monkeypatch):
