@@ -31,12 +31,9 @@ from traitlets.config import Config
 from course.grader import helpers
 from course.grader.helpers import TrustedHelpers
 from course.grader.job import AssignmentPackage
-from course.grader.sandbox import Limits, SandboxedKernelManager, process_cap, unavailable_because
+from course.grader.sandbox import GRADING_ENVIRONMENT, Limits, SandboxedKernelManager, process_cap, unavailable_because
 from course.grader.warm import ForkedKernelManager, WarmParent, fork_unavailable_because
 
-# The kernel's environment under grading. One BLAS thread: a worker per core, and threads would only
-# compete with the other workers' kernels.
-GRADING_ENVIRONMENT = {"NBGRADER_EXECUTION": "autograde", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
 EXTRA_ARGUMENTS = ["--HistoryManager.hist_file=:memory:"]  # as nbclient starts kernels: no history file
 
 
@@ -104,8 +101,7 @@ def _warm_parent(limits: Limits) -> WarmParent:
     if _parent is None or _parent.limits != limits or not _parent.alive():
         if _parent is not None:
             _parent.close()
-        with nbgrader_utils.setenv(**GRADING_ENVIRONMENT):
-            _parent = WarmParent(limits)
+        _parent = WarmParent(limits)
     return _parent
 
 

@@ -52,6 +52,9 @@ KERNEL_ENVIRONMENT = (
     "MKL_CBWR",
     "MKL_ENABLE_INSTRUCTIONS",
 )
+# Set for every kernel under grading. One BLAS thread: a worker per core, and threads would only compete
+# with the other workers' kernels.
+GRADING_ENVIRONMENT = {"NBGRADER_EXECUTION": "autograde", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
 # On the private /tmp: a HOME that contains the scratch folder would make IPython print its paths as ~/...
 SANDBOX_HOME = "/tmp/.home"
 PIDS_HIERARCHIES = (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup"))  # cgroup v1, then v2
@@ -96,9 +99,9 @@ def _why_the_sandbox_cannot_start() -> str:
 
 def kernel_environment() -> dict:
     """The whole environment of the sandbox, from the launcher to the kernel: the allow-listed
-    variables the grader has, and a home inside the sandbox."""
+    variables the grader has, the grading ones, and a home inside the sandbox."""
     inherited = {name: os.environ[name] for name in KERNEL_ENVIRONMENT if name in os.environ}
-    return inherited | {"HOME": SANDBOX_HOME, "MPLCONFIGDIR": f"{SANDBOX_HOME}/matplotlib"}
+    return inherited | GRADING_ENVIRONMENT | {"HOME": SANDBOX_HOME, "MPLCONFIGDIR": f"{SANDBOX_HOME}/matplotlib"}
 
 
 def _system_mounts():

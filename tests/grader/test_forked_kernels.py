@@ -20,7 +20,7 @@ from course.build.package import assignment_package
 from course.grader import kernels, warm
 from course.grader.autograde import grade_submission
 from course.grader.job import GradingJob, Status
-from course.grader.kernels import EXTRA_ARGUMENTS, GRADING_ENVIRONMENT, ReadyKernelClient, _manager_config
+from course.grader.kernels import EXTRA_ARGUMENTS, ReadyKernelClient, _manager_config
 from course.grader.sandbox import Limits, process_cap, unavailable_because
 from course.grader.warm import ForkedKernelManager, WarmParent
 from course.layout import ASSIGNMENT, Stage
@@ -35,14 +35,7 @@ LIMITS = Limits(memory_bytes=2 * 2**30)
 
 
 def new_parent() -> WarmParent:
-    """A warm parent started as a grading worker starts it, in the kernels' environment."""
-    old = {name: os.environ.get(name) for name in GRADING_ENVIRONMENT}
-    os.environ.update(GRADING_ENVIRONMENT)
-    try:
-        return WarmParent(LIMITS)
-    finally:
-        for name, value in old.items():
-            os.environ.pop(name) if value is None else os.environ.__setitem__(name, value)
+    return WarmParent(LIMITS)
 
 
 @pytest.fixture(scope="module")
