@@ -155,10 +155,14 @@ def main(argv=None) -> int:
             sandbox=not args.no_sandbox,
             poll=args.poll,
         )
+    from course.grader.warm import usual_parent  # imports little: the parent's imports overlap the next ones
+
+    parent = None if args.no_sandbox or args.scheduler else usual_parent()
     from course.fanout.grade import grade_class
 
     return grade_class(
         root,
+        warm_parent=parent,
         workers=args.workers,
         force=args.force,
         cell_timeout=args.timeout,

@@ -15,7 +15,9 @@ from pathlib import Path
 from course.doors.intake import refusal
 from course.fanout.course_grader import CourseGrader
 from course.fanout.pool import WorkerPool, default_workers
+from course.grader import kernels
 from course.grader.job import GradingResult, Status, sha256
+from course.grader.warm import WarmParent
 from course.layout import ASSIGNMENT, EDITIONS, GRADES_CSV, REPORT_DIR, ROSTER, Course, Stage, submission_name
 from course.record import last_graded
 from course.record.attention import attention_rows, needs_attention, not_a_notebook
@@ -70,11 +72,15 @@ def grade_class(
     scheduler: str = "",
     sandbox: bool = True,
     full: bool = False,
+    warm_parent: WarmParent | None = None,
 ) -> int:
     """Run the whole job; returns the process exit status. cell_timeout 0 means nbgrader_config's;
     with a Dask scheduler address (tcp://host:8786) the submissions are graded on its workers;
     full=True also runs the cells that only train or plot.
-    sandbox=False runs student code unconfined, for debugging on one's own machine."""
+    sandbox=False runs student code unconfined, for debugging on one's own machine.
+    warm_parent: one started before this process's imports (__main__), which the local workers share."""
+    if warm_parent is not None:
+        kernels.warm_up(warm_parent)
     grader = CourseGrader.for_course(root, cell_timeout, sandbox, full, on_cluster=bool(scheduler))
     if grader.on_roster:
         print(f"roster: {grader.on_roster} students from {ROSTER} (names and e-mail, for Formgrader)")

@@ -1,20 +1,27 @@
 """Grade submissions on local worker processes: the one pool that `grade` and `serve` both drive.
 
-Workers are spawned once and stay warm (nbgrader and friends imported), so each submission costs
-its notebook's run plus a little. Results come back to this process, the single writer of the
+Workers start once and stay warm (nbgrader and friends imported), so each submission costs its
+notebook's run plus a little. They are forked from this process while it runs a single thread (`grade`,
+and the service before it watches the exchange): they then share what it imported and its warm parent
+(kernels.warm_up), at no cost. Otherwise (a pool restarted by the service) they are spawned, and each
+imports and starts a warm parent of its own. Results come back to this process, the single writer of the
 gradebook, in completion order. A worker that dies takes the whole pool down with it: the jobs it
 held go to a fresh pool, and a submission that takes its worker down MAX_ATTEMPTS times is reported
 (scored 0) instead of run again.
 """
 
+import gc
+import multiprocessing.util
 import os
 import signal
 import sys
+import threading
 from collections.abc import Hashable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 
+from course.grader import helpers, kernels
 from course.grader.autograde import grade_submission
 from course.grader.job import GradingJob, GradingResult, grading_failed, killed_workers
 
@@ -26,15 +33,19 @@ def default_workers() -> int:
 
 
 def _warm_up(sandboxed: bool):
-    """Import nbgrader, nbclient and jupyter_client once per worker, and start its warm parent. A worker
+    """Ready a worker: a warm parent for its kernels, and what it must remove at its exit, in a
+    finalizer (multiprocessing runs those in every worker; a forked one runs no atexit handler). A worker
     told to stop (SIGTERM: close() on a busy one, or the system stopping the service) exits as it does
     on its own, closing its kernels and removing its folders."""
     signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
-    import course.grader.autograde  # noqa: F401
-    from course.grader import kernels
-
+    multiprocessing.util.Finalize(None, _close_worker, exitpriority=0)
     if sandboxed:
         kernels.warm_up()
+
+
+def _close_worker():
+    kernels.close_all()
+    helpers.remove_copies()
 
 
 class WorkerPool:
@@ -49,9 +60,17 @@ class WorkerPool:
         self._tries: dict[Hashable, int] = {}
 
     def start(self) -> None:
-        """Spawn the workers now, so that the first submission does not wait for their imports."""
+        """Start the workers now, so that the first submission does not wait for them. Forking a process
+        that runs other threads could copy a lock one of them holds, so then they are spawned."""
+        if threading.active_count() == 1:
+            # As Python's gc documentation advises before a fork: the workers share these objects' pages and
+            # never scan them; and this process's exit no longer tears them down (a quarter of a second).
+            gc.freeze()
+            context = get_context("fork")
+        else:
+            context = get_context("spawn")
         self._executor = ProcessPoolExecutor(
-            self.workers, mp_context=get_context("spawn"), initializer=_warm_up, initargs=(self.sandboxed,)
+            self.workers, mp_context=context, initializer=_warm_up, initargs=(self.sandboxed,)
         )
         for _ in range(self.workers):
             self._executor.submit(os.getpid)

@@ -8,6 +8,7 @@ copied, since a replayed call writes into them what the student's function did t
 """
 
 import atexit
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -49,13 +50,24 @@ class TrustedHelpers:
 
 
 _by_package: dict[str, TrustedHelpers] = {}  # this worker's, by package digest
+_folders: list[tuple[int, Path]] = []  # (the process that wrote it, a copy's folder)
 
 
 def for_package(package) -> TrustedHelpers:
     """This worker's helpers for an AssignmentPackage: its files in a folder of their own, written once."""
     if package.digest not in _by_package:
         folder = Path(tempfile.mkdtemp(prefix="grader-helpers-"))
-        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        _folders.append((os.getpid(), folder))
         package.write_files(folder)
         _by_package[package.digest] = TrustedHelpers(folder)
     return _by_package[package.digest]
+
+
+@atexit.register
+def remove_copies() -> None:
+    """Remove the copies this process wrote (a process forked from it keeps its own)."""
+    _by_package.clear()
+    for writer, folder in _folders:
+        if writer == os.getpid():
+            shutil.rmtree(folder, ignore_errors=True)
+    _folders.clear()

@@ -1,11 +1,12 @@
 """Kernels started one submission ahead, each in a scratch folder laid out for grading.
 
-A sandboxed kernel is forked from the worker's warm parent (warm.py, forkserver.py), which has
-imported Python's share of the start (ipykernel, numpy, matplotlib) once; where forking is not
-possible, it starts fresh behind the same sandbox (SandboxedKernelManager). What is left of a start
-does not depend on the student either: the scratch folder holds the released helpers, the hidden
-cases' plans and a template gradebook, all the assignment's. So when a worker takes a kernel for
-one submission it starts the next one's, which boots while this one is graded.
+A sandboxed kernel is forked from a warm parent (warm.py, forkserver.py: the worker's own, or the one
+`grade` started and its workers share), which has imported Python's share of the start (ipykernel,
+numpy, matplotlib) once; where forking is not possible, it starts fresh behind the same sandbox
+(SandboxedKernelManager). What is left of a start does not depend on the student either: the scratch
+folder holds the released helpers, the hidden cases' plans and a template gradebook, all the
+assignment's. So when a worker takes a kernel for one submission it starts the next one's, which
+boots while this one is graded.
 
 scratch/<assignment>/ is the kernel's folder (the only one it sees when sandboxed); the gradebook
 beside it is the grader's alone, as are the helpers the judge imports (helpers.py: one copy per
@@ -31,8 +32,8 @@ from traitlets.config import Config
 from course.grader import helpers
 from course.grader.helpers import TrustedHelpers
 from course.grader.job import AssignmentPackage
-from course.grader.sandbox import GRADING_ENVIRONMENT, Limits, SandboxedKernelManager, process_cap, unavailable_because
-from course.grader.warm import ForkedKernelManager, WarmParent, fork_unavailable_because
+from course.grader.sandbox import GRADING_ENVIRONMENT, Limits, SandboxedKernelManager, process_cap
+from course.grader.warm import ForkedKernelManager, WarmParent, fork_unavailable_because, usual_parent
 
 EXTRA_ARGUMENTS = ["--HistoryManager.hist_file=:memory:"]  # as nbclient starts kernels: no history file
 
@@ -88,11 +89,15 @@ def close(kernel: Kernel) -> None:
 
 
 @atexit.register
-def _close_the_one_ahead_and_the_parent():
-    if _ahead is not None:
-        close(_ahead)
-    if _parent is not None:
-        _parent.close()
+def close_all():
+    """Close the kernel started ahead and the warm parent (in a worker forked from its owner, only this
+    process's ends of it)."""
+    global _ahead, _parent
+    ahead, parent, _ahead, _parent = _ahead, _parent, None, None
+    if ahead is not None:
+        close(ahead)
+    if parent is not None:
+        parent.close()
 
 
 def _warm_parent(limits: Limits) -> WarmParent:
@@ -105,11 +110,16 @@ def _warm_parent(limits: Limits) -> WarmParent:
     return _parent
 
 
-def warm_up() -> None:
-    """Start the warm parent for the usual limits now, where kernels can be forked, so that it has done
-    its imports when the first submission comes."""
-    if not unavailable_because() and not fork_unavailable_because():
-        _warm_parent(Limits())
+def warm_up(parent: WarmParent | None = None) -> None:
+    """Have a warm parent ready before the first submission: `parent` (started earlier by this process),
+    else the one this process has (inherited from the process it was forked from), else one started
+    now, where kernels can be forked."""
+    global _parent
+    if parent is None and _parent is not None and _parent.alive():
+        return
+    if _parent is not None:
+        _parent.close()
+    _parent = parent or usual_parent()
 
 
 def _start(job, again: bool = True) -> Kernel:

@@ -1,5 +1,6 @@
-"""The grader's side of forked kernels: a warm parent per worker (forkserver.py, whose docstring is the
-threat model), and a kernel manager that forks from it instead of starting a fresh Python."""
+"""The grader's side of forked kernels: a warm parent (forkserver.py, whose docstring is the threat model),
+and a kernel manager that forks from it instead of starting a fresh Python. `grade` starts one before
+its own imports, and its workers, forked from it, share it; elsewhere each worker starts its own."""
 
 import hashlib
 import json
@@ -19,7 +20,7 @@ from jupyter_client.manager import AsyncKernelManager
 from traitlets import Any, Unicode
 
 from course.grader import forkserver
-from course.grader.sandbox import Limits, kernel_environment, parent_command
+from course.grader.sandbox import Limits, kernel_environment, parent_command, unavailable_because
 from course.kept import CACHE_DIR, keep
 
 LAUNCHER = ["-m", "ipykernel_launcher"]
@@ -48,9 +49,14 @@ class WarmParent:
             start_new_session=True,  # out of the grader's process group (see forkserver.py)
         )
         theirs.close()
+        self.owner = os.getpid()  # the process that stops it; the workers forked from it only fork from it
+        self.pidfd = os.pidfd_open(self.process.pid)  # a forked worker, which cannot wait() for it, can poll this
 
     def alive(self) -> bool:
-        return self.process.poll() is None
+        """Whether bubblewrap, and so the parent, still runs."""
+        poller = select.poll()
+        poller.register(self.pidfd, select.POLLIN)
+        return not poller.poll(0)
 
     def fork(self, workdir: Path, argv: list, cgroup: str) -> "ForkedKernel":
         """A kernel running `ipykernel_launcher argv` in `workdir` (under root), in `cgroup` if given."""
@@ -79,8 +85,12 @@ class WarmParent:
     def close(self):
         """Stop the parent, and with it every kernel it forked (bubblewrap's --die-with-parent, then the
         end of its PID namespace), and remove the folder their scratch folders were made in. The parent
-        keeps nothing worth a graceful exit, which would cost its interpreter's teardown."""
+        keeps nothing worth a graceful exit, which would cost its interpreter's teardown. In a process
+        forked from the owner, only this process's copies of the channel and the pidfd are closed."""
         self.channel.close()
+        os.close(self.pidfd)
+        if os.getpid() != self.owner:
+            return
         self.process.kill()
         self.process.wait()
         shutil.rmtree(self.root, ignore_errors=True)
@@ -209,3 +219,10 @@ def _fork_check() -> str:
         return f"the warm parent cannot fork kernels here: {error}"
     finally:
         parent.close()
+
+
+def usual_parent() -> WarmParent | None:
+    """A warm parent for the usual limits, started now; None where kernels cannot be forked."""
+    if unavailable_because() or fork_unavailable_because():
+        return None
+    return WarmParent(Limits())

@@ -1,6 +1,11 @@
-"""The local workers' pool: what a worker leaves behind when it is stopped mid-grade; grading that raises."""
+"""The local workers' pool: workers forked from a single-threaded process share its warm parent; what a
+worker leaves behind when it is stopped mid-grade; grading that raises."""
 
+import json
+import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -26,10 +31,69 @@ def short_folder():
     shutil.rmtree(folder)
 
 
+# Run in a Python of its own: a single thread, as `grade` is when it starts its workers (pytest-xdist's
+# processes run threads of their own, so a pool started in them spawns its workers). Each prints JSON.
+WITH_A_SHARED_PARENT = """
+import json, tempfile
+from pathlib import Path
+from course.build.package import assignment_package
+from course.fanout.pool import WorkerPool
+from course.grader import kernels
+from course.grader.job import GradingJob
+from course.grader.warm import usual_parent
+from course.layout import ASSIGNMENT, Course, Stage
+
+parent = usual_parent()
+kernels.warm_up(parent)
+package, course = assignment_package(Path.cwd(), ASSIGNMENT), Course(Path.cwd())
+
+
+def job(student, cell_timeout=15):
+    submission = course.notebook(Stage.SUBMITTED, student, ASSIGNMENT).read_bytes()
+    return GradingJob(student, submission, package, cell_timeout=cell_timeout)
+"""
+
+SHARING = """
+pool = WorkerPool(2)
+for student in ("full-marks", "unscaled-dropout", "regularized-biases"):
+    pool.submit(student, job(student))
+points = {}
+while pool.running:
+    points.update((student, result.points) for student, result in pool.completed())
+parents = sorted(path.name for path in Path(tempfile.gettempdir()).glob("grade-kernels-*"))
+print(json.dumps({"points": points, "parents": parents, "started": parent.root.name}))
+pool.close()
+"""
+
+
+def run_alone(script: str, tmp: Path) -> dict:
+    done = subprocess.run(
+        [sys.executable, "-c", WITH_A_SHARED_PARENT + script],
+        cwd=COURSE_ROOT,
+        env={**os.environ, "TMPDIR": str(tmp)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout)
+
+
+def test_workers_forked_from_a_single_threaded_process_share_its_warm_parent_and_leave_nothing(short_folder):
+    """The workers fork from the grading process, warm parent included: no worker starts a parent of its
+    own. At the end each has removed its kernel started ahead and its copy of the helpers (a forked
+    worker runs no atexit handler), and the process that started the parent has removed it."""
+    seen = run_alone(SHARING, short_folder)
+    assert seen["points"] == {"full-marks": 40, "unscaled-dropout": 35, "regularized-biases": 30}
+    assert seen["parents"] == [seen["started"]]
+    assert list(short_folder.iterdir()) == []
+
+
 def test_a_worker_stopped_mid_grade_closes_its_kernels_and_removes_its_folders(short_folder, monkeypatch):
     """close() stops a busy worker with SIGTERM, as the system stops the service; its kernels, their
     scratch folders and its copy of the helpers go with it."""
-    monkeypatch.setenv("TMPDIR", str(short_folder))  # where the worker makes every folder of its own
+    monkeypatch.setenv("TMPDIR", str(short_folder))  # where the worker makes every folder of its own,
+    monkeypatch.setattr(tempfile, "tempdir", str(short_folder))  # spawned or forked from this process
     submission = COURSE.notebook(Stage.SUBMITTED, "infinite-loop", ASSIGNMENT).read_bytes()
     job = GradingJob("infinite-loop", submission, assignment_package(COURSE_ROOT, ASSIGNMENT), cell_timeout=120)
     pool = WorkerPool(1)
