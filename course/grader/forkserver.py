@@ -1,4 +1,4 @@
-"""The warm parent: one per grading worker, in the bubblewrap sandbox, forking each submission's kernel.
+"""The warm parent: in the bubblewrap sandbox, forking each submission's kernel for the grading workers.
 
 It runs as `python -c <this file's text> <socket fd> <root> [cold]` behind `sandbox.parent_command` (the
 package itself is not mounted in the sandbox), so it imports nothing of the course: the standard
@@ -12,14 +12,17 @@ cap as a fresh kernel, plus an empty folder, `root`, under which the grader lays
 submission's scratch folder. It imports numpy, scipy, matplotlib, ipykernel (debugpy included) and
 what a kernel's start, first figure and first traceback load, and never runs a submission's code: it
 only reads requests (a folder, the kernel's arguments, the limits) from the grader's socket and forks.
-It keeps no thread, no zmq context, and no open file but that socket and /dev/null. The grader stops
-it by killing its bubblewrap, whose --die-with-parent ends the parent too, and with it every waiter
-and kernel below it (they live in its PID namespace).
+It keeps no thread, no zmq context, and no open file but that socket and /dev/null. `grade` starts
+one before its own imports, and its local workers, forked from it, share it; the service's workers
+and a cluster's each start their own. The process that started it stops it by killing its
+bubblewrap, whose --die-with-parent ends the parent too (also when that process dies), and with it
+every waiter and kernel below it (they live in its PID namespace).
 
 For each request a waiter is forked, which enters new user, mount, PID, network and IPC namespaces,
 reports its pidfd (the grader puts it in the submission's pids cgroup), waits for the grader's go,
-forks the kernel and reports the kernel's pidfd, then waits for it and reports its exit status. The
-kernel, before any student code:
+forks the kernel and reports the kernel's pidfd, then waits for it and reports its exit status; if
+the worker that asked for the kernel dies first (its end of the waiter's socket closes), the waiter
+kills the kernel, so that a kernel never outlives its worker. The kernel, before any student code:
 
 - is PID 1 of its own PID namespace, with a /proc of that namespace: the parent, the waiter and the
   other kernels have no PID in it, so it can neither signal, trace (ptrace, /proc/<pid>/mem) nor
@@ -52,6 +55,7 @@ parent's imported modules as they were at the fork (not secret: the same code a 
 import ctypes
 import json
 import os
+import select
 import signal
 import socket
 import stat
@@ -208,9 +212,22 @@ def _wait_on_kernel(reports: socket.socket, root: str, request: dict):
         finally:
             os._exit(1)
     _send_pidfd(reports, kernel, "kernel")
+    _outlive_not_the_grader(reports, kernel)
     _, status = os.waitpid(kernel, 0)
     reports.send(json.dumps({"exit": os.waitstatus_to_exitcode(status)}).encode())
     os._exit(0)
+
+
+def _outlive_not_the_grader(reports: socket.socket, kernel: int):
+    """Return when the kernel has exited, or kill it when the grader's end of `reports` closes first: the
+    grading worker died (the parent may serve other workers, and outlive it)."""
+    pidfd = os.pidfd_open(kernel)
+    poller = select.poll()
+    poller.register(pidfd, select.POLLIN)
+    poller.register(reports, select.POLLIN)  # the grader sends nothing after its go: this is the end of it
+    if pidfd not in dict(poller.poll()):
+        os.kill(kernel, signal.SIGKILL)  # PID 1 of its namespace: everything it started ends with it
+    os.close(pidfd)
 
 
 def _system_mounts_under_tmp(root: str) -> list:

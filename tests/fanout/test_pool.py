@@ -34,7 +34,7 @@ def short_folder():
 # Run in a Python of its own: a single thread, as `grade` is when it starts its workers (pytest-xdist's
 # processes run threads of their own, so a pool started in them spawns its workers). Each prints JSON.
 WITH_A_SHARED_PARENT = """
-import json, tempfile
+import json, multiprocessing, os, signal, sys, tempfile, time
 from pathlib import Path
 from course.build.package import assignment_package
 from course.fanout.pool import WorkerPool
@@ -51,6 +51,24 @@ package, course = assignment_package(Path.cwd(), ASSIGNMENT), Course(Path.cwd())
 def job(student, cell_timeout=15):
     submission = course.notebook(Stage.SUBMITTED, student, ASSIGNMENT).read_bytes()
     return GradingJob(student, submission, package, cell_timeout=cell_timeout)
+
+
+def forked():
+    \"\"\"How many waiters and kernels run below the parent: Pythons with its command line, but for itself.\"\"\"
+    found = 0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\\0")
+        except OSError:
+            continue
+        found += command[0] == os.fsencode(sys.executable) and command[-2] == os.fsencode(parent.root)
+    return found - 1
+
+
+def until(condition, seconds):
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.1)
 """
 
 SHARING = """
@@ -62,6 +80,18 @@ while pool.running:
     points.update((student, result.points) for student, result in pool.completed())
 parents = sorted(path.name for path in Path(tempfile.gettempdir()).glob("grade-kernels-*"))
 print(json.dumps({"points": points, "parents": parents, "started": parent.root.name}))
+pool.close()
+"""
+
+WORKER_KILLED = """
+pool = WorkerPool(1)
+pool.submit("infinite-loop", job("infinite-loop", cell_timeout=120))
+until(lambda: forked() == 4, 120)  # a waiter and a kernel for its submission, and for the next one
+busy = forked()
+for worker in multiprocessing.active_children():
+    os.kill(worker.pid, signal.SIGKILL)
+until(lambda: forked() == 0, 60)
+print(json.dumps({"busy": busy, "after": forked(), "parent_alive": parent.alive()}))
 pool.close()
 """
 
@@ -87,6 +117,13 @@ def test_workers_forked_from_a_single_threaded_process_share_its_warm_parent_and
     assert seen["points"] == {"full-marks": 40, "unscaled-dropout": 35, "regularized-biases": 30}
     assert seen["parents"] == [seen["started"]]
     assert list(short_folder.iterdir()) == []
+
+
+def test_a_worker_killed_takes_its_kernels_along_but_not_the_parent_it_shares(short_folder):
+    """A kernel never outlives the worker that asked for it, even from a parent that outlives the worker:
+    one looping forever would otherwise burn a core until the end of the run."""
+    seen = run_alone(WORKER_KILLED, short_folder)
+    assert seen == {"busy": 4, "after": 0, "parent_alive": True}
 
 
 def test_a_worker_stopped_mid_grade_closes_its_kernels_and_removes_its_folders(short_folder, monkeypatch):
