@@ -190,10 +190,11 @@ class ForkedKernelManager(AsyncKernelManager):
 def fork_unavailable_because() -> str:
     """Why kernels cannot be forked from a warm parent here, or "" when they can. Where bubblewrap runs
     but its processes may not make namespaces of their own (Ubuntu's AppArmor rules allow bubblewrap
-    alone, say), kernels start fresh in bubblewrap instead. Checked once per system, account and
-    Python by forking a real kernel that only prints its version; a success is kept in the cache folder
-    (a failure is checked again next time: it may have been the load of the moment)."""
-    facts = [os.uname().release, str(os.geteuid()), sys.executable, Path(forkserver.__file__).read_text()]
+    alone, say), kernels start fresh in bubblewrap instead. Checked once per system, account, Python
+    and bubblewrap by forking a real kernel that only prints its version; a success is kept in the cache
+    folder (a failure is checked again next time: it may have been the load of the moment)."""
+    facts = [os.uname().release, str(os.geteuid()), sys.executable, _bubblewrap_version()]
+    facts.append(Path(forkserver.__file__).read_text())
     kept = CACHE_DIR / "fork-checks" / hashlib.sha256("\0".join(facts).encode()).hexdigest()
     if kept.is_file():
         return ""
@@ -201,6 +202,11 @@ def fork_unavailable_because() -> str:
     if not reason:
         keep(kept, b"")
     return reason
+
+
+def _bubblewrap_version() -> str:
+    bwrap = shutil.which("bwrap")
+    return subprocess.run([bwrap, "--version"], capture_output=True, text=True).stdout if bwrap else ""
 
 
 def _fork_check() -> str:

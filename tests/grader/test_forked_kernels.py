@@ -343,3 +343,17 @@ def test_where_kernels_cannot_be_forked_the_check_says_why(monkeypatch):
 
     monkeypatch.setattr(warm, "parent_command", without_user_namespaces)
     assert "unshare" in warm._fork_check()
+
+
+def test_the_fork_checks_verdict_is_kept_per_bubblewrap_version(monkeypatch, tmp_path):
+    """A success is kept, and holds until the system, the account, Python, bubblewrap or forkserver.py
+    changes: here bubblewrap, upgraded."""
+    checks = []
+    monkeypatch.setattr(warm, "CACHE_DIR", tmp_path)
+    monkeypatch.setattr(warm, "_fork_check", lambda: checks.append("checked") or "")
+    for version in ("bubblewrap 0.8.0", "bubblewrap 0.8.0", "bubblewrap 0.11.0"):
+        monkeypatch.setattr(warm, "_bubblewrap_version", lambda version=version: version)
+        warm.fork_unavailable_because.cache_clear()
+        assert warm.fork_unavailable_because() == ""
+    warm.fork_unavailable_because.cache_clear()
+    assert checks == ["checked", "checked"]
