@@ -163,6 +163,7 @@ def main(argv=None) -> int:
     return grade_class(
         root,
         warm_parent=parent,
+        fork_workers=True,
         workers=args.workers,
         force=args.force,
         cell_timeout=args.timeout,

@@ -73,12 +73,14 @@ def grade_class(
     sandbox: bool = True,
     full: bool = False,
     warm_parent: WarmParent | None = None,
+    fork_workers: bool = False,
 ) -> int:
     """Run the whole job; returns the process exit status. cell_timeout 0 means nbgrader_config's;
     with a Dask scheduler address (tcp://host:8786) the submissions are graded on its workers;
     full=True also runs the cells that only train or plot.
     sandbox=False runs student code unconfined, for debugging on one's own machine.
-    warm_parent: one started before this process's imports (__main__), which the local workers share."""
+    warm_parent: one started before this process's imports (__main__), which the local workers share;
+    fork_workers: fork them from this process, a fresh `python -m course grade` (pool.py)."""
     if warm_parent is not None:
         kernels.warm_up(warm_parent)
     grader = CourseGrader.for_course(root, cell_timeout, sandbox, full, on_cluster=bool(scheduler))
@@ -124,7 +126,7 @@ def grade_class(
             print(f"grading on the Dask cluster at {scheduler}, {grader.cell_timeout} s per cell at most")
             results = run_jobs_on_cluster([grader.job(*key, submitted[key]) for key in accepted], scheduler)
         else:
-            pool = WorkerPool(min(workers or default_workers(), len(accepted)), grader.sandboxed)
+            pool = WorkerPool(min(workers or default_workers(), len(accepted)), grader.sandboxed, fork_workers)
             if accepted:
                 pool.start()  # the workers import while this process makes the jobs
             print(f"grading on {pool.workers} worker(s), {grader.cell_timeout} s per cell at most")

@@ -1,13 +1,13 @@
 """Grade submissions on local worker processes: the one pool that `grade` and `serve` both drive.
 
 Workers start once and stay warm (nbgrader and friends imported), so each submission costs its
-notebook's run plus a little. They are forked from this process while it runs a single thread (`grade`,
-and the service before it watches the exchange): they then share what it imported and its warm parent
-(kernels.warm_up), at no cost. Otherwise (a pool restarted by the service) they are spawned, and each
-imports and starts a warm parent of its own. Results come back to this process, the single writer of the
-gradebook, in completion order. A worker that dies takes the whole pool down with it: the jobs it
-held go to a fresh pool, and a submission that takes its worker down MAX_ATTEMPTS times is reported
-(scored 0) instead of run again.
+notebook's run plus a little. `python -m course grade` forks them from its own process, which has run
+no kernel, thread nor event loop a worker could inherit half-used: they share what it imported and its
+warm parent (kernels.warm_up), and start in milliseconds. Elsewhere (the service, nbgrader's doors, a
+test) they are spawned, and each imports and starts a warm parent of its own. Results come back to
+this process, the single writer of the gradebook, in completion order. A worker that dies takes the
+whole pool down with it: the jobs it held go to a fresh pool, and a submission that takes its worker
+down MAX_ATTEMPTS times is reported (scored 0) instead of run again.
 """
 
 import gc
@@ -15,7 +15,6 @@ import multiprocessing.util
 import os
 import signal
 import sys
-import threading
 from collections.abc import Hashable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -52,23 +51,21 @@ class WorkerPool:
     """submit(tag, job) as jobs come, completed() for what finished: `grade` submits the whole class
     and waits, the service submits each submission as it arrives. Tags name jobs for the caller."""
 
-    def __init__(self, workers: int = 0, sandboxed: bool = True):
+    def __init__(self, workers: int = 0, sandboxed: bool = True, fork: bool = False):
         self.workers = workers or default_workers()
         self.sandboxed = sandboxed  # whether the jobs will run sandboxed: then each worker warms a parent at once
+        self.fork = fork  # fork the workers from this process, a fresh one (see above), instead of spawning them
         self._executor: ProcessPoolExecutor | None = None
         self._running: dict[Future, tuple[Hashable, GradingJob]] = {}
         self._tries: dict[Hashable, int] = {}
 
     def start(self) -> None:
-        """Start the workers now, so that the first submission does not wait for them. Forking a process
-        that runs other threads could copy a lock one of them holds, so then they are spawned."""
-        if threading.active_count() == 1:
+        """Start the workers now, so that the first submission does not wait for them."""
+        if self.fork:
             # As Python's gc documentation advises before a fork: the workers share these objects' pages and
             # never scan them; and this process's exit no longer tears them down (a quarter of a second).
             gc.freeze()
-            context = get_context("fork")
-        else:
-            context = get_context("spawn")
+        context = get_context("fork" if self.fork else "spawn")
         self._executor = ProcessPoolExecutor(
             self.workers, mp_context=context, initializer=_warm_up, initargs=(self.sandboxed,)
         )

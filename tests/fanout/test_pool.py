@@ -31,8 +31,8 @@ def short_folder():
     shutil.rmtree(folder)
 
 
-# Run in a Python of its own: a single thread, as `grade` is when it starts its workers (pytest-xdist's
-# processes run threads of their own, so a pool started in them spawns its workers). Each prints JSON.
+# Run in a Python of its own, fresh as `python -m course grade` is when it forks its workers (pytest's
+# process may hold kernels and event loops of earlier tests). Each prints JSON.
 WITH_A_SHARED_PARENT = """
 import json, multiprocessing, os, signal, sys, tempfile, time
 from pathlib import Path
@@ -72,7 +72,7 @@ def until(condition, seconds):
 """
 
 SHARING = """
-pool = WorkerPool(2)
+pool = WorkerPool(2, fork=True)
 for student in ("full-marks", "unscaled-dropout", "regularized-biases"):
     pool.submit(student, job(student))
 points = {}
@@ -84,7 +84,7 @@ pool.close()
 """
 
 WORKER_KILLED = """
-pool = WorkerPool(1)
+pool = WorkerPool(1, fork=True)
 pool.submit("infinite-loop", job("infinite-loop", cell_timeout=120))
 until(lambda: forked() == 4, 120)  # a waiter and a kernel for its submission, and for the next one
 busy = forked()
@@ -129,8 +129,7 @@ def test_a_worker_killed_takes_its_kernels_along_but_not_the_parent_it_shares(sh
 def test_a_worker_stopped_mid_grade_closes_its_kernels_and_removes_its_folders(short_folder, monkeypatch):
     """close() stops a busy worker with SIGTERM, as the system stops the service; its kernels, their
     scratch folders and its copy of the helpers go with it."""
-    monkeypatch.setenv("TMPDIR", str(short_folder))  # where the worker makes every folder of its own,
-    monkeypatch.setattr(tempfile, "tempdir", str(short_folder))  # spawned or forked from this process
+    monkeypatch.setenv("TMPDIR", str(short_folder))  # where the worker makes every folder of its own
     submission = COURSE.notebook(Stage.SUBMITTED, "infinite-loop", ASSIGNMENT).read_bytes()
     job = GradingJob("infinite-loop", submission, assignment_package(COURSE_ROOT, ASSIGNMENT), cell_timeout=120)
     pool = WorkerPool(1)
