@@ -11,7 +11,8 @@ same allow-listed environment, no network, /dev/null for standard streams and th
 cap as a fresh kernel, plus an empty folder, `root`, under which the grader lays out each
 submission's scratch folder. It imports numpy, scipy, matplotlib, ipykernel (debugpy included) and
 what a kernel's start, first figure and first traceback load, and never runs a submission's code: it
-only reads requests (a folder, the kernel's arguments, the limits) from the grader's socket and forks.
+says it is up on the grader's socket (bubblewrap has set the sandbox up), then only reads requests (a
+folder, the kernel's arguments, the limits) from that socket and forks.
 It keeps no thread, no zmq context, and no open file but that socket and /dev/null. `grade` starts
 one before its own imports, and its local workers, forked from it, share it; the service's workers
 and a cluster's each start their own. The process that started it stops it by killing its
@@ -84,6 +85,7 @@ PARENT_KEEPS = 1 << CAP_SETFCAP
 SANDBOX_HOME = "/tmp/.home"  # as sandbox.SANDBOX_HOME, which this file cannot import
 PROC_COVERED = ("sys", "sysrq-trigger", "irq", "bus")  # what bubblewrap makes read-only in /proc
 MESSAGE_BYTES = 65536
+UP = b"up"  # the parent's first message to the grader: bubblewrap has set the sandbox up
 
 libc = ctypes.CDLL(None, use_errno=True)
 
@@ -320,8 +322,10 @@ def _run_kernel(workdir: str, argv: list):
 
 
 if __name__ == "__main__":
+    grader = socket.socket(fileno=int(sys.argv[1]))
+    grader.send(UP)
     _lift_proc_covers()
     _drop_capabilities(keep=PARENT_KEEPS)
     if sys.argv[3:] != ["cold"]:  # a cold parent only tells whether kernels can be forked here
         _warm_up()
-    serve(socket.socket(fileno=int(sys.argv[1])), sys.argv[2])
+    serve(grader, sys.argv[2])

@@ -120,6 +120,8 @@ def warm_up(parent: WarmParent | None = None) -> None:
     if _parent is not None:
         _parent.close()
     _parent = parent or usual_parent()
+    if _parent is not None:
+        _parent.wait_up()  # before any worker is forked from this process: its one message is read here
 
 
 def _start(job, again: bool = True) -> Kernel:

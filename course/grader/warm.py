@@ -24,6 +24,7 @@ from course.grader.sandbox import Limits, kernel_environment, parent_command, un
 from course.kept import CACHE_DIR, keep
 
 LAUNCHER = ["-m", "ipykernel_launcher"]
+STARTS = 10  # bubblewrap's starts for one warm parent, at most
 log = logging.getLogger(__name__)  # what jupyter_client's kernel command runs, after the Python
 
 
@@ -31,15 +32,20 @@ class WarmParent:
     """forkserver.py running in the sandbox, under `limits`, forking kernels whose folders are under `root`."""
 
     def __init__(self, limits: Limits, warm: bool = True):
-        self.limits = limits
+        self.limits, self.warm = limits, warm
         self.root = Path(tempfile.mkdtemp(prefix="grade-kernels-"))
+        self.owner = os.getpid()  # the process that stops it; the workers forked from it only fork from it
+        self.up = False  # its first message came: bubblewrap has set the sandbox up
+        self._start()
+
+    def _start(self):
         self.channel, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         source = Path(forkserver.__file__).read_text()
         self.process = subprocess.Popen(
             [
-                *parent_command(self.root, limits),
+                *parent_command(self.root, self.limits),
                 *(sys.executable, "-c", source, str(theirs.fileno()), str(self.root)),
-                *([] if warm else ["cold"]),
+                *([] if self.warm else ["cold"]),
             ],
             env=kernel_environment(),
             stdin=subprocess.DEVNULL,
@@ -49,8 +55,23 @@ class WarmParent:
             start_new_session=True,  # out of the grader's process group (see forkserver.py)
         )
         theirs.close()
-        self.owner = os.getpid()  # the process that stops it; the workers forked from it only fork from it
         self.pidfd = os.pidfd_open(self.process.pid)  # a forked worker, which cannot wait() for it, can poll this
+
+    def wait_up(self):
+        """Return once bubblewrap has set the sandbox up and the parent runs (its imports may go on). While
+        a useradd, say, replaces the files of /etc that bubblewrap covers, bubblewrap may fail at its start:
+        then it is started again (STARTS times at most), by the process that owns it."""
+        for _ in range(STARTS):
+            if self.up:
+                return
+            poller = select.poll()
+            poller.register(self.channel, select.POLLIN)
+            self.up = bool(poller.poll(60_000)) and self.channel.recv(16) == forkserver.UP
+            if not self.up and os.getpid() == self.owner:
+                self._end()
+                self._start()
+        if not self.up:
+            raise BrokenPipeError(f"bubblewrap did not start the warm parent in {STARTS} attempts")
 
     def alive(self) -> bool:
         """Whether bubblewrap, and so the parent, still runs."""
@@ -60,6 +81,7 @@ class WarmParent:
 
     def fork(self, workdir: Path, argv: list, cgroup: str) -> "ForkedKernel":
         """A kernel running `ipykernel_launcher argv` in `workdir` (under root), in `cgroup` if given."""
+        self.wait_up()
         reports, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         request = {
             "workdir": str(workdir),
@@ -87,13 +109,16 @@ class WarmParent:
         end of its PID namespace), and remove the folder their scratch folders were made in. The parent
         keeps nothing worth a graceful exit, which would cost its interpreter's teardown. In a process
         forked from the owner, only this process's copies of the channel and the pidfd are closed."""
+        self._end()
+        if os.getpid() == self.owner:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    def _end(self):
         self.channel.close()
         os.close(self.pidfd)
-        if os.getpid() != self.owner:
-            return
-        self.process.kill()
-        self.process.wait()
-        shutil.rmtree(self.root, ignore_errors=True)
+        if os.getpid() == self.owner:
+            self.process.kill()
+            self.process.wait()
 
 
 def _receive_pidfd(reports: socket.socket, what: str) -> int:

@@ -330,6 +330,28 @@ def test_what_bubblewrap_binds_under_tmp_stays_in_sight_read_only(tmp_path, monk
         parent.close()
 
 
+def test_a_parent_whose_bubblewrap_fails_at_its_start_is_started_again(monkeypatch):
+    """bubblewrap fails at its start when a file of /etc it covers vanishes meanwhile (a lock file of
+    useradd, say): the parent is started again before its first kernel. Here the first start binds a
+    file that does not exist."""
+    real, starts = warm.parent_command, []
+
+    def failing_first(root, limits):
+        starts.append(root)
+        command = real(root, limits)
+        after = command.index("bwrap") + 1
+        vanished = ["--ro-bind", f"{root}/vanished", f"{root}/vanished"] if len(starts) == 1 else []
+        return [*command[:after], *vanished, *command[after:]]
+
+    monkeypatch.setattr(warm, "parent_command", failing_first)
+    parent = WarmParent(LIMITS)
+    try:
+        assert run_in_a_kernel(parent, "print('{}')") == {}
+        assert len(starts) == 2
+    finally:
+        parent.close()
+
+
 def test_where_kernels_cannot_be_forked_the_check_says_why(monkeypatch):
     """Here they can; in a sandbox that refuses its processes user namespaces of their own (bubblewrap's
     --disable-userns, as some systems' rules do), the check names the step that failed."""
