@@ -61,23 +61,20 @@ class WarmParent:
         """Return once bubblewrap has set the sandbox up and the parent runs (its imports may go on). While
         a useradd, say, replaces the files of /etc that bubblewrap covers, bubblewrap may fail at its start:
         then it is started again (STARTS times at most), by the process that owns it."""
-        for _ in range(STARTS):
+        starts = 1
+        while not self.up:
+            self.up = _readable_within(self.channel, 60) and self.channel.recv(16) == forkserver.UP
             if self.up:
                 return
-            poller = select.poll()
-            poller.register(self.channel, select.POLLIN)
-            self.up = bool(poller.poll(60_000)) and self.channel.recv(16) == forkserver.UP
-            if not self.up and os.getpid() == self.owner:
-                self._end()
-                self._start()
-        if not self.up:
-            raise BrokenPipeError(f"bubblewrap did not start the warm parent in {STARTS} attempts")
+            if os.getpid() != self.owner or starts == STARTS:
+                raise BrokenPipeError(f"bubblewrap did not start the warm parent ({starts} starts)")
+            self._end()
+            self._start()
+            starts += 1
 
     def alive(self) -> bool:
         """Whether bubblewrap, and so the parent, still runs."""
-        poller = select.poll()
-        poller.register(self.pidfd, select.POLLIN)
-        return not poller.poll(0)
+        return not _readable_within(self.pidfd, 0)
 
     def fork(self, workdir: Path, argv: list, cgroup: str) -> "ForkedKernel":
         """A kernel running `ipykernel_launcher argv` in `workdir` (under root), in `cgroup` if given."""
@@ -121,6 +118,14 @@ class WarmParent:
             self.process.wait()
 
 
+def _readable_within(fd, seconds: float | None) -> bool:
+    """Whether `fd` (a pidfd: its process has ended; a socket: a message or its end) is readable within
+    `seconds` (None: wait until it is)."""
+    poller = select.poll()  # not select.select, which takes no descriptor past 1023
+    poller.register(fd, select.POLLIN)
+    return bool(poller.poll(None if seconds is None else seconds * 1000))
+
+
 def _receive_pidfd(reports: socket.socket, what: str) -> int:
     message, fds, _, _ = socket.recv_fds(reports, forkserver.MESSAGE_BYTES, 1)
     report = json.loads(message or b"{}")
@@ -153,9 +158,7 @@ class ForkedKernel:
 
     def _exits_within(self, seconds) -> bool:
         """Whether the kernel has exited or does within `seconds` (None: wait until it does)."""
-        poller = select.poll()  # not select.select, which takes no descriptor past 1023
-        poller.register(self.pidfd, select.POLLIN)
-        return bool(poller.poll(None if seconds is None else seconds * 1000))
+        return _readable_within(self.pidfd, seconds)
 
     def poll(self):
         if self.returncode is None and self._exits_within(0):
