@@ -34,7 +34,7 @@ def short_folder():
 # Run in a Python of its own, fresh as `python -m course grade` is when it forks its workers (pytest's
 # process may hold kernels and event loops of earlier tests). Each prints JSON.
 WITH_A_SHARED_PARENT = """
-import json, multiprocessing, os, signal, sys, tempfile, time
+import json, multiprocessing, os, signal, tempfile, time
 from pathlib import Path
 from course.build.package import assignment_package
 from course.fanout.pool import WorkerPool
@@ -42,6 +42,7 @@ from course.grader import kernels
 from course.grader.job import GradingJob
 from course.grader.warm import usual_parent
 from course.layout import ASSIGNMENT, Course, Stage
+from tests import warm_parent_pythons
 
 parent = usual_parent()
 kernels.warm_up(parent)
@@ -54,15 +55,8 @@ def job(student, cell_timeout=15):
 
 
 def forked():
-    \"\"\"How many waiters and kernels run below the parent: Pythons with its command line, but for itself.\"\"\"
-    found = 0
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\\0")
-        except OSError:
-            continue
-        found += command[0] == os.fsencode(sys.executable) and command[-2] == os.fsencode(parent.root)
-    return found - 1
+    \"\"\"How many waiters and kernels run below the parent.\"\"\"
+    return len(warm_parent_pythons(parent.root)) - 1
 
 
 def until(condition, seconds):

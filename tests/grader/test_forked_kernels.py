@@ -24,7 +24,7 @@ from course.grader.kernels import EXTRA_ARGUMENTS, ReadyKernelClient, _manager_c
 from course.grader.sandbox import Limits, process_cap, unavailable_because
 from course.grader.warm import ForkedKernelManager, WarmParent
 from course.layout import ASSIGNMENT, Stage
-from tests import COURSE, COURSE_ROOT
+from tests import COURSE, COURSE_ROOT, warm_parent_pythons
 from tests.sample_grades import EXPECTED_POINTS
 
 pytestmark = [
@@ -47,16 +47,10 @@ def parent():
 
 
 def parent_pid(parent: WarmParent) -> int:
-    """The forking Python's PID here: the process whose command line names the root, run by Python."""
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            try:
-                command = Path(f"/proc/{name}/cmdline").read_bytes().split(b"\0")
-            except OSError:
-                continue
-            if command[0] == os.fsencode(sys.executable) and command[-2] == os.fsencode(parent.root):
-                return int(name)
-    raise AssertionError("no warm parent running")
+    """The forking Python's PID here."""
+    pythons = warm_parent_pythons(parent.root)
+    assert pythons, "no warm parent running"
+    return pythons[0]
 
 
 def started_kernel(parent: WarmParent, stack: ExitStack) -> ForkedKernelManager:
