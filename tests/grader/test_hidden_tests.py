@@ -8,6 +8,7 @@ import re
 import nbformat
 import numpy as np
 import pytest
+import threadpoolctl
 
 import handin
 from course.build.package import assignment_package
@@ -64,6 +65,20 @@ def test_worked_out_cases_survive_a_function_that_changes_its_inputs():
             with pytest.raises(AssertionError, match="argument 3 was modified"):
                 helpers.judge("compute_cost_with_regularization", in_place)
             helpers.judge("compute_cost_with_regularization", right)  # raises if the cases were changed
+
+
+def test_the_judge_computes_on_one_blas_thread_and_then_gives_the_others_back():
+    """As in the kernel: numpy's other BLAS threads, idle after each test, would spin on the cores."""
+    helpers = TrustedHelpers(COURSE.path(Stage.RELEASE, None, ASSIGNMENT))
+
+    def blas_threads():
+        return [info["num_threads"] for info in threadpoolctl.threadpool_info() if info["user_api"] == "blas"]
+
+    with threadpoolctl.threadpool_limits(limits=2, user_api="blas"):
+        with helpers.imported():
+            inside = blas_threads()
+        after = blas_threads()
+    assert inside and set(inside) == {1} and set(after) == {2}  # numpy's OpenBLAS, and scipy's
 
 
 # --- through real autograding ------------------------------------------------------------------------
