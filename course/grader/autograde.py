@@ -7,10 +7,11 @@ graded (kernels.py), so it runs the same in a local worker process or on any mac
 It never touches the course's gradebook: the caller records the result and saves the files.
 
 The pipeline is nbgrader's autograde pipeline, step by step, in the order `_grade_in` shows:
-sanitize (restore locked and test cells from the source, re-add deleted ones), execute in a
-bubblewrap sandbox (execute.py, sandbox.py; the cells that only train or plot are not run), judge
-the test cells again in this process against what the kernel handed in (judge.py), tidy up, score
-each grade cell as nbgrader does, and render the feedback page (feedback.py).
+sanitize (restore locked and test cells from the source, read once per worker: source_cells.py;
+re-add deleted ones), execute in a bubblewrap sandbox (execute.py, sandbox.py; the cells that only
+train or plot are not run), judge the test cells again in this process against what the kernel
+handed in (judge.py), tidy up, score each grade cell as nbgrader does, and render the feedback page
+(feedback.py).
 """
 
 import functools
@@ -30,8 +31,6 @@ from nbgrader.preprocessors import (
     DeduplicateIds,
     IgnorePattern,
     LimitOutput,
-    OverwriteCells,
-    OverwriteKernelspec,
 )
 from traitlets import Bool
 from traitlets.config import Config
@@ -42,6 +41,8 @@ from course.grader.job import CellScore, GradingJob, GradingResult, Status, sha2
 from course.grader.judge import judge_test_cells, judged
 from course.grader.kernels import Kernel, close, kernel_for
 from course.grader.sandbox import unavailable_because
+from course.grader.source_cells import OverwriteCellsOnce, OverwriteKernelspecOnce
+from course.grader.source_cells import for_package as source_for_package
 from course.i18n.catalogue import N_
 from course.layout import NOTEBOOK
 from course.record.attention import not_a_notebook
@@ -89,7 +90,7 @@ class CheckCellMetadataOnce(CheckCellMetadata):
 
 
 # nbgrader's own steps before and after the run, in nbgrader autograde's order, and ours last.
-SANITIZE = (ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells, CheckCellMetadataOnce)
+SANITIZE = (ClearOutput, DeduplicateIds, OverwriteKernelspecOnce, OverwriteCellsOnce, CheckCellMetadataOnce)
 TIDY = (IgnorePattern, ClearMetadataPreprocessor, LimitOutput, CheckCellMetadataOnce, DropInterpreterVersion)
 
 
@@ -132,7 +133,7 @@ def _grade_in(kernel: Kernel, nb: NotebookNode, job: GradingJob, result: Grading
             "notebook": NOTEBOOK,
             "assignment": job.package.assignment,
             "student": job.student,
-            "db_url": f"sqlite:///{kernel.gradebook}",
+            "source": source_for_package(job.package),
         },
         "metadata": {"path": str(kernel.workdir)},
     }

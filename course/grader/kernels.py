@@ -4,13 +4,12 @@ A sandboxed kernel is forked from a warm parent (warm.py, forkserver.py: the wor
 `grade` started and its workers share), which has imported Python's share of the start (ipykernel,
 numpy, matplotlib) once; where forking is not possible, it starts fresh behind the same sandbox
 (SandboxedKernelManager). What is left of a start does not depend on the student either: the scratch
-folder holds the released helpers, the hidden cases' plans and a template gradebook, all the
-assignment's. So when a worker takes a kernel for one submission it starts the next one's, which
-boots while this one is graded.
+folder holds the released helpers and the hidden cases' plans, both the assignment's. So when a worker
+takes a kernel for one submission it starts the next one's, which boots while this one is graded.
 
-scratch/<assignment>/ is the kernel's folder (the only one it sees when sandboxed); the gradebook
-beside it is the grader's alone, as are the helpers the judge imports (helpers.py: one copy per
-worker and package, outside every scratch folder).
+scratch/<assignment>/ is the kernel's folder (the only one it sees when sandboxed). The helpers the
+judge imports are the grader's alone (helpers.py: one copy per worker and package, outside every
+scratch folder), as is the source notebook the submission is restored from (source_cells.py).
 """
 
 import atexit
@@ -53,10 +52,6 @@ class Kernel:
     @property
     def helpers(self) -> TrustedHelpers:
         return helpers.for_package(self.package)
-
-    @property
-    def gradebook(self) -> Path:
-        return self.scratch / "gradebook.db"
 
 
 _ahead: Kernel | None = None
@@ -136,7 +131,6 @@ def _start(job, again: bool = True) -> Kernel:
     job.package.write_files(kernel.workdir)
     (kernel.workdir / ".kernel").mkdir()
     kernel.helpers.write_plans(kernel.workdir)
-    kernel.gradebook.write_bytes(job.package.gradebook)
     cgroup = cleanup.enter_context(process_cap(job.limits.processes)) if job.sandbox else ""
     config = _manager_config(kernel.workdir, cgroup)
     if parent:

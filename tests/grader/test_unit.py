@@ -6,15 +6,18 @@ import functools
 
 import nbformat
 import pytest
-from nbgrader.preprocessors import CheckCellMetadata
+from nbgrader.api import Gradebook
+from nbgrader.preprocessors import CheckCellMetadata, OverwriteCells, OverwriteKernelspec
+from traitlets.config import Config
 
 from course.build.package import assignment_package
-from course.grader import kernels
+from course.grader import kernels, source_cells
 from course.grader.autograde import CheckCellMetadataOnce, grade_submission
 from course.grader.execute import SKIPPED_NOTE
 from course.grader.job import GradingJob, Status
 from course.grader.sandbox import Limits, SandboxedKernelManager
-from course.layout import ASSIGNMENT, EDITIONS, Stage, course_config
+from course.grader.source_cells import OverwriteCellsOnce, OverwriteKernelspecOnce
+from course.layout import ASSIGNMENT, EDITIONS, NOTEBOOK, Stage, course_config
 from tests import COURSE, COURSE_ROOT
 from tests.sample_grades import EXPECTED_POINTS
 from tests.translated import translated
@@ -184,3 +187,55 @@ def test_cell_metadata_is_judged_as_nbgrader_judges_it(change):
         except Exception as error:  # noqa: BLE001 (the outcome compared is the exception itself)
             outcomes.append((type(error), str(error)))
     assert outcomes[0] == outcomes[1]
+
+
+def _cell(nb, grade_id):
+    return next(cell for cell in nb.cells if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda nb: None,
+        lambda nb: setattr(_cell(nb, "imports"), "source", "import os"),
+        lambda nb: nb.cells.remove(_cell(nb, "test_backward_propagation_with_dropout")),
+        lambda nb: _cell(nb, "test_compute_cost_with_regularization").metadata.nbgrader.update(points=100),
+        lambda nb: _cell(nb, "model").update(cell_type="markdown"),
+        lambda nb: _cell(nb, "model").metadata.nbgrader.update(locked=False),
+        lambda nb: _cell(nb, "compute_cost_with_regularization").metadata.nbgrader.update(grade_id="mine"),
+        lambda nb: nb.metadata.update(kernelspec={"name": "bash", "display_name": "Bash", "language": "bash"}),
+    ],
+    ids=["none", "locked-source", "deleted-test", "points", "cell-type", "unlocked", "unknown-id", "kernelspec"],
+)
+def test_the_source_read_once_restores_a_submission_as_nbgrader_does(package, tmp_path, change):
+    """OverwriteKernelspecOnce and OverwriteCellsOnce read the source notebook once per worker; what they make
+    of a tampered submission is what nbgrader's own steps make of it, querying the gradebook."""
+    (tmp_path / "gradebook.db").write_bytes(package.gradebook)
+    config = Config()
+    config.OverwriteCells.add_missing_cells = True
+    submitted = nbformat.read(COURSE.notebook(Stage.SUBMITTED, "full-marks", ASSIGNMENT), as_version=4)
+    tampered = nbformat.from_dict(submitted)
+    change(tampered)
+    outcomes = []
+    for steps, source in (
+        ((OverwriteKernelspec, OverwriteCells), {"db_url": f"sqlite:///{tmp_path / 'gradebook.db'}"}),
+        ((OverwriteKernelspecOnce, OverwriteCellsOnce), {"source": source_cells.for_package(package)}),
+    ):
+        nb, resources = nbformat.from_dict(tampered), {"nbgrader": {"notebook": NOTEBOOK, "assignment": ASSIGNMENT}}
+        resources["nbgrader"].update(source)
+        try:
+            for step in steps:
+                nb, resources = step(config=config)(nb, resources)
+            outcomes.append(nb)
+        except Exception as error:  # noqa: BLE001 (the outcome compared is the exception itself)
+            outcomes.append((type(error), str(error)))
+    assert outcomes[0] == outcomes[1]
+    assert (outcomes[1] != tampered) == (tampered != submitted)  # each tampering is undone, or refused
+
+
+def test_a_worker_reads_the_source_notebook_once_not_for_each_submission(package, monkeypatch):
+    data = COURSE.notebook(Stage.SUBMITTED, "full-marks", ASSIGNMENT).read_bytes()
+    grade_submission(job("first", data, package))
+    opened, open_gradebook = [], Gradebook.__init__
+    monkeypatch.setattr(Gradebook, "__init__", lambda self, *args: opened.append(args) or open_gradebook(self, *args))
+    assert grade_submission(job("second", data, package)).points == 40 and opened == []
