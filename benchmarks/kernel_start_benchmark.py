@@ -37,7 +37,6 @@ from tests.sample_grades import EXPECTED_POINTS
 
 REPO = Path(__file__).resolve().parent.parent
 STUDENTS = ("full-marks", "half-missing-in-cost", "regularized-biases", "unscaled-dropout", "raises-in-function")
-MARGINAL_CPU_TARGET = 0.4  # forked / fresh, CPU seconds of grading one more submission
 
 
 def import_cell() -> str:
@@ -150,9 +149,8 @@ def main(argv=None) -> int:
     print()
     for name, ratio in zip(names, ratios):
         print(f"forked / fresh, {name}: {ratio:.2f}")
-    if cpu:
-        verdict = "met" if ratios[3] <= MARGINAL_CPU_TARGET else "NOT met"
-        print(f"marginal grading CPU, forked / fresh: target <= {MARGINAL_CPU_TARGET}: {verdict}")
+    print("(this fresh path shares every saving since forking; the marginal CPU's target is measured against")
+    print(" the path before it by `grade_startup_benchmark.py`)")
     print(f"load average {os.getloadavg()[0]:.2f} at the end")
     return 0
 
