@@ -6,6 +6,7 @@ The steps find the source in resources["nbgrader"]["source"], a SourceNotebook, 
 a gradebook's URL. What they do with it is nbgrader's own code, unchanged.
 """
 
+import itertools
 import json
 import tempfile
 from pathlib import Path
@@ -25,10 +26,9 @@ class SourceNotebook:
     def __init__(self, url: str, notebook: str, assignment: str):
         self.notebook, self.assignment = notebook, assignment
         with Gradebook(url) as gradebook:
-            self.source = gradebook.find_notebook(notebook, assignment)
-            cells = [self.source.source_cells, self.source.grade_cells, self.source.solution_cells]
-            cells.append(self.source.task_cells)
-            for record in [self.source, *(cell for kind in cells for cell in kind)]:
+            source = self.source = gradebook.find_notebook(notebook, assignment)
+            kinds = (source.source_cells, source.grade_cells, source.solution_cells, source.task_cells)
+            for record in [source, *itertools.chain.from_iterable(kinds)]:
                 for column in inspect(record).mapper.column_attrs:  # some load only when first read
                     getattr(record, column.key)
         self.source_cells = {cell.name: cell for cell in self.source.source_cells}
