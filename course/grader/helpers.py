@@ -8,7 +8,6 @@ copied, since a replayed call writes into them what the student's function did t
 """
 
 import atexit
-import functools
 import os
 import shutil
 import tempfile
@@ -16,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from threadpoolctl import ThreadpoolController
+from threadpoolctl import threadpool_limits
 
 from course.grader import hidden_tests
 from course.layout import course_modules
@@ -43,7 +42,7 @@ class TrustedHelpers:
         """The helpers importable by their plain names, the same module objects every time; meanwhile
         numpy's BLAS runs on one thread, as in the kernel (sandbox.GRADING_ENVIRONMENT): otherwise its
         other threads, idle after each test, spin on the cores (0.09 s of CPU per submission on two)."""
-        with course_modules(self.folder, self._modules), _blas().limit(limits=1, user_api="blas"):
+        with course_modules(self.folder, self._modules), _one_blas_thread():
             yield
 
     def judge(self, function: str, target) -> None:
@@ -54,12 +53,11 @@ class TrustedHelpers:
         hidden_tests.write_plans(workdir, self.plans)
 
 
-@functools.cache
-def _blas() -> ThreadpoolController:
-    """This process's BLAS, found once numpy has loaded it."""
+def _one_blas_thread():
+    """Every BLAS this process has loaded (numpy's first) on one thread, until the context is left."""
     import numpy  # noqa: F401
 
-    return ThreadpoolController()
+    return threadpool_limits(limits=1, user_api="blas")
 
 
 _by_package: dict[str, TrustedHelpers] = {}  # this worker's, by package digest
