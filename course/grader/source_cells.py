@@ -3,7 +3,8 @@ reading the source once per worker and package: nbgrader's open the gradebook fo
 query it cell by cell (about 20 ms of the grader's CPU a submission).
 
 The steps find the source in resources["nbgrader"]["source"], a SourceNotebook, where nbgrader's find
-a gradebook's URL. What they do with it is nbgrader's own code, unchanged.
+a gradebook's URL. What they do with it is nbgrader's own code, but for two cases where nbgrader's
+fail (OverwriteCellsOnce says which).
 """
 
 import itertools
@@ -13,6 +14,7 @@ from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import NbGraderPreprocessor, OverwriteCells, OverwriteKernelspec
+from nbgrader.utils import is_grade, is_solution
 from sqlalchemy import inspect
 
 from course.layout import NOTEBOOK
@@ -82,7 +84,46 @@ class OverwriteKernelspecOnce(OverwriteKernelspec):
 
 class OverwriteCellsOnce(OverwriteCells):
     """nbgrader's OverwriteCells (locked and graded cells as the source has them, deleted ones put back),
-    asking the SourceNotebook what it would ask the gradebook."""
+    asking the SourceNotebook what it would ask the gradebook. Where nbgrader's would fail, and the
+    submission could never be graded, it does what nbgrader's does in the cases it handles:
+
+    - a cell whose nbgrader metadata names no grade_id the source knows becomes an ordinary cell (nbgrader
+      drops only the id, then fails on the cell left without one: KeyError 'grade_id'); the source's
+      graded cell it may have been is put back, as if deleted;
+    - a graded cell is put back where nbgrader's puts it, right after the source's cell before it; when
+      that one is gone too (both cells of an exercise deleted, or the solution's id edited), nbgrader's
+      fails, and it goes before the source's next cell the notebook has, after what the student wrote
+      in their place."""
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.metadata.get("nbgrader", {}).get("grade_id") not in self.gradebook.source_cells:
+            if cell.metadata.pop("nbgrader", None) is not None:
+                self.log.warning("A cell's nbgrader metadata names no cell of the source: it runs as an ordinary cell")
+            return cell, resources
+        return super().preprocess_cell(cell, resources, index)
+
+    def add_missing_grade_cells(self, nb, resources):
+        source = self.gradebook.find_notebook(self.notebook_id, self.assignment_id)
+        order = [cell.name for cell in source.source_cells]
+        solutions = {cell.name for cell in source.solution_cells}
+        for grade_cell in source.grade_cells:
+            has = {cell.metadata.get("nbgrader", {}).get("grade_id"): index for index, cell in enumerate(nb.cells)}
+            graded = {name for name, index in has.items() if is_grade(nb.cells[index]) or is_solution(nb.cells[index])}
+            if grade_cell.name in graded:
+                continue
+            self.log.warning(f"Missing grade cell {grade_cell.name} encountered, adding to notebook")
+            position = order.index(grade_cell.name)
+            if position == 0:
+                at = 0
+            elif order[position - 1] in has:  # right after the cell before it in the source, as nbgrader's
+                at = has[order[position - 1]] + 1
+            else:  # before the source's next cell the notebook has: after the student's own cells in their place
+                at = next((has[name] for name in order[position + 1 :] if name in has), len(nb.cells))
+            missing = self.missing_cell_transform(
+                source.source_cells[position], grade_cell.max_score, is_solution=grade_cell.name in solutions
+            )
+            nb.cells.insert(at, missing)
+        return nb, resources
 
     def preprocess(self, nb, resources):
         self.notebook_id = resources["nbgrader"]["notebook"]

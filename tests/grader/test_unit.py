@@ -203,34 +203,72 @@ def _cell(nb, grade_id):
         lambda nb: _cell(nb, "model").update(cell_type="markdown"),
         lambda nb: _cell(nb, "model").metadata.nbgrader.update(locked=False),
         lambda nb: _cell(nb, "compute_cost_with_regularization").metadata.nbgrader.update(grade_id="mine"),
+        lambda nb: _cell(nb, "test_compute_cost_with_regularization").metadata.nbgrader.update(grade_id="mine"),
+        lambda nb: _cell(nb, "backward_propagation_with_dropout").metadata.nbgrader.pop("grade_id"),
         lambda nb: nb.metadata.update(kernelspec={"name": "bash", "display_name": "Bash", "language": "bash"}),
     ],
-    ids=["none", "locked-source", "deleted-test", "points", "cell-type", "unlocked", "unknown-id", "kernelspec"],
+    ids=[
+        "none",
+        "locked-source",
+        "deleted-test",
+        "points",
+        "cell-type",
+        "unlocked",
+        "unknown-id",
+        "unknown-test-id",
+        "no-id",
+        "kernelspec",
+    ],
 )
 def test_the_source_read_once_restores_a_submission_as_nbgrader_does(package, tmp_path, change):
     """OverwriteKernelspecOnce and OverwriteCellsOnce read the source notebook once per worker; what they make
-    of a tampered submission is what nbgrader's own steps make of it, querying the gradebook."""
+    of a tampered submission is what nbgrader's own steps make of it, querying the gradebook. A cell whose
+    nbgrader metadata names no cell of the source, on which nbgrader's fail, they make an ordinary cell."""
     (tmp_path / "gradebook.db").write_bytes(package.gradebook)
     config = Config()
     config.OverwriteCells.add_missing_cells = True
     submitted = nbformat.read(COURSE.notebook(Stage.SUBMITTED, "full-marks", ASSIGNMENT), as_version=4)
     tampered = nbformat.from_dict(submitted)
     change(tampered)
-    outcomes = []
-    for steps, source in (
-        ((OverwriteKernelspec, OverwriteCells), {"db_url": f"sqlite:///{tmp_path / 'gradebook.db'}"}),
-        ((OverwriteKernelspecOnce, OverwriteCellsOnce), {"source": source_cells.for_package(package)}),
-    ):
-        nb, resources = nbformat.from_dict(tampered), {"nbgrader": {"notebook": NOTEBOOK, "assignment": ASSIGNMENT}}
-        resources["nbgrader"].update(source)
-        try:
-            for step in steps:
-                nb, resources = step(config=config)(nb, resources)
-            outcomes.append(nb)
-        except Exception as error:  # noqa: BLE001 (the outcome compared is the exception itself)
-            outcomes.append((type(error), str(error)))
-    assert outcomes[0] == outcomes[1]
-    assert (outcomes[1] != tampered) == (tampered != submitted)  # each tampering is undone, or refused
+    source = source_cells.for_package(package)
+    as_ordinary = nbformat.from_dict(tampered)
+    for cell in as_ordinary.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") not in source.source_cells:
+            cell.metadata.pop("nbgrader", None)
+
+    def restored(steps, names, nb):
+        resources = {"nbgrader": {"notebook": NOTEBOOK, "assignment": ASSIGNMENT, **names}}
+        for step in steps:
+            nb, resources = step(config=config)(nbformat.from_dict(nb), resources)
+        return nb
+
+    nbgraders = (OverwriteKernelspec, OverwriteCells), {"db_url": f"sqlite:///{tmp_path / 'gradebook.db'}"}
+    ours = restored((OverwriteKernelspecOnce, OverwriteCellsOnce), {"source": source}, tampered)
+    assert ours == restored(*nbgraders, as_ordinary)
+    assert (ours != tampered) == (tampered != submitted)  # each tampering is undone
+    if as_ordinary != tampered:
+        with pytest.raises(KeyError, match="grade_id"):
+            restored(*nbgraders, tampered)
+
+
+def test_a_submission_with_cell_ids_edited_or_an_exercise_deleted_is_graded_with_its_tests_put_back(package):
+    """Where nbgrader's OverwriteCells fails (KeyError), and the submission would never be graded."""
+    nb = nbformat.read(COURSE.notebook(Stage.SUBMITTED, "full-marks", ASSIGNMENT), as_version=4)
+    for grade_id in ("compute_cost_with_regularization", "test_compute_cost_with_regularization"):
+        _cell(nb, grade_id).metadata.nbgrader["grade_id"] = f"my_{grade_id}"
+    _cell(nb, "my_test_compute_cost_with_regularization").source = "pass"  # a test of one's own
+    for grade_id in ("backward_propagation_with_regularization", "test_backward_propagation_with_regularization"):
+        nb.cells.remove(_cell(nb, grade_id))
+    result = grade_submission(job("editor", nbformat.writes(nb).encode(), package))
+    assert result.status == Status.GRADED
+    assert {score.grade_id: score.points for score in result.scores} == {
+        "test_compute_cost_with_regularization": 10,  # put back after the student's renamed solution
+        "test_backward_propagation_with_regularization": 0,  # put back, and its function is not defined
+        "test_forward_propagation_with_dropout": 10,
+        "test_backward_propagation_with_dropout": 10,
+    }
+    graded = nbformat.reads(result.notebook.decode(), as_version=4)
+    assert "my_compute_cost_with_regularization" not in str(graded)  # an ordinary cell now
 
 
 def test_a_worker_reads_the_source_notebook_once_not_for_each_submission(package, monkeypatch):
