@@ -14,6 +14,7 @@ scratch folder), as is the source notebook the submission is restored from (sour
 
 import atexit
 import math
+import os
 import shutil
 import tempfile
 import time
@@ -25,7 +26,6 @@ from queue import Empty
 from jupyter_client.asynchronous.client import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
-from nbgrader import utils as nbgrader_utils
 from traitlets.config import Config
 
 from course.grader import helpers
@@ -133,6 +133,7 @@ def _start(job, again: bool = True) -> Kernel:
     kernel.helpers.write_plans(kernel.workdir)
     cgroup = cleanup.enter_context(process_cap(job.limits.processes)) if job.sandbox else ""
     config = _manager_config(kernel.workdir, cgroup)
+    start = {"extra_arguments": EXTRA_ARGUMENTS, "cwd": str(kernel.workdir)}
     if parent:
         kernel.manager = ForkedKernelManager(config=config, kernel_name="python3", warm_parent=parent)
     elif job.sandbox:
@@ -143,11 +144,11 @@ def _start(job, again: bool = True) -> Kernel:
             processes=job.limits.processes,
         )
         kernel.manager = SandboxedKernelManager(config=config, kernel_name="python3")
-    else:
+    else:  # sandboxed kernels have the grading environment from sandbox.kernel_environment()
         kernel.manager = AsyncKernelManager(config=config, kernel_name="python3")
+        start["env"] = os.environ | GRADING_ENVIRONMENT
     try:
-        with nbgrader_utils.setenv(**GRADING_ENVIRONMENT):
-            run_sync(kernel.manager.start_kernel)(extra_arguments=EXTRA_ARGUMENTS, cwd=str(kernel.workdir))
+        run_sync(kernel.manager.start_kernel)(**start)
     except (BrokenPipeError, ConnectionResetError):  # the warm parent's end of its socket is closed
         close(kernel)
         if not (parent and again):
